@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where hangar finds LocalAI's state and how it installs, resolved from flags, then LocalAI's
+/// environment variables, then `runtime_settings.json` (galleries only), then LocalAI's defaults (spec §2.1, §2.7).
+public struct HangarConfiguration: Sendable, Equatable {
+    public var backendsPath: String
+    public var systemBackendsPath: String
+    public var configDir: String
+    public var galleries: [GalleryConfig]
+    /// Where each resolved value came from (`--backends-path`, `LOCALAI_BACKENDS_PATH`, `default`, ...), by setting name.
+    public var sources: [String: String]
+    public var releaseTag: String
+    public var branchTag: String
+    public var devSuffix: String
+    public var preferDevelopment: Bool
+    /// `--capability` (hangar's own flag); LocalAI's force variable is read by capability detection.
+    public var forcedCapability: String?
+    public var requireIntegrity: Bool
+    /// The environment the configuration was resolved from; capability detection reads it too.
+    public var environment: [String: String]
+
+    /// Values given on the command line; nil means "not given".
+    public struct Flags: Sendable, Equatable {
+        public var backendsPath: String?
+        public var systemBackendsPath: String?
+        public var backendGalleries: String?
+        public var configDir: String?
+        public var capability: String?
+        public var requireIntegrity: Bool?
+        public var preferDevelopment: Bool?
+
+        public init(backendsPath: String? = nil, systemBackendsPath: String? = nil, backendGalleries: String? = nil,
+                    configDir: String? = nil, capability: String? = nil, requireIntegrity: Bool? = nil,
+                    preferDevelopment: Bool? = nil) {
+            self.backendsPath = backendsPath
+            self.systemBackendsPath = systemBackendsPath
+            self.backendGalleries = backendGalleries
+            self.configDir = configDir
+            self.capability = capability
+            self.requireIntegrity = requireIntegrity
+            self.preferDevelopment = preferDevelopment
+        }
+    }
+
+    /// Resolves every setting. Relative paths are made absolute against `workingDirectory`, as kong's `type:"path"` does.
+    public static func resolve(flags: Flags, environment: [String: String], workingDirectory: String) throws -> HangarConfiguration {
+        var sources: [String: String] = [:]
+
+        func pick(_ setting: String, flag: String?, flagName: String, env names: [String], default value: String) -> String {
+            if let flag, !flag.isEmpty { sources[setting] = flagName; return flag }
+            for name in names {
+                if let v = environment[name], !v.isEmpty { sources[setting] = name; return v }
+            }
+            sources[setting] = "default"
+            return value
+        }
+        func absolute(_ path: String) -> String {
+            let joined = path.hasPrefix("/") ? path : workingDirectory + "/" + path
+            return normalizePath(joined)
+        }
+        func bool(_ setting: String, flag: Bool?, flagName: String, env names: [String]) throws -> Bool {
+            if let flag { sources[setting] = flagName; return flag }
+            for name in names {
+                if let v = environment[name], !v.isEmpty {
+                    guard let b = parseGoBool(v) else {
+                        throw HangarError.configuration("\(name)=\(v) is not a boolean: use true or false")
+                    }
+                    sources[setting] = name
+                    return b
+                }
+            }
+            sources[setting] = "default"
+            return false
+        }
+
+        let backends = absolute(pick("backends_path", flag: flags.backendsPath, flagName: "--backends-path",
+                                     env: ["LOCALAI_BACKENDS_PATH", "BACKENDS_PATH"], default: "backends"))
+        let system = absolute(pick("backends_system_path", flag: flags.systemBackendsPath,
+                                   flagName: "--backends-system-path",
+                                   env: ["LOCALAI_BACKENDS_SYSTEM_PATH", "BACKEND_SYSTEM_PATH"],
+                                   default: "/var/lib/local-ai/backends"))
+        let configDir = absolute(pick("config_dir", flag: flags.configDir, flagName: "--config-dir",
+                                      env: ["LOCALAI_CONFIG_DIR"], default: "configuration"))
+
+        let galleries: [GalleryConfig]
+        if let flag = flags.backendGalleries {
+            sources["backend_galleries"] = "--backend-galleries"
+            galleries = try GalleryConfig.parseList(flag, source: "--backend-galleries")
+        } else if let env = ["LOCALAI_BACKEND_GALLERIES", "BACKEND_GALLERIES"].first(where: { environment[$0] != nil }) {
+            sources["backend_galleries"] = env
+            galleries = try GalleryConfig.parseList(environment[env] ?? "", source: env)
+        } else if let fromFile = try galleriesFromSettings(configDir: configDir) {
+            sources["backend_galleries"] = "runtime_settings.json"
+            galleries = fromFile
+        } else {
+            sources["backend_galleries"] = "default"
+            galleries = GalleryConfig.localAIDefault
+        }
+
+        let capability = flags.capability.flatMap { $0.isEmpty ? nil : $0 }
+        if capability != nil { sources["capability"] = "--capability" }
+
+        return HangarConfiguration(
+            backendsPath: backends,
+            systemBackendsPath: system,
+            configDir: configDir,
+            galleries: galleries,
+            sources: sources,
+            releaseTag: pick("release_tag", flag: nil, flagName: "",
+                             env: ["LOCALAI_BACKEND_IMAGES_RELEASE_TAG", "BACKEND_IMAGES_RELEASE_TAG"], default: "latest"),
+            branchTag: pick("branch_tag", flag: nil, flagName: "",
+                            env: ["LOCALAI_BACKEND_IMAGES_BRANCH_TAG", "BACKEND_IMAGES_BRANCH_TAG"], default: "master"),
+            devSuffix: pick("dev_suffix", flag: nil, flagName: "",
+                            env: ["LOCALAI_BACKEND_DEV_SUFFIX", "BACKEND_DEV_SUFFIX"], default: "development"),
+            preferDevelopment: try bool("prefer_development", flag: flags.preferDevelopment,
+                                        flagName: "--prefer-development-backends",
+                                        env: ["LOCALAI_PREFER_DEV_BACKENDS", "PREFER_DEV_BACKENDS"]),
+            forcedCapability: capability,
+            requireIntegrity: try bool("require_integrity", flag: flags.requireIntegrity,
+                                       flagName: "--require-backend-integrity",
+                                       env: ["LOCALAI_REQUIRE_BACKEND_INTEGRITY", "REQUIRE_BACKEND_INTEGRITY"]),
+            environment: environment)
+    }
+
+    /// `backend_galleries` from runtime_settings.json, which LocalAI applies when neither flag nor env set it.
+    private static func galleriesFromSettings(configDir: String) throws -> [GalleryConfig]? {
+        let object = try RuntimeSettingsFile(configDir: configDir).read()
+        guard let value = object["backend_galleries"], !value.isNull else { return nil }
+        return try GalleryConfig.parseList(value.compact(), source: "backend_galleries in runtime_settings.json")
+    }
+
+    /// Fails with the path and the flag to set when the backends directory is missing (LocalAI's listing fails too).
+    public func requireBackendsDirectory() throws {
+        var st = stat()
+        guard stat(backendsPath, &st) == 0 else {
+            throw HangarError.configuration(
+                "backends directory \(backendsPath) does not exist: point --backends-path (or LOCALAI_BACKENDS_PATH) at LocalAI's backends directory, or create it")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw HangarError.configuration(
+                "backends path \(backendsPath) is not a directory: point --backends-path (or LOCALAI_BACKENDS_PATH) at LocalAI's backends directory")
+        }
+    }
+
+    /// LocalAI's last-known-good gallery cache directory: `<parent of backends>/cache/gallery` (spec §1.6).
+    public var galleryCacheDirectory: String {
+        parentDirectory(backendsPath) + "/cache/gallery"
+    }
+}
+
+/// Go's `strconv.ParseBool`.
+public func parseGoBool(_ s: String) -> Bool? {
+    switch s {
+    case "1", "t", "T", "TRUE", "true", "True": return true
+    case "0", "f", "F", "FALSE", "false", "False": return false
+    default: return nil
+    }
+}
+
+/// Collapses `.`/`..` and duplicate slashes lexically, as Go's `filepath.Clean` does for absolute paths.
+public func normalizePath(_ path: String) -> String {
+    var parts: [Substring] = []
+    for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+        if component == "." { continue }
+        if component == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+        parts.append(component)
+    }
+    return "/" + parts.joined(separator: "/")
+}
+
+/// The parent of an absolute path (`/` for `/x`).
+public func parentDirectory(_ path: String) -> String {
+    let clean = normalizePath(path)
+    guard let slash = clean.lastIndex(of: "/"), slash != clean.startIndex else { return "/" }
+    return String(clean[..<slash])
+}

@@ -1,0 +1,113 @@
+import Dispatch
+import Foundation
+
+/// The hangar engine: one LocalAI installation (backends dir, system dir, galleries, settings) and the job queue
+/// that changes it. Queries run on the caller's thread; every change runs as a job on Dispatch queues.
+public final class Engine: Sendable {
+    public let configuration: HangarConfiguration
+    /// The capability used to choose builds, and why.
+    public let capabilityReport: CapabilityReport
+    public let jobs: JobQueue
+    public let galleryLoader: GalleryLoader
+    let sources: [any BackendSource]
+    let digestResolver: any DigestResolver
+    let root: BackendsRoot
+    let locks: BackendLocks
+
+    /// `sources` are tried in order for each URI; local directories are always tried first, as in LocalAI.
+    public init(configuration: HangarConfiguration,
+                host: HostProbe? = nil,
+                transport: any GalleryTransport = NoNetworkTransport(),
+                digestResolver: any DigestResolver = UnavailableDigestResolver(),
+                sources: [any BackendSource] = [],
+                maxParallelJobs: Int = 2) {
+        self.configuration = configuration
+        var probe = host ?? HostProbe.live()
+        if host == nil { probe.environment = configuration.environment }
+        self.capabilityReport = CapabilityReport.detect(probe: probe, forced: configuration.forcedCapability)
+        self.jobs = JobQueue(maxParallel: maxParallelJobs)
+        self.galleryLoader = GalleryLoader(cacheDirectory: configuration.galleryCacheDirectory, transport: transport)
+        self.sources = sources.contains { $0 is DirectorySource } ? sources : [DirectorySource()] + sources
+        self.digestResolver = digestResolver
+        self.root = BackendsRoot(configuration.backendsPath)
+        self.locks = BackendLocks(root: root)
+    }
+
+    public var capability: Capability { capabilityReport.capability }
+
+    /// Installed backends by LocalAI's listing algorithm (staging dirs never listed, broken metadata shown per row).
+    public func installed() throws -> InstalledBackends {
+        try InstalledBackends.list(backendsPath: configuration.backendsPath,
+                                   systemBackendsPath: configuration.systemBackendsPath, capability: capability)
+    }
+
+    /// Every configured gallery's entries (unfiltered), with per-gallery status.
+    public func gallery() -> GallerySnapshot {
+        galleryLoader.load(configuration.galleries)
+    }
+
+    /// The entries this host can install (LocalAI's `AvailableBackends`), or all of them.
+    public func availableBackends(includeIncompatible: Bool = false) throws -> AvailableListing {
+        let snapshot = gallery()
+        let installed = try installed()
+        let compatible = snapshot.entries.filter { capability.isCompatible($0) }
+        var seen = Set<String>()
+        var rows: [AvailableBackend] = []
+        for entry in snapshot.entries {
+            let isCompatible = capability.isCompatible(entry)
+            guard includeIncompatible || isCompatible else { continue }
+            // Duplicate names exist in the real index; first wins everywhere, so later copies are hidden.
+            guard seen.insert(entry.id.lowercased()).inserted else { continue }
+            var resolvesTo: String?
+            if entry.isMeta, let concrete = capability.resolvedConcrete(entry.capabilities),
+               compatible.findByName(concrete) != nil {
+                resolvesTo = concrete
+            }
+            rows.append(AvailableBackend(entry: entry, installed: installed.exists(entry.name),
+                                         compatible: isCompatible, resolvesTo: resolvesTo))
+        }
+        return AvailableListing(backends: rows, gallery: snapshot)
+    }
+
+    /// LocalAI's upgrade detection against the unfiltered gallery (spec §4.4).
+    public func checkUpgrades() throws -> UpgradeReport {
+        let installed = try installed()
+        let snapshot = gallery()
+        var report = UpgradeCheck.run(installed: installed, gallery: snapshot.entries,
+                                      devSuffix: configuration.devSuffix, resolver: digestResolver)
+        report.warnings.insert(contentsOf: snapshot.failures, at: 0)
+        return report
+    }
+
+    /// Repairs what interrupted operations (hangar's, and LocalAI's where safe) left behind.
+    public func recover() -> RecoveryReport {
+        Recovery(root: root, locks: locks).run()
+    }
+
+    /// Effective runtime settings with their sources.
+    public func settings() throws -> EffectiveRuntimeSettings {
+        let file = RuntimeSettingsFile(configDir: configuration.configDir)
+        return try EffectiveRuntimeSettings(file: try file.read(), environment: configuration.environment,
+                                            source: file.path)
+    }
+
+    /// Writes `auto_upgrade_backends` to runtime_settings.json (a running LocalAI's watcher picks it up).
+    public func setAutoUpgrade(_ enabled: Bool) throws {
+        try RuntimeSettingsFile(configDir: configuration.configDir).update(["auto_upgrade_backends": .bool(enabled)])
+    }
+}
+
+/// One gallery entry as `list --available` shows it.
+public struct AvailableBackend: Sendable, Equatable {
+    public var entry: GalleryEntry
+    public var installed: Bool
+    public var compatible: Bool
+    /// For a meta: the concrete build chosen for this host, nil when none is installable.
+    public var resolvesTo: String?
+}
+
+/// `list --available`'s rows and the gallery status behind them.
+public struct AvailableListing: Sendable {
+    public var backends: [AvailableBackend]
+    public var gallery: GallerySnapshot
+}

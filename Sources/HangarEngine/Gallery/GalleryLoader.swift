@@ -1,0 +1,233 @@
+import Foundation
+import Synchronization
+
+/// Fetches gallery bytes over the network. The engine ships without one until the network layer lands;
+/// local files and LocalAI's last-known-good cache work without it.
+public protocol GalleryTransport: Sendable {
+    /// GETs `url` and returns the body; a status ≥ 400 is an error.
+    func get(url: String) throws -> [UInt8]
+}
+
+/// The transport used when hangar has no network layer: it says so, naming the URL and the way around it.
+public struct NoNetworkTransport: GalleryTransport {
+    public init() {}
+    public func get(url: String) throws -> [UInt8] {
+        throw HangarError.operation(
+            "cannot fetch \(url): this hangar build reads local galleries only; pass --backend-galleries '[{\"name\":\"local\",\"url\":\"file:///path/to/index.yaml\"}]'")
+    }
+}
+
+/// What loading one configured gallery produced.
+public struct GalleryStatus: Sendable, Equatable {
+    public var gallery: GalleryConfig
+    public var entryCount: Int
+    /// The URL, path or cache file that served the entries; nil when nothing did.
+    public var servedBy: String?
+    /// Seconds since the cached copy was written, when the last-known-good cache served the entries.
+    public var cacheAge: Int?
+    /// Why the gallery could not be loaded (or why the cache had to be used).
+    public var error: String?
+}
+
+/// Every entry of every configured gallery, in gallery order then file order, with per-gallery status.
+public struct GallerySnapshot: Sendable {
+    public var entries: [GalleryEntry]
+    public var statuses: [GalleryStatus]
+
+    public init(entries: [GalleryEntry], statuses: [GalleryStatus]) {
+        self.entries = entries
+        self.statuses = statuses
+    }
+
+    /// One line per gallery that failed, for error messages ("gallery X: ...").
+    public var failures: [String] {
+        statuses.compactMap { s in s.entryCount == 0 && s.error != nil ? "gallery \"\(s.gallery.name)\": \(s.error!)" : nil }
+    }
+}
+
+/// Loads galleries the way LocalAI does (spec §1.5–1.6): candidate chain of URL + mirrors, 10-minute cooldown of
+/// failed candidates, a 1-hour in-memory cache, and the last-known-good copy on disk.
+public final class GalleryLoader: Sendable {
+    private struct CachedBody { var bytes: [UInt8]; var fetchedAt: Double }
+    private struct State {
+        var memory: [String: CachedBody] = [:]
+        var cooldownUntil: [String: Double] = [:]
+    }
+
+    private let cacheDirectory: String?
+    private let transport: any GalleryTransport
+    private let now: @Sendable () -> Double
+    private let state = Mutex(State())
+
+    public static let memoryTTL: Double = 3600
+    public static let cooldown: Double = 600
+
+    /// `cacheDirectory` is `<parent of backends>/cache/gallery`; it is used only when absolute, as in LocalAI.
+    public init(cacheDirectory: String?, transport: any GalleryTransport = NoNetworkTransport(),
+                now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.cacheDirectory = cacheDirectory.flatMap { $0.hasPrefix("/") ? $0 : nil }
+        self.transport = transport
+        self.now = now
+    }
+
+    /// Loads every gallery; a failing gallery is reported in its status and contributes no entries.
+    public func load(_ galleries: [GalleryConfig]) -> GallerySnapshot {
+        var entries: [GalleryEntry] = []
+        var statuses: [GalleryStatus] = []
+        for gallery in galleries {
+            let status = loadOne(gallery, into: &entries)
+            statuses.append(status)
+        }
+        return GallerySnapshot(entries: entries, statuses: statuses)
+    }
+
+    /// Forgets the in-memory bodies so the next load fetches again (the "check now" path).
+    public func invalidate() {
+        state.withLock { $0.memory.removeAll() }
+    }
+
+    /// The last-known-good file for a gallery URL: `<cache>/<sha256hex(url)>.yaml`.
+    public func cachePath(forURL url: String) -> String? {
+        cacheDirectory.map { "\($0)/\(SHA256.hex(url)).yaml" }
+    }
+
+    private func loadOne(_ gallery: GalleryConfig, into entries: inout [GalleryEntry]) -> GalleryStatus {
+        var status = GalleryStatus(gallery: gallery, entryCount: 0, servedBy: nil, cacheAge: nil, error: nil)
+        let key = "\(gallery.name)-\(gallery.url)"
+        let cached = state.withLock { s -> [UInt8]? in
+            guard let body = s.memory[key], now() - body.fetchedAt < Self.memoryTTL else { return nil }
+            return body.bytes
+        }
+        if let cached, let decoded = try? GalleryEntry.decodeIndex(cached, gallery: gallery), !decoded.isEmpty {
+            entries.append(contentsOf: decoded)
+            status.entryCount = decoded.count
+            status.servedBy = "memory cache"
+            return status
+        }
+
+        do {
+            let (bytes, servedBy) = try fetchThroughCandidates(gallery)
+            let decoded = try GalleryEntry.decodeIndex(bytes, gallery: gallery)
+            state.withLock { $0.memory[key] = CachedBody(bytes: bytes, fetchedAt: now()) }
+            if !decoded.isEmpty { persistLastKnownGood(bytes, url: gallery.url) }
+            entries.append(contentsOf: decoded)
+            status.entryCount = decoded.count
+            status.servedBy = servedBy
+            return status
+        } catch {
+            status.error = "\(error)"
+        }
+
+        // Every source failed: serve the last-known-good copy, as LocalAI does, and say how old it is.
+        if let path = cachePath(forURL: gallery.url), let bytes = readFile(path),
+           let decoded = try? GalleryEntry.decodeIndex(bytes, gallery: gallery), !decoded.isEmpty {
+            entries.append(contentsOf: decoded)
+            status.entryCount = decoded.count
+            status.servedBy = path
+            status.cacheAge = fileAge(path)
+        }
+        return status
+    }
+
+    /// Tries URL then mirrors, skipping candidates in cooldown unless all are; returns the body and who served it.
+    private func fetchThroughCandidates(_ gallery: GalleryConfig) throws -> ([UInt8], String) {
+        var candidates: [String] = []
+        for c in [gallery.url] + gallery.mirrors where !c.isEmpty && !candidates.contains(c) { candidates.append(c) }
+        let t = now()
+        let cooling = state.withLock { s in Set(candidates.filter { (s.cooldownUntil[$0] ?? 0) > t }) }
+        let tryAll = cooling.count == candidates.count
+        var lastError: (any Error)?
+        var skipped = 0
+        for candidate in candidates {
+            if !tryAll && cooling.contains(candidate) { skipped += 1; continue }
+            do {
+                let bytes = try fetch(candidate)
+                state.withLock { _ = $0.cooldownUntil.removeValue(forKey: candidate) }
+                return (bytes, candidate)
+            } catch {
+                lastError = error
+                state.withLock { $0.cooldownUntil[candidate] = now() + Self.cooldown }
+            }
+        }
+        let last = lastError.map { "\($0)" } ?? "no source configured"
+        throw HangarError.operation(
+            "all \(candidates.count - skipped) source(s) for gallery \"\(gallery.name)\" failed (\(candidates.count) configured, \(skipped) skipped as recently failed) and no cached copy exists, last error: \(last)")
+    }
+
+    /// Reads one candidate: local file, `.ref` indirection, `github:` shorthand or a URL through the transport.
+    private func fetch(_ candidate: String) throws -> [UInt8] {
+        if let path = GalleryURL.localPath(candidate) {
+            guard let bytes = readFile(path) else {
+                throw HangarError.operation("cannot read gallery file \(path): check the path in --backend-galleries")
+            }
+            return bytes
+        }
+        let url = GalleryURL.resolve(candidate)
+        if url.hasSuffix(".ref") {
+            let ref = String(decoding: try transport.get(url: url), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !ref.isEmpty else { throw HangarError.operation("gallery ref \(url) is empty") }
+            let base = url[...url.lastIndex(of: "/")!]
+            return try transport.get(url: base + ref)
+        }
+        return try transport.get(url: url)
+    }
+
+    /// Writes the body as the last-known-good copy (temp file + rename), keyed on the primary URL.
+    private func persistLastKnownGood(_ bytes: [UInt8], url: String) {
+        guard let dir = cacheDirectory, let path = cachePath(forURL: url) else { return }
+        let fm = FileManager.default
+        try? fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        let tmp = "\(dir)/.gallery-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp"
+        guard fm.createFile(atPath: tmp, contents: Data(bytes)) else { return }
+        if rename(tmp, path) != 0 { unlink(tmp) }
+    }
+
+    private func readFile(_ path: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+    }
+
+    private func fileAge(_ path: String) -> Int? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        return max(0, Int(now()) - Int(st.st_mtim.tv_sec))
+    }
+}
+
+/// Gallery URL forms LocalAI accepts (spec §1.5).
+public enum GalleryURL {
+    /// A local file: `file://<path>`, or a plain absolute/relative path (hangar reads any local gallery the user names).
+    public static func localPath(_ url: String) -> String? {
+        if url.hasPrefix("file://") { return String(url.dropFirst("file://".count)) }
+        if url.contains("://") || url.hasPrefix("github:") { return nil }
+        if url.hasPrefix("/") || url.hasPrefix("./") || url.hasPrefix("../") { return url }
+        return FileManager.default.fileExists(atPath: url) ? url : nil
+    }
+
+    /// Expands `github:` and Hugging Face shorthands to the HTTPS URL LocalAI would request.
+    public static func resolve(_ url: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        for prefix in ["github://", "github:"] where url.hasPrefix(prefix) {
+            guard let p = ownerRepoPath(url.dropFirst(prefix.count)) else { return url }
+            return "https://raw.githubusercontent.com/\(p.owner)/\(p.repo)/\(p.branch)/\(p.path)"
+        }
+        for prefix in ["huggingface://", "hf://", "hf.co/"] where url.hasPrefix(prefix) {
+            let endpoint = environment["HF_MIRROR"] ?? environment["HF"] ?? environment["HF_ENDPOINT"] ?? "https://huggingface.co"
+            guard let p = ownerRepoPath(url.dropFirst(prefix.count)) else { return url }
+            return "\(endpoint)/\(p.owner)/\(p.repo)/resolve/\(p.branch)/\(p.path)"
+        }
+        return url
+    }
+
+    /// Splits `owner/repo/path@branch` (branch defaults to `main`).
+    private static func ownerRepoPath(_ spec: Substring) -> (owner: Substring, repo: Substring, path: Substring, branch: Substring)? {
+        var rest = spec
+        var branch: Substring = "main"
+        if let at = rest.lastIndex(of: "@") {
+            branch = rest[rest.index(after: at)...]
+            rest = rest[..<at]
+        }
+        let parts = rest.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3 else { return nil }
+        return (parts[0], parts[1], parts[2], branch)
+    }
+}

@@ -1,0 +1,92 @@
+/// Identifies one job for the lifetime of the engine.
+public typealias JobID = Int
+
+/// What a job does to a backend.
+public enum JobOperation: String, Sendable, Equatable, CaseIterable {
+    case install, reinstall, upgrade, uninstall
+}
+
+/// The steps an operation goes through, in the order they can happen.
+public enum JobPhase: String, Sendable, Equatable, CaseIterable {
+    case resolving, downloading, verifying, extracting, validating, swapping
+    case rollingBack = "rolling back"
+}
+
+/// Everything a subscriber learns about a job. Events of one job arrive in order.
+public struct JobEvent: Sendable, Equatable {
+    public let job: JobID
+    public let operation: JobOperation
+    /// The backend name as requested.
+    public let backend: String
+    public let kind: Kind
+
+    public enum Kind: Sendable, Equatable {
+        /// Accepted; waits for a free worker and for earlier jobs on the same backend.
+        case queued
+        /// Entered a phase; `detail` says on what (e.g. the URI being fetched).
+        case phase(JobPhase, detail: String)
+        /// Bytes done so far out of `total` (0 when unknown), cumulative over the whole job.
+        case progress(bytes: Int64, total: Int64)
+        /// Something the user should know that does not stop the job (e.g. a digest lookup failed).
+        case warning(message: String)
+        /// Finished; the summary says what changed.
+        case done(summary: String)
+        /// Failed before anything was changed; the previous install (if any) is untouched.
+        case failed(error: String)
+        /// Failed after staging; the previous install was restored as described by `restored`.
+        case rolledBack(error: String, restored: String)
+        /// Stopped on request; nothing was changed.
+        case cancelled(detail: String)
+        /// Not run because another operation holds the backend (background jobs only).
+        case skipped(reason: String)
+    }
+
+    public init(job: JobID, operation: JobOperation, backend: String, kind: Kind) {
+        self.job = job
+        self.operation = operation
+        self.backend = backend
+        self.kind = kind
+    }
+
+    /// Whether this is the job's last event.
+    public var isTerminal: Bool {
+        switch kind {
+        case .done, .failed, .rolledBack, .cancelled, .skipped: return true
+        case .queued, .phase, .progress, .warning: return false
+        }
+    }
+}
+
+/// How a job ended.
+public enum JobOutcome: Sendable, Equatable {
+    case succeeded(summary: String)
+    case failed(HangarError)
+    case rolledBack(HangarError, restored: String)
+    case cancelled
+    case skipped(reason: String)
+
+    /// True only for `.succeeded`.
+    public var isSuccess: Bool { if case .succeeded = self { return true }; return false }
+}
+
+/// Thrown by an operation that failed after staging and restored the previous install.
+public struct RolledBackError: Error, Sendable, CustomStringConvertible {
+    public let error: HangarError
+    /// What is in place now, e.g. "v1.0.0 restored".
+    public let restored: String
+    public init(error: HangarError, restored: String) { self.error = error; self.restored = restored }
+    public var description: String { "\(error.message) — \(restored)" }
+}
+
+/// Thrown when a job notices it was cancelled.
+public struct CancelledError: Error, Sendable, CustomStringConvertible {
+    public init() {}
+    public var description: String { "cancelled" }
+}
+
+/// Thrown by a background job that found its backend busy and gave way.
+public struct SkippedError: Error, Sendable, CustomStringConvertible {
+    public let reason: String
+    public init(reason: String) { self.reason = reason }
+    public var description: String { reason }
+}

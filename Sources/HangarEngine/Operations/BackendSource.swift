@@ -1,0 +1,47 @@
+/// Fetches a backend's files from one kind of URI into an empty staging directory. The network layer adds
+/// OCI registries and tarballs behind the same interface.
+public protocol BackendSource: Sendable {
+    /// Whether this source can fetch `uri` (checked in order; the first that says yes is used).
+    func handles(_ uri: String) -> Bool
+    /// Fills `staging` with the backend tree, reporting bytes through `context` and stopping when it is cancelled.
+    /// Returns the digest of what was fetched when the source knows one (OCI).
+    func fetch(_ uri: String, into staging: String, context: JobContext) throws -> String?
+}
+
+/// A local directory (LocalAI's `LooksLikeDir`, checked before every other form): copied recursively.
+public struct DirectorySource: BackendSource {
+    /// Bytes per second to copy at, for the demo's visible progress; nil copies at full speed.
+    public let throttleBytesPerSecond: Int64?
+
+    public init(throttleBytesPerSecond: Int64? = nil) {
+        self.throttleBytesPerSecond = throttleBytesPerSecond
+    }
+
+    public func handles(_ uri: String) -> Bool {
+        var st = stat()
+        return stat(uri, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public func fetch(_ uri: String, into staging: String, context: JobContext) throws -> String? {
+        context.phase(.downloading, uri)
+        let started = DispatchTime.now().uptimeNanoseconds
+        try FileTree.copyContents(of: uri, into: staging, progress: { done, total in
+            context.progress(bytes: done, total: total)
+            if let rate = throttleBytesPerSecond, rate > 0 {
+                // Sleep until the copy is no further along than `rate` allows, so progress is watchable.
+                let due = started + UInt64(Double(done) / Double(rate) * 1e9)
+                let now = DispatchTime.now().uptimeNanoseconds
+                if due > now && !context.isCancelled { usleep(UInt32(min(due - now, 500_000_000) / 1000)) }
+            }
+        }, checkCancelled: { try context.checkCancelled() })
+        return nil
+    }
+}
+
+import Dispatch
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

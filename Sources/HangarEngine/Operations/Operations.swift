@@ -1,0 +1,325 @@
+import Foundation
+
+/// Install, reinstall, upgrade and uninstall as LocalAI does them (spec §4), staged and swapped by a transaction
+/// so that a failed, cancelled or killed operation never loses the installed backend.
+extension Engine {
+    /// Queues an install by gallery name (`NAME` or `GALLERY@NAME`). Without `force` an installed, runnable backend
+    /// is left alone (LocalAI's ensure-installed). Throws at once, before any disk access, for an unsafe name.
+    public func install(_ name: String, force: Bool) throws -> JobID {
+        try Self.validateRequestedName(name)
+        let operation: JobOperation = force ? .reinstall : .install
+        return jobs.submit(operation, backend: name) { [self] context in
+            try performInstall(name, force: force, context: context)
+        }
+    }
+
+    /// Queues an upgrade of an installed backend (a meta upgrades its concrete). Background jobs give way when the
+    /// backend is busy instead of waiting (auto-upgrade must never race a manual operation).
+    public func upgrade(_ name: String, background: Bool = false) throws -> JobID {
+        _ = try BackendName.validate(name)
+        return jobs.submit(.upgrade, backend: name, background: background) { [self] context in
+            try performUpgrade(name, context: context)
+        }
+    }
+
+    /// Queues removal of a backend (a meta removes its concrete too; system backends are refused).
+    public func uninstall(_ name: String) throws -> JobID {
+        _ = try BackendName.validate(name)
+        return jobs.submit(.uninstall, backend: name) { [self] context in
+            try performUninstall(name, context: context)
+        }
+    }
+
+    /// `GALLERY@NAME`: the gallery part is only matched, the name part becomes a directory and must be safe.
+    static func validateRequestedName(_ name: String) throws {
+        if name.isEmpty { throw HangarError.configuration("backend name is empty: name a gallery entry, e.g. hangar install llama-cpp") }
+        let namePart = name.split(separator: "@", maxSplits: 1).last.map(String.init) ?? name
+        _ = try BackendName.validate(namePart)
+        if name.contains("/") || name.contains("\0") { _ = try BackendName.validate(name) }
+    }
+
+    // MARK: - Install (§4.1, §4.2)
+
+    func performInstall(_ name: String, force: Bool, context: JobContext) throws -> String {
+        context.phase(.resolving, name)
+        if !force, let row = try installed().get(name), row.isRunnable {
+            return "\(name) is already installed (use reinstall to replace it)"
+        }
+        let snapshot = gallery()
+        let available = capability.filterDisabled ? snapshot.entries : snapshot.entries.filter { capability.isCompatible($0) }
+        guard let entry = available.findGalleryElement(name) else {
+            throw notFoundError(name, snapshot: snapshot)
+        }
+        if entry.isMeta {
+            let key = capability.resolve(entry.capabilities)
+            guard let concreteName = entry.concreteName(forKey: key), let concrete = available.findByName(concreteName) else {
+                let map = entry.capabilities.map { "\($0.capability):\($0.concrete)" }.joined(separator: " ")
+                throw HangarError.notFound(
+                    "no backend found with capabilities map[\(map)] for capability \"\(capability.value)\": force another with --capability")
+            }
+            let metaName = try checkedEntryName(entry.name)
+            let concreteDir = try checkedEntryName(concrete.name)
+            let lock = try acquire([metaName, concreteDir], context: context)
+            defer { lock.release() }
+            let installedConcrete = try installConcrete(concrete, context: context)
+            try writeMetaDirectory(meta: entry, concrete: concrete, context: context)
+            return "installed \(metaName) → \(concreteDir) (\(installedConcrete))"
+        }
+        let dirName = try checkedEntryName(entry.name)
+        let lock = try acquire([dirName], context: context)
+        defer { lock.release() }
+        return "installed \(dirName) (\(try installConcrete(entry, context: context)))"
+    }
+
+    /// `InstallBackend`: stage, fetch with fallbacks, validate, write metadata, swap. Returns a short description.
+    private func installConcrete(_ entry: GalleryEntry, context: JobContext) throws -> String {
+        if entry.isMeta { throw HangarError.configuration("meta backends cannot be installed directly") }
+        try IntegrityPolicy.check(entry, strict: configuration.requireIntegrity)
+        var primary = entry.uri
+        var fallbacks = entry.mirrors
+        if configuration.preferDevelopment, let dev = BackendURI.developmentURI(entry.uri, releaseTag: configuration.releaseTag,
+                                                                               branchTag: configuration.branchTag) {
+            primary = dev
+            fallbacks = [entry.uri] + entry.mirrors
+        }
+        // Tag fallbacks of §4.2 b/c: the branch tag, then the branch tag with the dev suffix.
+        if let branch = BackendURI.developmentURI(entry.uri, releaseTag: configuration.releaseTag,
+                                                  branchTag: configuration.branchTag), branch != primary {
+            fallbacks.append(branch)
+            if !branch.contains("-" + configuration.devSuffix) { fallbacks.append(branch + "-" + configuration.devSuffix) }
+        }
+
+        let transaction = try BackendTransaction.begin(root: root, name: entry.name, operation: context.operation.rawValue)
+        do {
+            let digest = try fetch(candidates: [primary] + fallbacks, into: transaction, context: context)
+            context.phase(.validating, "run.sh")
+            try transaction.validate()
+            var metadata = BackendMetadata(alias: entry.alias, name: entry.name, galleryURL: entry.gallery.url,
+                                           installedAt: RFC3339.localNow(), version: entry.version, uri: primary)
+            metadata.digest = digest ?? recordedDigest(for: primary, context: context)
+            try transaction.writeMetadata(metadata)
+            context.phase(.swapping, entry.name)
+            try context.checkCancelled()
+            try transaction.commit()
+            return metadata.version.isEmpty ? primary : "v\(metadata.version)"
+        } catch {
+            throw rollback(transaction, after: error, context: context)
+        }
+    }
+
+    /// Writes `<backends>/<meta>/metadata.json` with `meta_backend_for`, staged and swapped like any backend.
+    private func writeMetaDirectory(meta: GalleryEntry, concrete: GalleryEntry, context: JobContext) throws {
+        let metadata = BackendMetadata(metaBackendFor: concrete.name, name: meta.name, galleryURL: meta.gallery.url,
+                                       installedAt: RFC3339.localNow(), version: concrete.version)
+        let transaction = try BackendTransaction.begin(root: root, name: meta.name, operation: "meta")
+        do {
+            try transaction.writeMetadata(metadata)
+            try transaction.commit()
+        } catch {
+            throw rollback(transaction, after: error, context: context)
+        }
+    }
+
+    // MARK: - Upgrade (§4.5)
+
+    func performUpgrade(_ name: String, context: JobContext) throws -> String {
+        context.phase(.resolving, name)
+        guard let row = try installed().get(name) else {
+            throw HangarError.notFound("backend \"\(name)\": backend not found (hangar list shows what is installed)")
+        }
+        if row.isSystem {
+            throw HangarError.configuration("system backend \"\(name)\" cannot be upgraded via gallery")
+        }
+        if let target = row.metadata?.metaBackendFor, !target.isEmpty, row.isMeta {
+            return try performUpgrade(target, context: context)
+        }
+        guard let metadata = row.metadata else {
+            throw HangarError.operation("backend \"\(name)\" has unreadable metadata (\(row.broken ?? "?")): reinstall it instead")
+        }
+        let dirName = try checkedEntryName(metadata.name.isEmpty ? name : metadata.name)
+        let snapshot = gallery()
+        guard let entry = snapshot.entries.findGalleryElement(dirName) else {
+            throw HangarError.notFound("no gallery entry found for backend \"\(dirName)\"" + galleryHint(snapshot))
+        }
+        try IntegrityPolicy.check(entry, strict: configuration.requireIntegrity)
+        let lock = try acquire([dirName], context: context)
+        defer { lock.release() }
+        // Re-read under the lock: another process may have changed it while this job waited.
+        let current = try installed().get(dirName)?.metadata ?? metadata
+
+        let transaction = try BackendTransaction.begin(root: root, name: dirName, operation: "upgrade")
+        do {
+            // Better than LocalAI: an upgrade tries the mirrors too.
+            let digest = try fetch(candidates: [entry.uri] + entry.mirrors, into: transaction, context: context)
+            context.phase(.validating, "run.sh")
+            try transaction.validate(what: "new version of \(dirName)")
+            var fresh = BackendMetadata(alias: current.alias, name: dirName, galleryURL: entry.gallery.url,
+                                        installedAt: RFC3339.localNow(), version: entry.version, uri: entry.uri)
+            fresh.digest = digest ?? recordedDigest(for: entry.uri, context: context)
+            try transaction.writeMetadata(fresh)
+            context.phase(.swapping, dirName)
+            try context.checkCancelled()
+            try transaction.commit()
+            return "upgraded \(dirName) \(Self.describe(current)) → \(Self.describe(fresh))"
+        } catch {
+            throw rollback(transaction, after: error, context: context, previous: current)
+        }
+    }
+
+    // MARK: - Uninstall (§4.6)
+
+    func performUninstall(_ name: String, context: JobContext) throws -> String {
+        context.phase(.resolving, name)
+        let rows = try installed()
+        guard let row = rows.get(name) ?? rows.rows.first(where: { !$0.isMeta && $0.metadata?.name == name }) else {
+            throw HangarError.notFound("backend \"\(name)\": backend not found (hangar list shows what is installed)")
+        }
+        if row.isSystem {
+            throw HangarError.configuration("system backend \"\(name)\" cannot be deleted")
+        }
+        var dirName = row.name
+        if !FileManager.default.fileExists(atPath: root.backendPath(dirName)) {
+            // An alias key without a directory: LocalAI removes the first dir (lexical) carrying the alias.
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: root.path).sorted()) ?? []
+            guard let hit = names.first(where: { dir in
+                guard !InstalledBackends.isTransient(dir),
+                      case .success(let m) = InstalledBackends.readMetadata(dir: root.backendPath(dir), name: dir) else { return false }
+                return !m.alias.isEmpty && (m.alias == name || m.alias == row.name)
+            }) else {
+                throw HangarError.notFound("no backend found with name \"\(name)\"")
+            }
+            dirName = hit
+        }
+        var names = [dirName]
+        var concrete: String?
+        if case .success(let m) = InstalledBackends.readMetadata(dir: root.backendPath(dirName), name: dirName),
+           !m.metaBackendFor.isEmpty {
+            concrete = try checkedEntryName(m.metaBackendFor)
+            names.append(concrete!)
+        }
+        let lock = try acquire(names, context: context)
+        defer { lock.release() }
+        context.phase(.swapping, "removing \(dirName)")
+        var removed: [String] = []
+        if let concrete {
+            if FileManager.default.fileExists(atPath: root.backendPath(concrete)) {
+                try BackendRemoval.remove(concrete, root: root)
+                removed.append(concrete)
+            } else {
+                context.warning("concrete backend \(concrete) of meta \(dirName) was already missing")
+            }
+        }
+        try BackendRemoval.remove(dirName, root: root)
+        removed.insert(dirName, at: 0)
+        return "uninstalled " + removed.joined(separator: " and ")
+    }
+
+    // MARK: - Shared steps
+
+    /// Tries each candidate URI in order, wiping the staging dir between attempts; returns the fetched digest if known.
+    private func fetch(candidates: [String], into transaction: BackendTransaction, context: JobContext) throws -> String? {
+        var firstError: (any Error)?
+        var tried = Set<String>()
+        for uri in candidates where tried.insert(uri).inserted {
+            try context.checkCancelled()
+            do {
+                try transaction.resetStaging()
+                guard let source = sources.first(where: { $0.handles(uri) }) else {
+                    throw HangarError.operation("no source can fetch \"\(uri)\": this hangar build installs from local directories only")
+                }
+                return try source.fetch(uri, into: transaction.stagingPath, context: context)
+            } catch let error as CancelledError {
+                throw error
+            } catch {
+                if firstError == nil { firstError = error }
+                if tried.count < candidates.count { context.warning("\(uri): \(error); trying the next source") }
+            }
+        }
+        throw HangarError.operation("failed to download backend \"\(candidates.first ?? "")\": \(firstError.map { "\($0)" } ?? "no source")")
+    }
+
+    /// The registry digest LocalAI would store for an OCI URI; a failed lookup only warns, as in LocalAI.
+    private func recordedDigest(for uri: String, context: JobContext) -> String {
+        guard BackendURI.looksLikeOCI(uri), !BackendURI.looksLikeOCIFile(uri), !uri.hasPrefix("oci://") else { return "" }
+        do {
+            return try digestResolver.digest(of: uri)
+        } catch {
+            context.warning("digest of \(uri) not recorded: \(error)")
+            return ""
+        }
+    }
+
+    /// Aborts the transaction and turns the error into what the job reports: rolled back when an old install
+    /// stayed in place, failed when there was none, cancelled when asked.
+    private func rollback(_ transaction: BackendTransaction, after error: any Error, context: JobContext,
+                          previous: BackendMetadata? = nil) -> any Error {
+        let hadPrevious = FileManager.default.fileExists(atPath: root.backendPath(transaction.name))
+        if hadPrevious { context.phase(.rollingBack, transaction.name) }
+        transaction.abort()
+        if error is CancelledError || error is RolledBackError { return error }
+        let hangarError = (error as? HangarError) ?? HangarError.operation("\(error)")
+        guard hadPrevious else { return hangarError }
+        let kept = previous.map { Self.describe($0) + " restored" } ?? "previous install kept"
+        return RolledBackError(error: hangarError, restored: kept)
+    }
+
+    /// Takes the backend locks: waits for interactive jobs; a background job gives way when the backend is busy.
+    private func acquire(_ names: [String], context: JobContext) throws -> BackendLock {
+        if context.isBackground {
+            guard let lock = try locks.lock(names, mode: .skipIfBusy) else {
+                throw SkippedError(reason: "\(names.joined(separator: ", ")) is busy with another operation; skipped")
+            }
+            return lock
+        }
+        guard let lock = try locks.lock(names, mode: .wait) else {
+            throw HangarError.operation("could not lock \(names.joined(separator: ", "))")
+        }
+        return lock
+    }
+
+    /// Names that come from galleries become directories too: refuse unsafe ones before touching the disk.
+    private func checkedEntryName(_ name: String) throws -> String {
+        do {
+            return try BackendName.validate(name)
+        } catch let error as HangarError {
+            throw HangarError.operation("gallery entry refused: \(error.message)")
+        }
+    }
+
+    private func notFoundError(_ name: String, snapshot: GallerySnapshot) -> HangarError {
+        if let entry = snapshot.entries.findGalleryElement(name) {
+            return HangarError.notFound(
+                "no backend found with name \"\(name)\": \(entry.name) is not compatible with capability \"\(capability.value)\"; force another with --capability")
+        }
+        return HangarError.notFound("no backend found with name \"\(name)\"" + galleryHint(snapshot)
+                                    + " (hangar list --available shows the gallery)")
+    }
+
+    private func galleryHint(_ snapshot: GallerySnapshot) -> String {
+        snapshot.failures.isEmpty ? "" : " (" + snapshot.failures.joined(separator: "; ") + ")"
+    }
+
+    /// `v1.0.0`, `sha256:abcdef0`, or `unversioned`.
+    static func describe(_ metadata: BackendMetadata) -> String {
+        if !metadata.version.isEmpty { return "v" + metadata.version }
+        if !metadata.digest.isEmpty { return String(metadata.digest.prefix(14)) }
+        return "unversioned build"
+    }
+}
+
+/// LocalAI's integrity policy (spec §4.8) as far as it applies before any download.
+public enum IntegrityPolicy {
+    /// Throws in strict mode for sources that cannot be verified; local directories are never checked.
+    public static func check(_ entry: GalleryEntry, strict: Bool) throws {
+        guard strict else { return }
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: entry.uri, isDirectory: &isDir), isDir.boolValue { return }
+        if BackendURI.looksLikeOCI(entry.uri) && entry.gallery.verification == nil {
+            throw HangarError.configuration(
+                "strict integrity: gallery \"\(entry.gallery.name)\" has no verification policy for OCI backend \"\(entry.name)\" (set verification: in the gallery YAML or disable --require-backend-integrity)")
+        }
+        if !BackendURI.looksLikeOCI(entry.uri) && entry.sha256.isEmpty {
+            throw HangarError.configuration("strict integrity: backend \"\(entry.name)\" has no SHA256 (gallery \"\(entry.gallery.name)\")")
+        }
+    }
+}

@@ -1,0 +1,126 @@
+import Dispatch
+import Synchronization
+
+/// One available upgrade, in the shape of LocalAI's `UpgradeInfo` (`GET /backends/upgrades`).
+public struct UpgradeInfo: Sendable, Equatable {
+    public var backendName: String
+    public var installedVersion: String
+    public var availableVersion: String
+    public var installedDigest: String
+    public var availableDigest: String
+
+    public init(backendName: String, installedVersion: String = "", availableVersion: String = "",
+                installedDigest: String = "", availableDigest: String = "") {
+        self.backendName = backendName
+        self.installedVersion = installedVersion
+        self.availableVersion = availableVersion
+        self.installedDigest = installedDigest
+        self.availableDigest = availableDigest
+    }
+
+    /// LocalAI's JSON: both versions always present, digests only when known.
+    public var jsonObject: JSONObject {
+        var o = JSONObject()
+        o["backend_name"] = .string(backendName)
+        o["installed_version"] = .string(installedVersion)
+        o["available_version"] = .string(availableVersion)
+        if !installedDigest.isEmpty { o["installed_digest"] = .string(installedDigest) }
+        if !availableDigest.isEmpty { o["available_digest"] = .string(availableDigest) }
+        return o
+    }
+}
+
+/// Looks up the registry's current top-level digest of an OCI reference (a HEAD of the tag, spec §5.3).
+public protocol DigestResolver: Sendable {
+    /// `sha256:<hex>` for `reference`, or an error when the registry cannot be asked.
+    func digest(of reference: String) throws -> String
+}
+
+/// The resolver used until the network layer exists: every lookup fails with a clear reason, so the check warns and skips.
+public struct UnavailableDigestResolver: DigestResolver {
+    public init() {}
+    public func digest(of reference: String) throws -> String {
+        throw HangarError.operation("cannot ask the registry for \(reference): this hangar build has no network support")
+    }
+}
+
+/// Result of an upgrade check: the upgrades by backend name and the per-backend problems that were skipped.
+public struct UpgradeReport: Sendable, Equatable {
+    public var upgrades: [String: UpgradeInfo]
+    public var warnings: [String]
+
+    /// `{}` or the map keyed by backend name, sorted for stable output.
+    public var jsonObject: JSONObject {
+        var o = JSONObject()
+        for name in upgrades.keys.sorted() { o[name] = .object(upgrades[name]!.jsonObject) }
+        return o
+    }
+}
+
+/// LocalAI's `CheckBackendUpgrades` (spec §4.4), single node, with the digest lookups run concurrently.
+public enum UpgradeCheck {
+    /// `gallery` must be the *unfiltered* list (§10, #11024).
+    public static func run(installed: InstalledBackends, gallery: [GalleryEntry], devSuffix: String,
+                           resolver: any DigestResolver, maxConcurrentLookups: Int = 8) -> UpgradeReport {
+        var upgrades: [String: UpgradeInfo] = [:]
+        var warnings: [String] = []
+        var digestWork: [(name: String, entry: GalleryEntry, metadata: BackendMetadata)] = []
+
+        let installedNames = Set(installed.rows.compactMap { $0.metadata?.name })
+        for row in installed.rows {
+            guard !row.isSystem, let metadata = row.metadata, row.name == metadata.name else { continue }
+            let name = metadata.name
+            let devName = name + "-" + devSuffix
+            if !name.hasSuffix("-" + devSuffix) && installedNames.contains(devName) { continue }
+            guard let entry = gallery.findGalleryElement(name) else { continue }
+
+            if !entry.version.isEmpty && !metadata.version.isEmpty {
+                if entry.version != metadata.version {
+                    upgrades[name] = UpgradeInfo(backendName: name, installedVersion: metadata.version,
+                                                 availableVersion: entry.version, installedDigest: metadata.digest)
+                }
+                continue
+            }
+            if !entry.version.isEmpty {
+                upgrades[name] = UpgradeInfo(backendName: name, installedVersion: "", availableVersion: entry.version,
+                                             installedDigest: metadata.digest)
+                continue
+            }
+            if BackendURI.looksLikeOCI(entry.uri) {
+                digestWork.append((name, entry, metadata))
+            }
+        }
+
+        let work = digestWork
+        let results = Mutex([String: Result<String, HangarError>]())
+        let limiter = DispatchSemaphore(value: max(1, maxConcurrentLookups))
+        DispatchQueue.concurrentPerform(iterations: work.count) { i in
+            limiter.wait()
+            defer { limiter.signal() }
+            let work = work[i]
+            let result: Result<String, HangarError>
+            do {
+                result = .success(try resolver.digest(of: work.entry.uri))
+            } catch let error as HangarError {
+                result = .failure(error)
+            } catch {
+                result = .failure(.operation("\(error)"))
+            }
+            results.withLock { $0[work.name] = result }
+        }
+        let resolved = results.withLock { $0 }
+        for work in digestWork {
+            switch resolved[work.name]! {
+            case .failure(let error):
+                warnings.append("\(work.name): digest check skipped: \(error.message)")
+            case .success(let remote):
+                if work.metadata.digest.isEmpty || work.metadata.digest != remote {
+                    upgrades[work.name] = UpgradeInfo(backendName: work.name, installedVersion: work.metadata.version,
+                                                      availableVersion: work.entry.version,
+                                                      installedDigest: work.metadata.digest, availableDigest: remote)
+                }
+            }
+        }
+        return UpgradeReport(upgrades: upgrades, warnings: warnings.sorted())
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import HangarEngine
+
+/// `hangar check`: which installed backends have upgrades (LocalAI's upgrade detection).
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check installed backends for upgrades.",
+        discussion: "--json prints exactly LocalAI's GET /backends/upgrades shape: {} when everything is up to date.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print LocalAI's upgrades JSON.")
+    var json = false
+
+    func run() throws {
+        let engine = try global.engine()
+        let report = try engine.checkUpgrades()
+        for warning in report.warnings { Output.stderr("hangar: warning: \(warning)") }
+        if json {
+            Output.json(.object(report.jsonObject))
+            return
+        }
+        if report.upgrades.isEmpty {
+            Output.stdout("All backends are up to date.")
+            return
+        }
+        for name in report.upgrades.keys.sorted() {
+            Output.stdout("\(name): \(report.upgrades[name]!.changeText)")
+        }
+    }
+}
+
+extension UpgradeInfo {
+    /// `v1.0.0 → v2.0.0`, or `new build (sha256:aaaaaaa → sha256:bbbbbbb)` when only the digest changed.
+    var changeText: String {
+        if !availableVersion.isEmpty {
+            return "\(installedVersion.isEmpty ? "unversioned" : "v" + installedVersion) → v\(availableVersion)"
+        }
+        let from = installedDigest.isEmpty ? "no digest" : Output.shortDigest(installedDigest)
+        return "new build (\(from) → \(Output.shortDigest(availableDigest)))"
+    }
+}

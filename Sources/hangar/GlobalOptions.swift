@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import HangarEngine
+
+/// Options every subcommand takes; each falls back to LocalAI's environment variable, then its default.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .customLong("backends-path"), help: "LocalAI backends directory (env LOCALAI_BACKENDS_PATH; default ./backends).")
+    var backendsPath: String?
+
+    @Option(name: .customLong("backends-system-path"),
+            help: "System backends directory (env LOCALAI_BACKENDS_SYSTEM_PATH; default /var/lib/local-ai/backends).")
+    var backendsSystemPath: String?
+
+    @Option(name: .customLong("backend-galleries"),
+            help: "Backend galleries as a JSON list, e.g. '[{\"name\":\"local\",\"url\":\"file:///srv/index.yaml\"}]' (env LOCALAI_BACKEND_GALLERIES).")
+    var backendGalleries: String?
+
+    @Option(name: .customLong("config-dir"), help: "LocalAI config dir holding runtime_settings.json (env LOCALAI_CONFIG_DIR; default ./configuration).")
+    var configDir: String?
+
+    @Option(name: .customLong("capability"),
+            help: "Force the host capability used to pick builds (e.g. default, nvidia-cuda-12, amd, disable); env LOCALAI_FORCE_META_BACKEND_CAPABILITY.")
+    var capability: String?
+
+    @Flag(name: .customLong("require-backend-integrity"),
+          help: "Refuse sources whose integrity cannot be verified (env LOCALAI_REQUIRE_BACKEND_INTEGRITY).")
+    var requireIntegrity = false
+
+    /// The resolved configuration, or a configuration error naming the bad value.
+    func configuration() throws -> HangarConfiguration {
+        try HangarConfiguration.resolve(
+            flags: .init(backendsPath: backendsPath, systemBackendsPath: backendsSystemPath,
+                         backendGalleries: backendGalleries, configDir: configDir, capability: capability,
+                         requireIntegrity: requireIntegrity ? true : nil),
+            environment: ProcessInfo.processInfo.environment,
+            workingDirectory: FileManager.default.currentDirectoryPath)
+    }
+
+    /// An engine on an existing backends directory, after recovering what an interrupted hangar left behind.
+    func engine() throws -> Engine {
+        let configuration = try configuration()
+        try configuration.requireBackendsDirectory()
+        // HANGAR_COPY_LIMIT (bytes/s) slows local copies so progress can be watched; the demo sets it.
+        let limit = ProcessInfo.processInfo.environment["HANGAR_COPY_LIMIT"].flatMap { Int64($0) }
+        let engine = Engine(configuration: configuration, sources: [DirectorySource(throttleBytesPerSecond: limit)])
+        let report = engine.recover()
+        for line in report.repairs { Output.stderr("hangar: recovered: \(line)") }
+        return engine
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import HangarEngine
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writing to stdout/stderr and the exit-status contract, in one place.
+enum Output {
+    static func stdout(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    static func stderr(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// Prints `value` as pretty JSON (two-space indent, as LocalAI writes).
+    static func json(_ value: JSONValue) {
+        stdout(value.goIndented())
+    }
+
+    /// One line on stderr, then exit 2 for configuration errors and 1 for failed operations.
+    static func fail(_ error: HangarError) -> Never {
+        stderr("hangar: \(error.message)")
+        exit(error.category == .configuration ? 2 : 1)
+    }
+
+    static func exit(_ code: Int32) -> Never {
+        Foundation.exit(code)
+    }
+
+    /// Whether stdout is a terminal (progress lines and colour only then).
+    static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+    /// `512 B`, `1.5 KiB`, `12.3 MiB`: base 1024, one decimal, as LocalAI's progress strings.
+    static func bytes(_ n: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(n)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        if unit == 0 { return "\(n) B" }
+        return String(format: "%.1f", value) + " " + units[unit]
+    }
+}
+
+extension Output {
+    /// `sha256:3f2a9c1` — the algorithm and the first seven hex digits.
+    static func shortDigest(_ digest: String) -> String {
+        guard let colon = digest.firstIndex(of: ":") else { return String(digest.prefix(7)) }
+        return String(digest[...colon]) + String(digest[digest.index(after: colon)...].prefix(7))
+    }
+}

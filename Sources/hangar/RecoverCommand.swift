@@ -1,0 +1,36 @@
+import ArgumentParser
+import HangarEngine
+
+/// `hangar recover`: finish or undo what an interrupted operation left behind.
+struct RecoverCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recover",
+        abstract: "Repair interrupted operations (runs automatically before every command).",
+        discussion: """
+            Every backend ends up complete at its old or its new version; hangar's leftover staging and trash \
+            directories are removed, and LocalAI's own <name>.backup is restored when <name> is missing.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print the repairs as JSON.")
+    var json = false
+
+    func run() throws {
+        let configuration = try global.configuration()
+        try configuration.requireBackendsDirectory()
+        let report = Engine(configuration: configuration).recover()
+        if json {
+            Output.json(.object(JSONObject([
+                "repairs": .array(report.repairs.map { .string($0) }),
+                "problems": .array(report.problems.map { .string($0) }),
+            ])))
+        } else if report.repairs.isEmpty && report.problems.isEmpty {
+            Output.stdout("Nothing to recover.")
+        } else {
+            for line in report.repairs { Output.stdout("repaired: \(line)") }
+            for line in report.problems { Output.stderr("hangar: could not repair: \(line)") }
+        }
+        if !report.problems.isEmpty { throw OperationsFailed() }
+    }
+}

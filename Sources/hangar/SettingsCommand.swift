@@ -1,0 +1,96 @@
+import ArgumentParser
+import HangarEngine
+
+/// `hangar settings`: LocalAI's runtime_settings.json as it applies, and the auto-upgrade switch.
+struct SettingsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "settings",
+        abstract: "Show the effective backend settings, or change auto-upgrade.",
+        subcommands: [ShowSettings.self, AutoUpgradeSetting.self],
+        defaultSubcommand: ShowSettings.self)
+}
+
+/// `hangar settings [--json]`.
+struct ShowSettings: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show every backend setting and where its value comes from.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let configuration = try global.configuration()
+        let engine = Engine(configuration: configuration)
+        let effective = try engine.settings()
+        let file = RuntimeSettingsFile(configDir: configuration.configDir).path
+        if json {
+            var settings = JSONObject()
+            for s in effective.settings {
+                var o = JSONObject()
+                o["value"] = s.value
+                o["source"] = .string(s.sourceText)
+                o["file_value"] = s.fileValue ?? .null
+                o["overridden_by_environment"] = .bool(s.overriddenByEnvironment)
+                settings[s.key] = .object(o)
+            }
+            var root = JSONObject()
+            root["file"] = .string(file)
+            root["settings"] = .object(settings)
+            root["capability"] = .string(engine.capabilityReport.value)
+            root["capability_source"] = .string(engine.capabilityReport.explanation)
+            root["backends_path"] = .string(configuration.backendsPath)
+            root["backends_system_path"] = .string(configuration.systemBackendsPath)
+            Output.json(.object(root))
+            return
+        }
+        Output.stdout("Settings file: \(file)")
+        var table = Table(header: ["SETTING", "VALUE", "SOURCE"])
+        for s in effective.settings {
+            table.add([s.key, s.value.compact(), s.environmentNote ?? s.sourceText])
+        }
+        Output.stdout(table.render())
+        Output.stdout("")
+        Output.stdout("capability            \(engine.capabilityReport.value) (\(engine.capabilityReport.explanation))")
+        Output.stdout("backends path         \(configuration.backendsPath) (\(configuration.sources["backends_path"] ?? "default"))")
+        Output.stdout("system backends path  \(configuration.systemBackendsPath)")
+    }
+}
+
+/// `hangar settings auto-upgrade on|off`.
+struct AutoUpgradeSetting: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "auto-upgrade",
+        abstract: "Turn LocalAI's automatic backend upgrades on or off (writes auto_upgrade_backends).")
+
+    enum Switch: String, ExpressibleByArgument, CaseIterable { case on, off }
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "on or off.")
+    var state: Switch
+
+    func run() throws {
+        let configuration = try global.configuration()
+        let engine = Engine(configuration: configuration)
+        try engine.setAutoUpgrade(state == .on)
+        let file = RuntimeSettingsFile(configDir: configuration.configDir).path
+        Output.stdout("auto_upgrade_backends = \(state == .on) written to \(file); a running LocalAI picks it up from the file")
+        if let setting = try engine.settings().settings.first(where: { $0.key == "auto_upgrade_backends" }),
+           setting.overriddenByEnvironment, let note = setting.environmentNote {
+            Output.stderr("hangar: warning: \(note): the file value does not apply while it is set")
+        }
+    }
+}
+
+extension EffectiveSetting {
+    /// `runtime_settings.json`, `LOCALAI_AUTO_UPGRADE_BACKENDS` or `default`.
+    var sourceText: String {
+        switch source {
+        case .file: return RuntimeSettingsFile.fileName
+        case .environment(let name): return name
+        case .default: return "default"
+        }
+    }
+}

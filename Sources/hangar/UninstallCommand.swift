@@ -1,0 +1,28 @@
+import ArgumentParser
+import HangarEngine
+
+/// `hangar uninstall NAME...`: remove backends (a meta removes its concrete too; system backends are refused).
+struct UninstallCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "uninstall",
+        abstract: "Remove installed backends.",
+        discussion: "Each name is tried even when an earlier one fails; the exit status is 1 if any failed.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Backend names (a meta, an alias or a directory name).")
+    var names: [String]
+
+    @Flag(help: "Print job events as JSON Lines.")
+    var json = false
+
+    func validate() throws {
+        if names.isEmpty { throw ValidationError("name at least one backend to uninstall") }
+    }
+
+    func run() throws {
+        let engine = try global.engine()
+        let failed = try JobRunner.run(engine, json: json) { engine in try names.map { try engine.uninstall($0) } }
+        if failed > 0 { throw OperationsFailed() }
+    }
+}
