@@ -66,7 +66,7 @@ public struct HangarConfiguration: Sendable, Equatable {
             if let flag { sources[setting] = flagName; return flag }
             for name in names {
                 if let v = environment[name], !v.isEmpty {
-                    guard let b = parseGoBool(v) else {
+                    guard let b = EffectiveRuntimeSettings.parseGoBool(v) else {
                         throw HangarError.configuration("\(name)=\(v) is not a boolean: use true or false")
                     }
                     sources[setting] = name
@@ -149,15 +149,6 @@ public struct HangarConfiguration: Sendable, Equatable {
     /// LocalAI's last-known-good gallery cache directory: `<parent of backends>/cache/gallery` (spec §1.6).
     public var galleryCacheDirectory: String {
         parentDirectory(backendsPath) + "/cache/gallery"
-    }
-}
-
-/// Go's `strconv.ParseBool`.
-public func parseGoBool(_ s: String) -> Bool? {
-    switch s {
-    case "1", "t", "T", "TRUE", "true", "True": return true
-    case "0", "f", "F", "FALSE", "false", "False": return false
-    default: return nil
     }
 }
 
