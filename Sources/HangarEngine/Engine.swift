@@ -86,9 +86,7 @@ public final class Engine: Sendable {
 
     /// Effective runtime settings with their sources.
     public func settings() throws -> EffectiveRuntimeSettings {
-        let file = RuntimeSettingsFile(configDir: configuration.configDir)
-        return try EffectiveRuntimeSettings(file: try file.read(), environment: configuration.environment,
-                                            source: file.path)
+        try RuntimeSettingsFile(configDir: configuration.configDir).effective(environment: configuration.environment)
     }
 
     /// Writes `auto_upgrade_backends` to runtime_settings.json (a running LocalAI's watcher picks it up).

@@ -285,10 +285,10 @@ extension RuntimeSettingsTests {
     func testEffectiveSettingsFromFile() throws {
         let file = RuntimeSettingsFile(configDir: root)
         try file.update(["auto_upgrade_backends": .bool(true), "max_active_backends": .string("x")])
-        let message = configurationMessage { _ = try file.effectiveSettings(environment: [:]) }
+        let message = configurationMessage { _ = try file.effective(environment: [:]).settings }
         XCTAssertEqual(message, "runtime_settings.json at \(file.path): \"max_active_backends\" must be a whole number, found \"x\": fix the file")
         try file.update(["max_active_backends": nil])
-        let rows = try file.effectiveSettings(environment: ["LOCALAI_AUTO_UPGRADE_BACKENDS": "false"])
+        let rows = try file.effective(environment: ["LOCALAI_AUTO_UPGRADE_BACKENDS": "false"]).settings
         XCTAssertEqual(rows.first, EffectiveSetting(key: "auto_upgrade_backends", value: .bool(true), source: .file,
                                                     fileValue: .bool(true), overriddenByEnvironment: false))
     }

@@ -156,9 +156,4 @@ extension RuntimeSettingsFile {
     public func effective(environment: [String: String]) throws -> EffectiveRuntimeSettings {
         try EffectiveRuntimeSettings(file: try read(), environment: environment, source: "\(Self.fileName) at \(path)")
     }
-
-    /// One row per backend key (``RuntimeSettingKey`` order), for `hangar settings`.
-    public func effectiveSettings(environment: [String: String]) throws -> [EffectiveSetting] {
-        try effective(environment: environment).settings
-    }
 }
