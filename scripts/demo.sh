@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Quick start: install what hangar needs, build it, build the demo sandbox and show it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+swift build --product hangar 2>&1 | tail -n 1
+exec "$(swift build --show-bin-path)/hangar" demo "$@"
