@@ -37,14 +37,18 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// An engine on an existing backends directory, after recovering what an interrupted hangar left behind.
-    func engine() throws -> Engine {
+    /// `requireBackends: false` is for commands that only touch the config dir (settings).
+    func engine(requireBackends: Bool = true) throws -> Engine {
         let configuration = try configuration()
-        try configuration.requireBackendsDirectory()
+        if requireBackends { try configuration.requireBackendsDirectory() }
         // HANGAR_COPY_LIMIT (bytes/s) slows local copies so progress can be watched; the demo sets it.
         let limit = ProcessInfo.processInfo.environment["HANGAR_COPY_LIMIT"].flatMap { Int64($0) }
         let engine = Engine(configuration: configuration, sources: [DirectorySource(throttleBytesPerSecond: limit)])
-        let report = engine.recover()
-        for line in report.repairs { Output.stderr("hangar: recovered: \(line)") }
+        if (try? configuration.requireBackendsDirectory()) != nil {
+            let report = engine.recover()
+            for line in report.repairs { Output.stderr("hangar: recovered: \(line)") }
+            for line in report.problems { Output.stderr("hangar: could not recover: \(line)") }
+        }
         return engine
     }
 }

@@ -21,8 +21,8 @@ struct ShowSettings: ParsableCommand {
     var json = false
 
     func run() throws {
-        let configuration = try global.configuration()
-        let engine = Engine(configuration: configuration)
+        let engine = try global.engine(requireBackends: false)
+        let configuration = engine.configuration
         let effective = try engine.settings()
         let file = RuntimeSettingsFile(configDir: configuration.configDir).path
         if json {
@@ -72,8 +72,8 @@ struct AutoUpgradeSetting: ParsableCommand {
     var state: Switch
 
     func run() throws {
-        let configuration = try global.configuration()
-        let engine = Engine(configuration: configuration)
+        let engine = try global.engine(requireBackends: false)
+        let configuration = engine.configuration
         try engine.setAutoUpgrade(state == .on)
         let file = RuntimeSettingsFile(configDir: configuration.configDir).path
         Output.stdout("auto_upgrade_backends = \(state == .on) written to \(file); a running LocalAI picks it up from the file")

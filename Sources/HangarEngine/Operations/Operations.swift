@@ -146,6 +146,9 @@ extension Engine {
         defer { lock.release() }
         // Re-read under the lock: another process may have changed it while this job waited.
         let current = try installed().get(dirName)?.metadata ?? metadata
+        if !entry.version.isEmpty && current.version == entry.version && current.uri == entry.uri {
+            return "\(dirName) is already at v\(entry.version) (upgraded by another operation while this one waited)"
+        }
 
         let transaction = try BackendTransaction.begin(root: root, name: dirName, operation: "upgrade")
         do {
