@@ -3,6 +3,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh || exit 2
+set +e  # setup.sh turned on errexit; this script reports failures itself
 export LC_ALL=C.UTF-8
 mkdir -p .build
 

@@ -38,9 +38,9 @@ struct Hangar: ParsableCommand {
             if code == .success {
                 exit(withError: error)
             }
-            // ArgumentParser reports usage errors with its own text; hangar's contract says exit 2 for them.
-            let message = fullMessage(for: error)
-            if !message.isEmpty { Output.stderr(message) }
+            // Usage errors: one line, like every other hangar error, and exit 2 (ArgumentParser would use 64).
+            let message = Hangar.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
+            Output.stderr("hangar: \(message) (see hangar --help)")
             Output.exit(code == .validationFailure ? 2 : code.rawValue)
         }
     }

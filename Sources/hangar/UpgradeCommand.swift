@@ -17,6 +17,7 @@ struct UpgradeCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        for name in names { _ = try BackendName.validate(name) }
         let engine = try global.engine()
         let report = try engine.checkUpgrades()
         if !json { for warning in report.warnings { Output.stderr("hangar: warning: \(warning)") } }

@@ -156,25 +156,42 @@ final class TransactionRecoveryTests: XCTestCase {
         let box = try TransactionSandbox()
         let trees = try prepare(box)
         try box.write(box.root.journalFile("foo") + ".tmp-4242-0123456789abcdef", "{")
-        try box.makeTree(box.root.trashEntry("foo.4242.00000000000000ff"), version: "old")
+        try box.makeTree(box.root.trashEntry("foo.999999999.00000000000000ff"), version: "old")
         try box.makeTree(box.root.stagingEntry("junk-without-pattern"), version: "x")
         let report = Recovery(root: box.root).run()
         XCTAssertEqual(Set(report.repairs), [
             "removed leftover staging dir .hangar/staging/\(entry)",
             "removed leftover staging entry junk-without-pattern",
-            "emptied trash: removed foo.4242.00000000000000ff",
+            "emptied trash: removed foo.999999999.00000000000000ff",
         ])
         XCTAssertEqual(box.listing(box.root.backendPath("foo")), trees.old)
         XCTAssertEqual(box.leftovers(), [])
         XCTAssertTrue(Recovery(root: box.root).run().isEmpty, "a second pass has nothing to do")
     }
 
+    func testTrashOfALiveProcessIsLeftToThatProcess() throws {
+        // A running hangar deletes its own trash entries; recovery in another process must not race it.
+        let box = try TransactionSandbox()
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["30"]
+        try sleeper.run()
+        defer { sleeper.terminate(); sleeper.waitUntilExit() }
+        let entry = "foo.\(sleeper.processIdentifier).00000000000000aa"
+        try box.makeTree(box.root.trashEntry(entry), version: "1")
+        XCTAssertEqual(Recovery(root: box.root).run().repairs, [])
+        XCTAssertTrue(box.exists(box.root.trashEntry(entry)))
+        sleeper.terminate()
+        sleeper.waitUntilExit()
+        XCTAssertEqual(Recovery(root: box.root).run().repairs, ["emptied trash: removed \(entry)"])
+    }
+
     func testUninstallKilledAfterMoveLeavesNoBackend() throws {
         // uninstall.moved-to-trash: the backend is gone from its name; recovery only empties the trash.
         let box = try TransactionSandbox()
-        try box.makeTree(box.root.trashEntry("foo.1.0000000000000001"), version: "1")
+        try box.makeTree(box.root.trashEntry("foo.999999998.0000000000000001"), version: "1")
         let report = Recovery(root: box.root).run()
-        XCTAssertEqual(report.repairs, ["emptied trash: removed foo.1.0000000000000001"])
+        XCTAssertEqual(report.repairs, ["emptied trash: removed foo.999999998.0000000000000001"])
         XCTAssertFalse(box.exists(box.root.backendPath("foo")))
         XCTAssertEqual(box.leftovers(), [])
     }

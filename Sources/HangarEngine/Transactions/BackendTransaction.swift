@@ -84,6 +84,7 @@ public final class BackendTransaction: Sendable {
         var report = RecoveryReport()
         try Recovery.recoverJournal(root: root, name: name, into: &report)
         if let problem = report.problems.first { throw HangarError.operation(problem) }
+        Recovery.removeOrphanedStaging(root: root, name: name, into: &report)
         var entry = ""
         for attempt in 0..<16 {
             entry = "\(name).\(operation).\(Sys.pid).\(Sys.randomToken())"

@@ -132,10 +132,29 @@ public struct Recovery: Sendable {
         for entry in strayStaging {
             remove(root.stagingEntry(entry), within: root.stagingPath, line: "removed leftover staging entry \(entry)", into: &report)
         }
-        for entry in trash.sorted() {
+        // A live process deletes its own trash entries right after moving them there; only orphans are ours to empty.
+        for entry in trash.sorted() where !trashOwnerIsAlive(entry) {
             remove(root.trashEntry(entry), within: root.trashPath, line: "emptied trash: removed \(entry)", into: &report)
         }
         return report
+    }
+
+    /// Whether the process that moved a trash entry (`<name>.<pid>.<random>`) is still running (and deleting it).
+    static func trashOwnerIsAlive(_ entry: String) -> Bool {
+        let parts = entry.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]), pid > 0 else { return false }
+        if pid == Sys.pid { return false }
+        return kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    /// Removes staging entries of `name` left by killed processes. Call only while holding `name`'s lock: every
+    /// live transaction holds it, so any staging entry of that name is an orphan.
+    static func removeOrphanedStaging(root: BackendsRoot, name: String, into report: inout RecoveryReport) {
+        guard let entries = try? Sys.listDirectoryIfPresent(root.stagingPath) else { return }
+        for entry in entries where stagingOwner(entry) == name {
+            remove(root.stagingEntry(entry), within: root.stagingPath, line: "removed leftover staging entry \(entry)",
+                   into: &report)
+        }
     }
 
     /// The backend a staging entry belongs to: `<name>.<operation>.<pid>.<random>[.old]`.
