@@ -50,7 +50,7 @@ public final class Engine: Sendable {
     public func availableBackends(includeIncompatible: Bool = false) throws -> AvailableListing {
         let snapshot = gallery()
         let installed = try installed()
-        let compatible = snapshot.entries.filter { capability.isCompatible($0) }
+        let compatible = GalleryNameIndex(snapshot.entries) { capability.isCompatible($0) }
         var seen = Set<String>()
         var rows: [AvailableBackend] = []
         for entry in snapshot.entries {

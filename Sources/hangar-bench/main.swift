@@ -20,9 +20,10 @@ case .exit(let status): exit(status)
 printError("hangar-bench: debug build; figures are only meaningful with `swift run -c release hangar-bench`")
 #endif
 
-/// The sections, run in order. Next: "list 1,000 installed backends" (add a `BenchSection` here).
+/// The sections, run in order.
 let sections: [any BenchSection] = [
     GalleryParseSection(),
+    InstalledListingSection(),
 ]
 
 var reports: [BenchReport] = []

@@ -42,3 +42,22 @@ public func fuzzyMatch(_ source: String, _ target: String) -> Bool {
     }
     return true
 }
+
+/// `FindByName` over many lookups (listing every meta's resolution): the first entry per lower-cased name
+/// among the entries that pass `include` (e.g. the capability filter), without copying them.
+public struct GalleryNameIndex: Sendable {
+    private var first: [String: Int] = [:]
+    private let entries: [GalleryEntry]
+
+    public init(_ entries: [GalleryEntry], where include: (GalleryEntry) -> Bool = { _ in true }) {
+        self.entries = entries
+        first.reserveCapacity(entries.count)
+        for i in entries.indices where include(entries[i]) {
+            let key = entries[i].name.lowercased()
+            if first[key] == nil { first[key] = i }
+        }
+    }
+
+    /// Same answer as `filtered.findByName(name)`, in constant time.
+    public func findByName(_ name: String) -> GalleryEntry? { first[name.lowercased()].map { entries[$0] } }
+}

@@ -35,14 +35,35 @@ public struct Capability: Sendable, Equatable, Hashable, CustomStringConvertible
     /// LocalAI's `IsBackendCompatible` (§2.5): substring rules on `lower(name + " " + uri)`, first match wins.
     public func isBackendCompatible(name: String, uri: String) -> Bool {
         if filterDisabled { return true }
-        let haystack = (name + " " + uri).lowercased()
-        func has(_ needles: String...) -> Bool { needles.contains { haystack.contains($0) } }
+        // Byte-level search: this runs for every gallery entry on every listing, and String.contains is slow here.
+        var haystack = Array(name.utf8)
+        haystack.append(0x20)
+        haystack.append(contentsOf: uri.utf8)
+        for i in haystack.indices where haystack[i] >= 0x41 && haystack[i] <= 0x5A { haystack[i] |= 0x20 }
+        func has(_ needles: StaticString...) -> Bool { needles.contains { Self.contains(haystack, $0) } }
         if has("darwin", "mlx", "metal") { return value == "metal" || value == "darwin-x86" }
         if has("l4t") { return value.hasPrefix("nvidia-l4t") }
         if has("cuda", "nvidia") { return value.hasPrefix("nvidia") }
         if has("rocm", "hip", "amd") { return value == "amd" }
         if has("sycl", "intel") { return value == "intel" }
         return true
+    }
+
+    /// Whether the ASCII needle occurs in the (already lower-cased) bytes.
+    private static func contains(_ haystack: [UInt8], _ needle: StaticString) -> Bool {
+        needle.withUTF8Buffer { n in
+            guard n.count <= haystack.count, let first = n.first else { return n.isEmpty }
+            var i = 0
+            while i <= haystack.count - n.count {
+                if haystack[i] == first {
+                    var j = 1
+                    while j < n.count && haystack[i + j] == n[j] { j += 1 }
+                    if j == n.count { return true }
+                }
+                i += 1
+            }
+            return false
+        }
     }
 
     /// `GalleryBackend.IsCompatibleWith`: a meta needs its resolved key in its map; a concrete build
