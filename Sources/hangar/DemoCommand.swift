@@ -42,11 +42,26 @@ struct DemoCommand: ParsableCommand {
         }
         Output.stdout(table.render())
         Output.stdout("")
+        let invocation = Self.invocation()
         Output.stdout("Try it (the sandbox's settings are in \(sandbox.environmentFile)):")
+        if invocation != "hangar" { Output.stdout("  alias hangar='\(invocation)'") }
         Output.stdout("  source \(sandbox.environmentFile)")
-        Output.stdout("  hangar check            # what can be upgraded")
-        Output.stdout("  hangar upgrade piper    # progress, then the new version")
-        Output.stdout("  hangar upgrade kokoro   # its new version is broken: watch the rollback")
-        Output.stdout("  hangar list --available # the demo gallery")
+        let hangar = "hangar"
+        Output.stdout("  \(hangar) check              # what can be upgraded")
+        Output.stdout("  \(hangar) upgrade piper      # progress, then the new version")
+        Output.stdout("  \(hangar) upgrade kokoro     # its new version is broken: watch the rollback")
+        Output.stdout("  \(hangar) list --available   # the demo gallery")
+    }
+
+    /// `hangar` when the running binary is the one on PATH, else its full path, so the hints work when pasted.
+    static func invocation() -> String {
+        guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return "hangar" }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        for dir in path.split(separator: ":") {
+            let candidate = "\(dir)/hangar"
+            if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: candidate), resolved == exe { return "hangar" }
+            if candidate == exe { return "hangar" }
+        }
+        return exe
     }
 }

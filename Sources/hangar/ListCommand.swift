@@ -98,6 +98,9 @@ extension InstalledBackend {
         if let broken { return "broken: \(broken)" }
         if isSystem { return "system (protected)" }
         if isMeta { return "meta → \(metadata?.metaBackendFor ?? "?")" }
+        if isAlias, let meta = replacedMeta {
+            return "meta → \(meta.metaBackendFor), alias → \(metadata?.name ?? "?")"
+        }
         if isAlias { return "alias → \(metadata?.name ?? "?")" }
         return ""
     }

@@ -42,6 +42,7 @@ final class InstalledListingTests: XCTestCase {
         XCTAssertFalse(row.isMeta, "LocalAI's alias row replaces the meta row")
         XCTAssertTrue(row.isAlias)
         XCTAssertEqual(row.metadata?.name, "cpu-llama-cpp")
+        XCTAssertEqual(row.replacedMeta?.metaBackendFor, "cpu-llama-cpp", "the meta it replaced is kept for display")
     }
 
     func testAliasPrefersCPUOnDefaultAndCUDAOnNvidia() throws {

@@ -14,6 +14,9 @@ public struct InstalledBackend: Sendable, Equatable {
     public var broken: String?
     /// The directory behind the row (for an alias row, the build the alias resolved to).
     public var directory: String
+    /// For an alias row that replaced a meta row of the same key (LocalAI's rule), that meta's metadata,
+    /// so a UI can still say "meta → concrete".
+    public var replacedMeta: BackendMetadata?
 
     /// Synthetic alias rows are keyed by the alias, not by the installed entry's name.
     public var isAlias: Bool { !isSystem && metadata != nil && metadata!.name != name }
@@ -110,9 +113,10 @@ public struct InstalledBackends: Sendable {
         for alias in aliasOrder {
             let candidates = aliasGroups[alias]!
             let chosen = resolveAlias(candidates: candidates, tokens: capability.preferenceTokens)
+            let replaced = rows[alias].flatMap { $0.isMeta ? $0.metadata : nil }
             rows[alias] = InstalledBackend(name: alias, runFile: backendsPath + "/" + chosen + "/run.sh", isMeta: false,
                                            isSystem: false, metadata: metadataByDir[chosen], broken: nil,
-                                           directory: backendsPath + "/" + chosen)
+                                           directory: backendsPath + "/" + chosen, replacedMeta: replaced)
         }
         return InstalledBackends(rows)
     }
