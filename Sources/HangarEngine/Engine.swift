@@ -73,15 +73,31 @@ public final class Engine: Sendable {
     public func checkUpgrades() throws -> UpgradeReport {
         let installed = try installed()
         let snapshot = gallery()
+        if snapshot.allFailed {
+            // LocalAI's check fails too: "up to date" would be a lie when nothing could be compared.
+            throw HangarError.operation("cannot check for upgrades: " + snapshot.failures.joined(separator: "; "))
+        }
         var report = UpgradeCheck.run(installed: installed, gallery: snapshot.entries,
                                       devSuffix: configuration.devSuffix, resolver: digestResolver)
-        report.warnings.insert(contentsOf: snapshot.failures, at: 0)
+        report.warnings.insert(contentsOf: snapshot.warnings, at: 0)
         return report
     }
 
+    /// The installed directory an upgrade of `name` would replace: a meta's concrete, an alias's chosen build,
+    /// or `name` itself; nil when nothing by that name is installed.
+    public func upgradeTarget(for name: String) throws -> String? {
+        guard let row = try installed().get(name) else { return nil }
+        if row.isMeta, let target = row.metadata?.metaBackendFor, !target.isEmpty { return target }
+        return row.metadata?.name.isEmpty == false ? row.metadata!.name : name
+    }
+
     /// Repairs what interrupted operations (hangar's, and LocalAI's where safe) left behind.
-    public func recover() -> RecoveryReport {
-        Recovery(root: root, locks: locks).run()
+    /// `thorough` (the explicit `hangar recover`) also removes LocalAI's own staging leftovers older than an hour,
+    /// which the automatic pass before every command leaves alone in case a long LocalAI pull is still using them.
+    public func recover(thorough: Bool = false) -> RecoveryReport {
+        var options = RecoveryOptions()
+        options.removeLocalAITemporaries = thorough
+        return Recovery(root: root, locks: locks, options: options).run()
     }
 
     /// Effective runtime settings with their sources.

@@ -44,7 +44,8 @@ struct GlobalOptions: ParsableArguments {
         // HANGAR_COPY_LIMIT (bytes/s) slows local copies so progress can be watched; the demo sets it.
         let limit = ProcessInfo.processInfo.environment["HANGAR_COPY_LIMIT"].flatMap { Int64($0) }
         let engine = Engine(configuration: configuration, sources: [DirectorySource(throttleBytesPerSecond: limit)])
-        if (try? configuration.requireBackendsDirectory()) != nil {
+        for warning in configuration.warnings { Output.stderr("hangar: warning: \(warning)") }
+        if requireBackends || (try? configuration.requireBackendsDirectory()) != nil {
             let report = engine.recover()
             for line in report.repairs { Output.stderr("hangar: recovered: \(line)") }
             for line in report.problems { Output.stderr("hangar: could not recover: \(line)") }

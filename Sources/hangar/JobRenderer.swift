@@ -64,7 +64,7 @@ final class JobRenderer: Sendable {
                 line = "\(who): [" + String(repeating: "#", count: filled) + String(repeating: "-", count: 30 - filled)
                     + "] \(percent)% \(Output.bytes(bytes))/\(Output.bytes(total))"
                 if speed > 0 && bytes < total {
-                    line += " \(Output.bytes(speed))/s ETA \(Age.text(Int(Double(total - bytes) / Double(speed))))"
+                    line += " \(Output.bytes(speed))/s ETA \(ageText(Int(Double(total - bytes) / Double(speed))))"
                 }
             }
             FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))

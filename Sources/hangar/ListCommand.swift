@@ -46,10 +46,7 @@ struct ListCommand: ParsableCommand {
 
     private func listAvailable(_ engine: Engine) throws {
         let listing = try engine.availableBackends(includeIncompatible: all)
-        for failure in listing.gallery.failures { Output.stderr("hangar: warning: \(failure)") }
-        for status in listing.gallery.statuses where status.cacheAge != nil {
-            Output.stderr("hangar: warning: gallery \"\(status.gallery.name)\" served from the cached copy \(status.servedBy ?? "") (\(Age.text(status.cacheAge!)) old): \(status.error ?? "")")
-        }
+        for warning in listing.gallery.warnings { Output.stderr("hangar: warning: \(warning)") }
         if json {
             Output.json(.array(listing.backends.map { .object($0.jsonObject) }))
             return

@@ -7,7 +7,15 @@ enum JobRunner {
     static func run(_ engine: Engine, json: Bool, submit: (Engine) throws -> [JobID]) throws -> Int {
         let renderer = JobRenderer(json: json)
         renderer.attach(to: engine.jobs)
-        let ids = try submit(engine)
+        let ids: [JobID]
+        do {
+            ids = try submit(engine)
+        } catch {
+            // Jobs queued before the failing one still run to the end: never exit under a running operation.
+            engine.jobs.waitAll()
+            renderer.flush()
+            throw error
+        }
         var failures = 0
         for id in ids where !engine.jobs.wait(id).isSuccess { failures += 1 }
         renderer.flush()

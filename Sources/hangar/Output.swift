@@ -33,15 +33,8 @@ enum Output {
     /// Whether stdout is a terminal (progress lines and colour only then).
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
-    /// `512 B`, `1.5 KiB`, `12.3 MiB`: base 1024, one decimal, as LocalAI's progress strings.
-    static func bytes(_ n: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(n)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-        if unit == 0 { return "\(n) B" }
-        return String(format: "%.1f", value) + " " + units[unit]
-    }
+    /// Human byte counts (the engine's formatter).
+    static func bytes(_ n: Int64) -> String { formatBytes(n) }
 }
 
 extension Output {

@@ -19,16 +19,18 @@ struct RecoverCommand: ParsableCommand {
     func run() throws {
         let configuration = try global.configuration()
         try configuration.requireBackendsDirectory()
-        let report = Engine(configuration: configuration).recover()
+        let report = Engine(configuration: configuration).recover(thorough: true)
         if json {
             Output.json(.object(JSONObject([
                 "repairs": .array(report.repairs.map { .string($0) }),
+                "skipped": .array(report.skipped.map { .string($0) }),
                 "problems": .array(report.problems.map { .string($0) }),
             ])))
-        } else if report.repairs.isEmpty && report.problems.isEmpty {
+        } else if report.isEmpty {
             Output.stdout("Nothing to recover.")
         } else {
             for line in report.repairs { Output.stdout("repaired: \(line)") }
+            for line in report.skipped { Output.stdout("left alone: \(line)") }
             for line in report.problems { Output.stderr("hangar: could not repair: \(line)") }
         }
         if !report.problems.isEmpty { throw OperationsFailed() }

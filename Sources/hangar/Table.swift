@@ -26,13 +26,3 @@ extension String {
         return String(s)
     }
 }
-
-enum Age {
-    /// `42s`, `5m`, `3h`, `2d`.
-    static func text(_ seconds: Int) -> String {
-        if seconds < 60 { return "\(seconds)s" }
-        if seconds < 3600 { return "\(seconds / 60)m" }
-        if seconds < 86400 { return "\(seconds / 3600)h" }
-        return "\(seconds / 86400)d"
-    }
-}

@@ -21,6 +21,8 @@ struct UninstallCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Every name is checked before anything is queued, so a bad one cannot stop the run halfway.
+        for name in names { _ = try BackendName.validate(name) }
         let engine = try global.engine()
         let failed = try JobRunner.run(engine, json: json) { engine in try names.map { try engine.uninstall($0) } }
         if failed > 0 { throw OperationsFailed() }

@@ -25,15 +25,17 @@ struct UpgradeCommand: ParsableCommand {
         if names.isEmpty {
             targets = report.upgrades.keys.sorted()
             if targets.isEmpty {
-                if !json { Output.stdout("All backends are up to date.") }
+                say("All backends are up to date.", event: "up_to_date", backend: nil)
                 return
             }
         } else {
             for name in names {
-                if report.upgrades[name] != nil {
-                    targets.append(name)
-                } else if !json {
-                    Output.stdout("Backend \(name): no upgrade available")
+                // A meta or alias upgrades the build behind it (that is the row `check` reports).
+                let target = try engine.upgradeTarget(for: name) ?? name
+                if report.upgrades[target] != nil {
+                    if !targets.contains(target) { targets.append(target) }
+                } else {
+                    say("Backend \(name): no upgrade available", event: "skipped", backend: name)
                 }
             }
             if targets.isEmpty {
@@ -56,5 +58,14 @@ struct UpgradeCommand: ParsableCommand {
             }
         }
         if failed > 0 { throw OperationsFailed() }
+    }
+
+    /// A line for people, or with --json a JSON Lines event (`skipped` with a reason, `up_to_date`).
+    private func say(_ text: String, event: String, backend: String?) {
+        guard json else { return Output.stdout(text) }
+        var o = JSONObject()
+        o["event"] = .string(event)
+        if let backend { o["backend"] = .string(backend); o["reason"] = .string("no upgrade available") }
+        Output.stdout(JSONValue.object(o).compact())
     }
 }

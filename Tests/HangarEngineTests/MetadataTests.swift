@@ -43,12 +43,16 @@ final class MetadataTests: XCTestCase {
     }
 
     func testRFC3339LocalTimeFormat() {
+        let saved = getenv("TZ").map { String(cString: $0) }
+        defer {
+            if let saved { setenv("TZ", saved, 1) } else { unsetenv("TZ") }
+            tzset()
+        }
         setenv("TZ", "UTC", 1); tzset()
         XCTAssertEqual(RFC3339.format(0), "1970-01-01T00:00:00Z")
         setenv("TZ", "Europe/Berlin", 1); tzset()
         XCTAssertEqual(RFC3339.format(1_787_424_243), "2026-08-22T20:44:03+02:00")
         setenv("TZ", "America/St_Johns", 1); tzset()
         XCTAssertEqual(RFC3339.format(0), "1969-12-31T20:30:00-03:30")
-        unsetenv("TZ"); tzset()
     }
 }

@@ -153,6 +153,57 @@ final class OperationsTests: XCTestCase {
         XCTAssertEqual(try f.metadata("foo").uri, "\(f.root)/sources/master-foo")
     }
 
+    func testPreferDevelopmentFallsBackToTheDevSuffixedBranchTag() throws {
+        let f = try EngineFixture()
+        try f.source("master-foo-development", files: ["which": "dev-suffixed"])
+        try galleryWith(f, "- {name: foo, uri: \"\(f.root)/sources/latest-foo\"}\n")
+        let engine = try f.engine(extraEnvironment: ["LOCALAI_PREFER_DEV_BACKENDS": "true"])
+        XCTAssertTrue(try finish(engine) { try $0.install("foo", force: false) }.isSuccess)
+        XCTAssertEqual(f.read(f.backends + "/foo/which"), "dev-suffixed")
+    }
+
+    func testCheckFailsInsteadOfClaimingUpToDateWhenNoGalleryCanBeRead() throws {
+        let f = try EngineFixture()
+        try f.installed("foo", BackendMetadata(name: "foo", version: "1"))
+        let engine = try f.engine()  // the gallery file was never written
+        XCTAssertThrowsError(try engine.checkUpgrades()) { error in
+            XCTAssertTrue("\(error)".hasPrefix("cannot check for upgrades: gallery \"test\""), "\(error)")
+        }
+    }
+
+    func testCachedGalleryCopyIsUsedWithAWarningThatSaysHowOld() throws {
+        let f = try EngineFixture()
+        try f.installed("foo", BackendMetadata(name: "foo", version: "1"))
+        try f.gallery("- {name: foo, uri: /x, version: \"2\"}\n")
+        XCTAssertEqual(try f.engine().checkUpgrades().upgrades["foo"]?.availableVersion, "2")
+        try FileManager.default.removeItem(atPath: f.galleryFile)
+        let report = try f.engine().checkUpgrades()
+        XCTAssertEqual(report.upgrades["foo"]?.availableVersion, "2", "served from the last-known-good copy")
+        XCTAssertTrue(report.warnings.contains { $0.contains("using the cached copy") && $0.contains(" old, because ") },
+                      "\(report.warnings)")
+        XCTAssertFalse(report.warnings.contains { $0.contains("no cached copy exists") })
+    }
+
+    func testAMalformedSettingsFileDoesNotBlockOtherCommands() throws {
+        let f = try EngineFixture()
+        try f.write(f.config + "/runtime_settings.json", "{\"auto_upgrade_backends\": tru")
+        let configuration = try HangarConfiguration.resolve(
+            flags: .init(backendsPath: f.backends, configDir: f.config), environment: [:], workingDirectory: f.root)
+        XCTAssertEqual(configuration.galleries, GalleryConfig.localAIDefault)
+        XCTAssertTrue(configuration.warnings.first?.contains("runtime_settings.json") == true, "\(configuration.warnings)")
+        XCTAssertThrowsError(try Engine(configuration: configuration).settings(), "settings itself refuses the file")
+    }
+
+    func testUpgradeReplacesTheDirectoryTheRowPointsAtNotTheNameInsideItsMetadata() throws {
+        let f = try EngineFixture()
+        let v2 = try f.source("bar-2")
+        try galleryWith(f, "- {name: bar, uri: \"\(v2)\", version: \"2\"}\n")
+        try f.installed("foo", BackendMetadata(name: "bar", version: "1"))
+        XCTAssertTrue(try finish(try f.engine()) { try $0.upgrade("foo") }.isSuccess)
+        XCTAssertEqual(try f.metadata("foo").version, "2")
+        XCTAssertFalse(f.exists("bar"))
+    }
+
     func testDevelopmentURI() {
         XCTAssertEqual(BackendURI.developmentURI("quay.io/x:latest-cpu-foo"), "quay.io/x:master-cpu-foo")
         XCTAssertNil(BackendURI.developmentURI("quay.io/x:master-cpu-foo"))

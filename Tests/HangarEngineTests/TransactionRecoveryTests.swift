@@ -276,11 +276,31 @@ final class TransactionRecoveryTests: XCTestCase {
     func testLocalAIBackupWithoutRunScriptIsNotRestored() throws {
         let box = try TransactionSandbox()
         try box.makeTree(box.root.path + "/foo.backup", version: "1", runScript: false)
+        try box.makeTree(box.root.path + "/foo.upgrade-tmp", version: "2")
         let report = Recovery(root: box.root, options: RecoveryOptions(localAIBackupMinAge: 0)).run()
         XCTAssertEqual(report.repairs, [])
         XCTAssertEqual(report.problems, ["foo is missing and LocalAI's foo.backup has no run.sh; left it alone"])
         XCTAssertFalse(box.exists(box.root.backendPath("foo")))
         XCTAssertTrue(box.exists(box.root.path + "/foo.backup"))
+    }
+
+    func testStaleLocalAIBackupDoesNotResurrectADeletedBackend() throws {
+        // LocalAI crashed between its renames only if its staging dir is there too; otherwise the user deleted foo.
+        let box = try TransactionSandbox()
+        try box.makeTree(box.root.path + "/foo.backup", version: "1")
+        let report = Recovery(root: box.root, options: RecoveryOptions(localAIBackupMinAge: 0)).run()
+        XCTAssertEqual(report.repairs, [])
+        XCTAssertTrue(report.skipped.first?.contains("no foo.upgrade-tmp") == true, "\(report.skipped)")
+        XCTAssertFalse(box.exists(box.root.backendPath("foo")))
+    }
+
+    func testAutomaticPassLeavesOldLocalAITemporariesAlone() throws {
+        let box = try TransactionSandbox()
+        try box.makeTree(box.root.path + "/bar.install-tmp", version: "2")
+        let automatic = RecoveryOptions(localAIBackupMinAge: 0, localAITempMinAge: 0, removeLocalAITemporaries: false)
+        XCTAssertEqual(Recovery(root: box.root, options: automatic).run().repairs, [])
+        XCTAssertTrue(box.exists(box.root.path + "/bar.install-tmp"), "a long LocalAI pull may still be filling it")
+        XCTAssertEqual(Recovery(root: box.root, options: now).run().repairs, ["removed LocalAI's stale leftover bar.install-tmp"])
     }
 
     func testStagingOwnerParsing() {

@@ -22,6 +22,8 @@ public struct HangarConfiguration: Sendable, Equatable {
     public var requireIntegrity: Bool
     /// The environment the configuration was resolved from; capability detection reads it too.
     public var environment: [String: String]
+    /// Problems that did not stop resolution (e.g. an unreadable runtime_settings.json), to show the user.
+    public var warnings: [String] = []
 
     /// Values given on the command line; nil means "not given".
     public struct Flags: Sendable, Equatable {
@@ -87,24 +89,34 @@ public struct HangarConfiguration: Sendable, Equatable {
                                       env: ["LOCALAI_CONFIG_DIR"], default: "configuration"))
 
         let galleries: [GalleryConfig]
+        var settingsWarning: String?
         if let flag = flags.backendGalleries {
             sources["backend_galleries"] = "--backend-galleries"
             galleries = try GalleryConfig.parseList(flag, source: "--backend-galleries")
         } else if let env = ["LOCALAI_BACKEND_GALLERIES", "BACKEND_GALLERIES"].first(where: { environment[$0] != nil }) {
             sources["backend_galleries"] = env
             galleries = try GalleryConfig.parseList(environment[env] ?? "", source: env)
-        } else if let fromFile = try galleriesFromSettings(configDir: configDir) {
-            sources["backend_galleries"] = "runtime_settings.json"
-            galleries = fromFile
         } else {
-            sources["backend_galleries"] = "default"
-            galleries = GalleryConfig.localAIDefault
+            // Like LocalAI, a broken settings file is reported and otherwise ignored here; only `settings` refuses it.
+            var fromFile: [GalleryConfig]?
+            do {
+                fromFile = try galleriesFromSettings(configDir: configDir)
+            } catch {
+                settingsWarning = "\(error) (using the default galleries meanwhile)"
+            }
+            if let fromFile {
+                sources["backend_galleries"] = "runtime_settings.json"
+                galleries = fromFile
+            } else {
+                sources["backend_galleries"] = "default"
+                galleries = GalleryConfig.localAIDefault
+            }
         }
 
         let capability = flags.capability.flatMap { $0.isEmpty ? nil : $0 }
         if capability != nil { sources["capability"] = "--capability" }
 
-        return HangarConfiguration(
+        var resolved = HangarConfiguration(
             backendsPath: backends,
             systemBackendsPath: system,
             configDir: configDir,
@@ -124,6 +136,8 @@ public struct HangarConfiguration: Sendable, Equatable {
                                        flagName: "--require-backend-integrity",
                                        env: ["LOCALAI_REQUIRE_BACKEND_INTEGRITY", "REQUIRE_BACKEND_INTEGRITY"]),
             environment: environment)
+        if let settingsWarning { resolved.warnings.append(settingsWarning) }
+        return resolved
     }
 
     /// `backend_galleries` from runtime_settings.json, which LocalAI applies when neither flag nor env set it.

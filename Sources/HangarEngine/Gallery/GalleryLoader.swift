@@ -39,16 +39,32 @@ public struct GallerySnapshot: Sendable {
         self.statuses = statuses
     }
 
+    /// Every gallery problem worth a warning: failures, and stale cached copies with their age.
+    public var warnings: [String] {
+        failures + statuses.compactMap { s in
+            guard let age = s.cacheAge, let path = s.servedBy else { return nil }
+            return "gallery \"\(s.gallery.name)\": using the cached copy \(path), \(ageText(age)) old, because \(s.error ?? "its sources failed")"
+        }
+    }
+
+    /// Whether no gallery yielded any entry although some were configured and failed.
+    public var allFailed: Bool { entries.isEmpty && !failures.isEmpty }
+
     /// One line per gallery that failed, for error messages ("gallery X: ...").
     public var failures: [String] {
-        statuses.compactMap { s in s.entryCount == 0 && s.error != nil ? "gallery \"\(s.gallery.name)\": \(s.error!)" : nil }
+        statuses.compactMap { s in
+            guard s.entryCount == 0, let error = s.error else { return nil }
+            // Decoding errors already name the gallery.
+            return error.hasPrefix("gallery \"") ? error : "gallery \"\(s.gallery.name)\": \(error)"
+        }
     }
 }
 
 /// Loads galleries the way LocalAI does (spec §1.5–1.6): candidate chain of URL + mirrors, 10-minute cooldown of
 /// failed candidates, a 1-hour in-memory cache, and the last-known-good copy on disk.
 public final class GalleryLoader: Sendable {
-    private struct CachedBody { var bytes: [UInt8]; var fetchedAt: Double }
+    /// Parsed entries, so a long-running process or a multi-backend upgrade decodes a gallery once an hour.
+    private struct CachedBody { var entries: [GalleryEntry]; var fetchedAt: Double }
     private struct State {
         var memory: [String: CachedBody] = [:]
         var cooldownUntil: [String: Double] = [:]
@@ -94,13 +110,13 @@ public final class GalleryLoader: Sendable {
     private func loadOne(_ gallery: GalleryConfig, into entries: inout [GalleryEntry]) -> GalleryStatus {
         var status = GalleryStatus(gallery: gallery, entryCount: 0, servedBy: nil, cacheAge: nil, error: nil)
         let key = "\(gallery.name)-\(gallery.url)"
-        let cached = state.withLock { s -> [UInt8]? in
+        let cached = state.withLock { s -> [GalleryEntry]? in
             guard let body = s.memory[key], now() - body.fetchedAt < Self.memoryTTL else { return nil }
-            return body.bytes
+            return body.entries
         }
-        if let cached, let decoded = try? GalleryEntry.decodeIndex(cached, gallery: gallery), !decoded.isEmpty {
-            entries.append(contentsOf: decoded)
-            status.entryCount = decoded.count
+        if let cached, !cached.isEmpty {
+            entries.append(contentsOf: cached)
+            status.entryCount = cached.count
             status.servedBy = "memory cache"
             return status
         }
@@ -108,7 +124,7 @@ public final class GalleryLoader: Sendable {
         do {
             let (bytes, servedBy) = try fetchThroughCandidates(gallery)
             let decoded = try GalleryEntry.decodeIndex(bytes, gallery: gallery)
-            state.withLock { $0.memory[key] = CachedBody(bytes: bytes, fetchedAt: now()) }
+            state.withLock { $0.memory[key] = CachedBody(entries: decoded, fetchedAt: now()) }
             if !decoded.isEmpty { persistLastKnownGood(bytes, url: gallery.url) }
             entries.append(contentsOf: decoded)
             status.entryCount = decoded.count
@@ -125,6 +141,7 @@ public final class GalleryLoader: Sendable {
             status.entryCount = decoded.count
             status.servedBy = path
             status.cacheAge = fileAge(path)
+            status.error = status.error?.replacingOccurrences(of: " and no cached copy exists", with: "")
         }
         return status
     }
@@ -230,4 +247,12 @@ public enum GalleryURL {
         guard parts.count == 3 else { return nil }
         return (parts[0], parts[1], parts[2], branch)
     }
+}
+
+/// `42s`, `5m`, `3h`, `2d`: how old a cached copy is.
+public func ageText(_ seconds: Int) -> String {
+    if seconds < 60 { return "\(seconds)s" }
+    if seconds < 3600 { return "\(seconds / 60)m" }
+    if seconds < 86400 { return "\(seconds / 3600)h" }
+    return "\(seconds / 86400)d"
 }

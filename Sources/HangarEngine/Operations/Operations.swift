@@ -42,10 +42,10 @@ extension Engine {
 
     func performInstall(_ name: String, force: Bool, context: JobContext) throws -> String {
         context.phase(.resolving, name)
-        if !force, let row = try installed().get(name), row.isRunnable {
-            return "\(name) is already installed (use reinstall to replace it)"
-        }
+        let requested = name.split(separator: "@", maxSplits: 1).last.map(String.init) ?? name
+        if !force, let done = try alreadyInstalled(requested) { return done }
         let snapshot = gallery()
+        snapshot.warnings.forEach(context.warning)
         let available = capability.filterDisabled ? snapshot.entries : snapshot.entries.filter { capability.isCompatible($0) }
         guard let entry = available.findGalleryElement(name) else {
             throw notFoundError(name, snapshot: snapshot)
@@ -61,14 +61,27 @@ extension Engine {
             let concreteDir = try checkedEntryName(concrete.name)
             let lock = try acquire([metaName, concreteDir], context: context)
             defer { lock.release() }
+            if !force, let done = try alreadyInstalled(requested) { return done }
             let installedConcrete = try installConcrete(concrete, context: context)
-            try writeMetaDirectory(meta: entry, concrete: concrete, context: context)
+            do {
+                try writeMetaDirectory(meta: entry, concrete: concrete, context: context)
+            } catch {
+                throw HangarError.operation(
+                    "\(concreteDir) was installed (\(installedConcrete)), but the meta directory \(metaName) could not be written: \(error); run hangar install \(metaName) again")
+            }
             return "installed \(metaName) → \(concreteDir) (\(installedConcrete))"
         }
         let dirName = try checkedEntryName(entry.name)
         let lock = try acquire([dirName], context: context)
         defer { lock.release() }
+        if !force, let done = try alreadyInstalled(requested) { return done }
         return "installed \(dirName) (\(try installConcrete(entry, context: context)))"
+    }
+
+    /// The no-op answer of a non-forced install when `name` is installed and runnable (checked again under the lock).
+    private func alreadyInstalled(_ name: String) throws -> String? {
+        guard let row = try installed().get(name), row.isRunnable else { return nil }
+        return "\(name) is already installed (use reinstall to replace it)"
     }
 
     /// `InstallBackend`: stage, fetch with fallbacks, validate, write metadata, swap. Returns a short description.
@@ -82,9 +95,9 @@ extension Engine {
             primary = dev
             fallbacks = [entry.uri] + entry.mirrors
         }
-        // Tag fallbacks of §4.2 b/c: the branch tag, then the branch tag with the dev suffix.
+        // Tag fallbacks of §4.2 b/c: the branch tag, then the branch tag with the dev suffix (`fetch` skips repeats).
         if let branch = BackendURI.developmentURI(entry.uri, releaseTag: configuration.releaseTag,
-                                                  branchTag: configuration.branchTag), branch != primary {
+                                                  branchTag: configuration.branchTag) {
             fallbacks.append(branch)
             if !branch.contains("-" + configuration.devSuffix) { fallbacks.append(branch + "-" + configuration.devSuffix) }
         }
@@ -136,10 +149,13 @@ extension Engine {
         guard let metadata = row.metadata else {
             throw HangarError.operation("backend \"\(name)\" has unreadable metadata (\(row.broken ?? "?")): reinstall it instead")
         }
-        let dirName = try checkedEntryName(metadata.name.isEmpty ? name : metadata.name)
+        // The directory behind the row (an alias row's chosen build) is what gets replaced; its metadata names the entry.
+        let dirName = try checkedEntryName(String(row.directory.split(separator: "/").last ?? Substring(name)))
+        let entryName = metadata.name.isEmpty ? dirName : metadata.name
         let snapshot = gallery()
-        guard let entry = snapshot.entries.findGalleryElement(dirName) else {
-            throw HangarError.notFound("no gallery entry found for backend \"\(dirName)\"" + galleryHint(snapshot))
+        snapshot.warnings.forEach(context.warning)
+        guard let entry = snapshot.entries.findGalleryElement(entryName) else {
+            throw HangarError.notFound("no gallery entry found for backend \"\(entryName)\"" + galleryHint(snapshot))
         }
         try IntegrityPolicy.check(entry, strict: configuration.requireIntegrity)
         let lock = try acquire([dirName], context: context)
@@ -156,7 +172,7 @@ extension Engine {
             let digest = try fetch(candidates: [entry.uri] + entry.mirrors, into: transaction, context: context)
             context.phase(.validating, "run.sh")
             try transaction.validate(what: "new version of \(dirName)")
-            var fresh = BackendMetadata(alias: current.alias, name: dirName, galleryURL: entry.gallery.url,
+            var fresh = BackendMetadata(alias: current.alias, name: entryName, galleryURL: entry.gallery.url,
                                         installedAt: RFC3339.localNow(), version: entry.version, uri: entry.uri)
             fresh.digest = digest ?? recordedDigest(for: entry.uri, context: context)
             try transaction.writeMetadata(fresh)
@@ -204,17 +220,18 @@ extension Engine {
         defer { lock.release() }
         context.phase(.swapping, "removing \(dirName)")
         var removed: [String] = []
+        var freed: Int64 = 0
         if let concrete {
             if FileManager.default.fileExists(atPath: root.backendPath(concrete)) {
-                try BackendRemoval.remove(concrete, root: root)
+                freed += try BackendRemoval.remove(concrete, root: root).diskBytes
                 removed.append(concrete)
             } else {
                 context.warning("concrete backend \(concrete) of meta \(dirName) was already missing")
             }
         }
-        try BackendRemoval.remove(dirName, root: root)
+        freed += try BackendRemoval.remove(dirName, root: root).diskBytes
         removed.insert(dirName, at: 0)
-        return "uninstalled " + removed.joined(separator: " and ")
+        return "uninstalled " + removed.joined(separator: " and ") + " (\(formatBytes(freed)) freed)"
     }
 
     // MARK: - Shared steps
@@ -228,6 +245,9 @@ extension Engine {
             do {
                 try transaction.resetStaging()
                 guard let source = sources.first(where: { $0.handles(uri) }) else {
+                    if uri.hasPrefix("/") || uri.hasPrefix(".") {
+                        throw HangarError.operation("\(uri) does not exist or is not a directory")
+                    }
                     throw HangarError.operation("no source can fetch \"\(uri)\": this hangar build installs from local directories only")
                 }
                 return try source.fetch(uri, into: transaction.stagingPath, context: context)

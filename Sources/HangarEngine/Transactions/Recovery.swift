@@ -30,10 +30,14 @@ public struct RecoveryOptions: Sendable, Equatable {
     /// Delete `.upgrade-tmp` / `.install-tmp` / `.partial` leftovers, and backups whose backend is installed, only if
     /// unchanged this long.
     public var localAITempMinAge: Double
+    /// Whether LocalAI's old staging leftovers may be deleted at all. The automatic pass before every command turns
+    /// this off: a LocalAI pull can keep its `.install-tmp` untouched for longer than any age threshold.
+    public var removeLocalAITemporaries: Bool
 
-    public init(localAIBackupMinAge: Double = 10, localAITempMinAge: Double = 3600) {
+    public init(localAIBackupMinAge: Double = 10, localAITempMinAge: Double = 3600, removeLocalAITemporaries: Bool = true) {
         self.localAIBackupMinAge = localAIBackupMinAge
         self.localAITempMinAge = localAITempMinAge
+        self.removeLocalAITemporaries = removeLocalAITemporaries
     }
 }
 
@@ -268,6 +272,13 @@ public struct Recovery: Sendable {
                     report.skipped.append("left LocalAI's \(backup.entry) alone for now: it changed \(Int(age))s ago, LocalAI may be swapping it")
                     continue
                 }
+                // LocalAI's swap died between its two renames only if its staging dir is still there too; without
+                // it, `<name>` was most likely deleted on purpose and the backup is just stale.
+                let staging = backup.entry.hasSuffix(".install-backup") ? name + ".install-tmp" : name + ".upgrade-tmp"
+                guard found.contains(where: { $0.entry == staging }) else {
+                    report.skipped.append("left LocalAI's \(backup.entry) alone: \(name) is missing but no interrupted LocalAI swap is visible (no \(staging)); restore it by hand with mv if you want it back")
+                    continue
+                }
                 var runScript = stat()
                 guard stat(path + "/run.sh", &runScript) == 0, !Sys.isDirectory(runScript) else {
                     report.problems.append("\(name) is missing and LocalAI's \(backup.entry) has no run.sh; left it alone")
@@ -279,13 +290,13 @@ public struct Recovery: Sendable {
                 } catch {
                     report.problems.append("\(error)")
                 }
-            } else if age >= options.localAITempMinAge {
+            } else if options.removeLocalAITemporaries && age >= options.localAITempMinAge {
                 remove(path, name: name, root: root, line: "removed LocalAI's stale \(backup.entry) (\(name) is installed)", into: &report)
             }
         }
         for item in found where localAITempSuffixes.contains(where: { item.entry == name + $0 }) {
             let age = now - Sys.changeTime(item.st)
-            guard age >= options.localAITempMinAge else { continue }
+            guard options.removeLocalAITemporaries, age >= options.localAITempMinAge else { continue }
             remove(root.path + "/" + item.entry, name: name, root: root, line: "removed LocalAI's stale leftover \(item.entry)", into: &report)
         }
     }
