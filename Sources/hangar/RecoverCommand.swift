@@ -18,6 +18,7 @@ struct RecoverCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try global.configuration()
+        for warning in configuration.warnings { Output.stderr("hangar: warning: \(warning)") }
         try configuration.requireBackendsDirectory()
         let report = Engine(configuration: configuration).recover(thorough: true)
         if json {

@@ -281,4 +281,31 @@ final class CLIContractTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: site.path("foo") + "/metadata.json", encoding: .utf8).contains("2026-01-02T03:04:05Z"), true,
                        "nothing was rewritten")
     }
+
+    func testUpgradeJSONSaysWhenThereIsNothingToDo() throws {
+        let site = try sandbox.site()
+        let v1 = try sandbox.source("foo", "1.0.0")
+        let gallery = try sandbox.gallery("same-json.yaml", [.concrete("foo", v1)])
+        try site.installCopy(v1, as: "foo", gallery: gallery)
+        let named = try site.run(["upgrade", "foo", "--json"], gallery: gallery)
+        XCTAssertEqual(named.status, 0, named.transcript)
+        XCTAssertEqual(named.stdout.trimmingCharacters(in: .whitespacesAndNewlines),
+                       "{\"event\":\"skipped\",\"backend\":\"foo\",\"reason\":\"no upgrade available\"}")
+        let all = try site.run(["upgrade", "--json"], gallery: gallery)
+        XCTAssertEqual(all.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "{\"event\":\"up_to_date\"}")
+    }
+
+    func testUpgradeByMetaOrAliasNameUpgradesTheBuildBehindIt() throws {
+        let site = try sandbox.site()
+        let v1 = try sandbox.source("cpu-foo", "1.0.0")
+        let v2 = try sandbox.source("cpu-foo", "2.0.0")
+        let meta = GalleryItem(name: "foo", capabilities: [("default", "cpu-foo")])
+        let old = try sandbox.gallery("meta-old.yaml", [meta, .concrete("cpu-foo", v1, alias: "foo")])
+        XCTAssertEqual(try site.run(["install", "foo"], gallery: old).status, 0)
+        let new = try sandbox.gallery("meta-new.yaml", [meta, .concrete("cpu-foo", v2, alias: "foo")])
+        let r = try site.run(["upgrade", "foo"], gallery: new)
+        XCTAssertEqual(r.status, 0, r.transcript)
+        XCTAssertFalse(r.stdout.contains("no upgrade available"), r.transcript)
+        XCTAssertEqual(site.state(of: "cpu-foo", old: v1, new: v2), .new)
+    }
 }

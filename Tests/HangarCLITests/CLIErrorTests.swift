@@ -130,4 +130,29 @@ final class CLIErrorTests: XCTestCase {
         XCTAssertEqual(install.status, 1, install.transcript)
         XCTAssertNotNil(install.stderr.range(of: #"line [45]\b"#, options: .regularExpression), install.transcript)
     }
+
+    func testAnUnsafeNameAmongSeveralUninstallsNothing() throws {
+        let site = try sandbox.site()
+        let v1 = try sandbox.source("foo", "1.0.0")
+        let gallery = try sandbox.gallery("several.yaml", [.concrete("foo", v1), .concrete("bar", v1)])
+        try site.installCopy(v1, as: "foo", gallery: gallery)
+        try site.installCopy(v1, as: "bar", gallery: gallery)
+        let r = try site.run(["uninstall", "foo", "bar", "../x"], gallery: gallery)
+        assertConfigurationError(r, mentions: ["../x"])
+        XCTAssertEqual(site.state(of: "foo", old: v1, new: nil), .old)
+        XCTAssertEqual(site.state(of: "bar", old: v1, new: nil), .old)
+    }
+
+    func testAMalformedSettingsFileIsAWarningNotABlockForListAndRecover() throws {
+        let site = try sandbox.site()
+        try FileManager.default.createDirectory(atPath: site.config, withIntermediateDirectories: true)
+        try writeFile(site.config + "/runtime_settings.json", "{\"auto_upgrade_backends\": tru", mode: 0o600)
+        for args in [["list"], ["recover"]] {
+            // No gallery variable: hangar reads backend_galleries from the (broken) file, as LocalAI does.
+            let r = try site.run(args, gallery: nil, env: ["LOCALAI_BACKEND_GALLERIES": Site.unset])
+            XCTAssertEqual(r.status, 0, r.transcript)
+            XCTAssertTrue(r.stderr.contains("runtime_settings.json"), r.transcript)
+        }
+        XCTAssertEqual(try site.run(["settings"], gallery: nil).status, 2, "settings itself refuses the broken file")
+    }
 }

@@ -140,9 +140,12 @@ struct Site: Sendable {
             "LOCALAI_FORCE_META_BACKEND_CAPABILITY": "default",
         ]
         env["LOCALAI_BACKEND_GALLERIES"] = gallery?.json ?? "[]"
-        for (k, v) in extra { env[k] = v }
+        for (k, v) in extra { env[k] = v == Site.unset ? nil : v }
         return env
     }
+
+    /// Pass as a value in `extra` to leave that variable out of the environment.
+    static let unset = "\u{0}unset"
 
     /// Runs hangar to completion (killed after `timeout` seconds).
     func run(_ arguments: [String], gallery: GalleryFile?, env extra: [String: String] = [:], timeout: Double = 30) throws -> RunResult {
