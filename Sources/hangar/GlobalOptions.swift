@@ -40,12 +40,19 @@ struct GlobalOptions: ParsableArguments {
     /// `requireBackends: false` is for commands that only touch the config dir (settings).
     func engine(requireBackends: Bool = true) throws -> Engine {
         let configuration = try configuration()
-        if requireBackends { try configuration.requireBackendsDirectory() }
+        let hasBackends: Bool
+        do {
+            try configuration.requireBackendsDirectory()
+            hasBackends = true
+        } catch {
+            if requireBackends { throw error }
+            hasBackends = false
+        }
         // HANGAR_COPY_LIMIT (bytes/s) slows local copies so progress can be watched; the demo sets it.
         let limit = ProcessInfo.processInfo.environment["HANGAR_COPY_LIMIT"].flatMap { Int64($0) }
         let engine = Engine(configuration: configuration, sources: [DirectorySource(throttleBytesPerSecond: limit)])
         for warning in configuration.warnings { Output.stderr("hangar: warning: \(warning)") }
-        if requireBackends || (try? configuration.requireBackendsDirectory()) != nil {
+        if hasBackends {
             let report = engine.recover()
             for line in report.repairs { Output.stderr("hangar: recovered: \(line)") }
             for line in report.problems { Output.stderr("hangar: could not recover: \(line)") }

@@ -46,7 +46,7 @@ public struct InstalledBackends: Sendable {
     public func exists(_ name: String) -> Bool { index[name] != nil }
 
     /// Directory-name suffixes of transient staging/backup dirs (LocalAI's); never listed as backends.
-    public static let transientSuffixes = [".install-tmp", ".install-backup", ".upgrade-tmp", ".backup", ".partial"]
+    public static var transientSuffixes: [String] { BackendName.reservedSuffixes }
 
     /// Whether a directory entry is a transient or private directory rather than a backend.
     public static func isTransient(_ name: String) -> Bool {
