@@ -6,18 +6,7 @@ import Glibc
 #endif
 
 /// The command-line contract as a user or a script sees it: JSON shapes, what operations leave on disk, job events.
-final class CLIContractTests: XCTestCase {
-    private var sandbox: CLISandbox!
-
-    override func setUpWithError() throws {
-        _ = try HangarBinary.require()
-        sandbox = try CLISandbox()
-    }
-
-    override func tearDown() {
-        sandbox?.remove()
-        sandbox = nil
-    }
+final class CLIContractTests: CLITestCase {
 
     private static let rowKeys: Set<String> = ["name", "run_file", "is_meta", "is_system", "is_alias", "metadata"]
     private static let availableKeys: Set<String> = ["name", "gallery", "installed", "is_meta", "compatible", "resolves_to",

@@ -2,18 +2,7 @@ import Foundation
 import XCTest
 
 /// Exit codes (0 success, 1 an operation failed, 2 usage or configuration error) and one-line `hangar: ` errors.
-final class CLIErrorTests: XCTestCase {
-    private var sandbox: CLISandbox!
-
-    override func setUpWithError() throws {
-        _ = try HangarBinary.require()
-        sandbox = try CLISandbox()
-    }
-
-    override func tearDown() {
-        sandbox?.remove()
-        sandbox = nil
-    }
+final class CLIErrorTests: CLITestCase {
 
     /// A configuration error: exit 2 and exactly one stderr line starting `hangar: `.
     private func assertConfigurationError(_ r: RunResult, mentions needles: [String] = [],

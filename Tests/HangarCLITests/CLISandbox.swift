@@ -370,3 +370,18 @@ enum JSON {
         try text.split(separator: "\n").filter { !$0.isEmpty }.map { try object(String($0), file: file, line: line) }
     }
 }
+
+/// Base class of the tests that run the real binary: requires it, and gives each test a fresh sandbox.
+class CLITestCase: XCTestCase {
+    var sandbox: CLISandbox!
+
+    override func setUpWithError() throws {
+        _ = try HangarBinary.require()
+        sandbox = try CLISandbox()
+    }
+
+    override func tearDown() {
+        sandbox?.remove()
+        sandbox = nil
+    }
+}

@@ -6,18 +6,7 @@ import Glibc
 #endif
 
 /// `hangar settings` against LocalAI's runtime_settings.json, and the `hangar demo` sandbox.
-final class CLISettingsAndDemoTests: XCTestCase {
-    private var sandbox: CLISandbox!
-
-    override func setUpWithError() throws {
-        _ = try HangarBinary.require()
-        sandbox = try CLISandbox()
-    }
-
-    override func tearDown() {
-        sandbox?.remove()
-        sandbox = nil
-    }
+final class CLISettingsAndDemoTests: CLITestCase {
 
     private func mode(_ path: String) -> mode_t {
         var st = stat()

@@ -4,18 +4,7 @@ import XCTest
 /// Two hangar processes on the same backend at the same moment (LocalAI issue #11720: concurrent upgrades of one
 /// backend corrupted or lost it). The second must wait for the first's lock; the backend ends complete at the new
 /// version with no leftovers, however the two interleave.
-final class ConcurrentOperationTests: XCTestCase {
-    private var sandbox: CLISandbox!
-
-    override func setUpWithError() throws {
-        _ = try HangarBinary.require()
-        sandbox = try CLISandbox()
-    }
-
-    override func tearDown() {
-        sandbox?.remove()
-        sandbox = nil
-    }
+final class ConcurrentOperationTests: CLITestCase {
 
     /// 2 MiB at 6 MB/s: each copy takes about a third of a second, far longer than starting a process, so the
     /// second process always arrives while the first is still copying.

@@ -7,18 +7,7 @@ import Glibc
 
 /// SIGKILL at random moments of a throttled upgrade (not only at the named crash points): whatever instant the
 /// kill lands on, recovery must leave the backend complete at its old or new version with no leftovers.
-final class RandomKillTests: XCTestCase {
-    private var sandbox: CLISandbox!
-
-    override func setUpWithError() throws {
-        _ = try HangarBinary.require()
-        sandbox = try CLISandbox()
-    }
-
-    override func tearDown() {
-        sandbox?.remove()
-        sandbox = nil
-    }
+final class RandomKillTests: CLITestCase {
 
     /// 3 MiB at 2.5 MB/s: the copy takes about 1.2 s, so kills land before, during and after it.
     private static let payloadBytes = 3 << 20
