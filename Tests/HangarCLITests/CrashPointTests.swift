@@ -6,7 +6,7 @@ import XCTest
 /// the point, with the RENAME_EXCHANGE swap and with the forced two-rename fallback. After each kill, recovery (the
 /// `recover` command, or just the next `list`, which recovers first) must leave the backend complete at its old or
 /// its new version, never missing or mixed, and no hangar leftovers.
-final class CrashPointTests: XCTestCase {
+final class CrashPointTests: CLITestCase {
     /// The operations driven into a crash; each names the backend it works on.
     enum Operation: String, CaseIterable, Sendable {
         case upgrade, reinstall, freshInstall, uninstall
@@ -81,17 +81,6 @@ final class CrashPointTests: XCTestCase {
         }
     }
 
-    private var sandbox: CLISandbox!
-
-    override func setUpWithError() throws {
-        _ = try HangarBinary.require()
-        sandbox = try CLISandbox()
-    }
-
-    override func tearDown() {
-        sandbox?.remove()
-        sandbox = nil
-    }
 
     /// Runs one case in its own site; returns failure messages (empty when it held) and the outcome.
     static func run(_ c: Case, fixture: Fixture) -> (failures: [String], outcome: String) {

@@ -22,11 +22,6 @@ public final class JobContext: Sendable {
         self.emit = emit
     }
 
-    /// A context that reports nowhere, for running an operation synchronously outside a queue.
-    public static func detached(operation: JobOperation, backend: String) -> JobContext {
-        JobContext(job: 0, operation: operation, backend: backend, isBackground: false) { _ in }
-    }
-
     public var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
 
     func cancel() { cancelled.store(true, ordering: .releasing) }
