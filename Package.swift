@@ -12,26 +12,43 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
     ],
     targets: [
-        // libyaml from Debian's libyaml-dev. Not named "CYaml": Yams owns that module name.
+        // C libraries from Debian's -dev packages, each behind a tiny module map.
+        // libyaml. Not named "CYaml": Yams owns that module name.
         .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        // libcurl: the one HTTP client (galleries, registries, tarballs).
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libarchive: safe extraction of layers and tarballs.
+        .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        // OpenSSL's libcrypto (pulled in by libcurl4-openssl-dev): SHA-256 at disk speed.
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // ncursesw. No pkgConfig: its only cflags are -D flags SwiftPM rejects; the shim sets them instead.
+        .systemLibrary(name: "CNCursesW", providers: [.apt(["libncurses-dev"])]),
         // Linux calls Swift's Glibc module does not expose (renameat2 sits behind _GNU_SOURCE).
         .target(name: "CHangarSystem"),
 
         // libyaml wrapped into a small node tree with anchors, aliases and merge keys.
         .target(name: "HangarYAML", dependencies: ["CLibYAML"]),
-        // The engine: galleries, system state, installed backends, operations, jobs, settings. No UI.
-        .target(name: "HangarEngine", dependencies: ["HangarYAML", "CHangarSystem"]),
+        // The engine: galleries, system state, registry, installed backends, operations, jobs, settings. No UI.
+        .target(name: "HangarEngine", dependencies: ["HangarYAML", "CHangarSystem", "CCurl", "CLibArchive", "CLibCrypto"]),
+        // The terminal UI: widgets on a canvas, screens, themes; ncurses is one canvas. Renders engine state only.
+        .target(name: "HangarTUI", dependencies: ["HangarEngine", "HangarYAML", "CNCursesW"]),
         // The command line: argument parsing and output formatting only.
         .executableTarget(name: "hangar", dependencies: [
-            "HangarEngine",
+            "HangarEngine", "HangarTUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "hangar-bench", dependencies: ["HangarEngine", "HangarYAML", "CLibYAML"]),
+        .executableTarget(name: "hangar-bench", dependencies: ["HangarEngine", "HangarTUI", "HangarYAML", "CLibYAML"]),
 
         .testTarget(name: "HangarYAMLTests", dependencies: ["HangarYAML"]),
         .testTarget(name: "HangarEngineTests", dependencies: ["HangarEngine", "HangarYAML"]),
+        // Against a real docker-registry and loopback HTTP servers; depends on `hangar` to drive the real binary too.
+        .testTarget(name: "HangarNetworkTests", dependencies: ["hangar", "HangarEngine"]),
+        // Widgets and screens on the in-memory canvas.
+        .testTarget(name: "HangarTUITests", dependencies: ["HangarTUI", "HangarEngine"]),
         // Runs the real `hangar` binary; depends on it so `swift build --build-tests` builds it.
         .testTarget(name: "HangarCLITests", dependencies: ["hangar", "HangarEngine"]),
+        // The real binary under tmux.
+        .testTarget(name: "HangarTUIEndToEndTests", dependencies: ["hangar", "HangarEngine"]),
     ],
     swiftLanguageModes: [.v6]
 )

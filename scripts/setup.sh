@@ -3,7 +3,9 @@
 # Runs apt through sudo when not root. Needs a Swift 6 toolchain on PATH (see README).
 set -euo pipefail
 
-packages=(pkg-config libyaml-dev)
+# libssl-dev comes with libcurl4-openssl-dev; named because hangar links libcrypto itself.
+# docker-registry (a real OCI registry on loopback) and tmux (the real binary on a terminal) are for the tests.
+packages=(pkg-config libyaml-dev libcurl4-openssl-dev libssl-dev libarchive-dev libncurses-dev docker-registry tmux)
 
 if ! command -v swift >/dev/null 2>&1; then
   for dir in /opt/swift/usr/bin /usr/share/swift/usr/bin; do

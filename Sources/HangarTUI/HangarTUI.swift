@@ -1,0 +1,2 @@
+/// The full-screen terminal UI: renders engine state and sends the engine commands.
+public enum HangarTUI {}
