@@ -37,18 +37,20 @@ let package = Package(
             "HangarEngine", "HangarTUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "hangar-bench", dependencies: ["HangarEngine", "HangarTUI", "HangarYAML", "CLibYAML"]),
+        // Real servers on loopback (docker-registry, HTTP with faults, proxies) shared by tests and benchmarks.
+        .target(name: "HangarFixtures", dependencies: ["HangarEngine"]),
+        .executableTarget(name: "hangar-bench", dependencies: ["HangarEngine", "HangarTUI", "HangarFixtures", "HangarYAML", "CLibYAML"]),
 
         .testTarget(name: "HangarYAMLTests", dependencies: ["HangarYAML"]),
         .testTarget(name: "HangarEngineTests", dependencies: ["HangarEngine", "HangarYAML"]),
         // Against a real docker-registry and loopback HTTP servers; depends on `hangar` to drive the real binary too.
-        .testTarget(name: "HangarNetworkTests", dependencies: ["hangar", "HangarEngine"]),
+        .testTarget(name: "HangarNetworkTests", dependencies: ["hangar", "HangarEngine", "HangarFixtures"]),
         // Widgets and screens on the in-memory canvas.
         .testTarget(name: "HangarTUITests", dependencies: ["HangarTUI", "HangarEngine"]),
         // Runs the real `hangar` binary; depends on it so `swift build --build-tests` builds it.
         .testTarget(name: "HangarCLITests", dependencies: ["hangar", "HangarEngine"]),
         // The real binary under tmux.
-        .testTarget(name: "HangarTUIEndToEndTests", dependencies: ["hangar", "HangarEngine"]),
+        .testTarget(name: "HangarTUIEndToEndTests", dependencies: ["hangar", "HangarEngine", "HangarFixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
