@@ -1,11 +1,27 @@
+/// What a source is asked to fetch: one candidate URI of a gallery entry, with the entry's integrity data.
+public struct FetchRequest: Sendable, Equatable {
+    /// The candidate being tried (the entry's `uri`, a mirror, or a tag fallback).
+    public var uri: String
+    /// The entry's `sha256` (hex) for tarball/HTTP artifacts; empty when the gallery gives none.
+    public var sha256: String
+    /// The backend (directory) name being installed, for messages.
+    public var backend: String
+
+    public init(uri: String, sha256: String = "", backend: String = "") {
+        self.uri = uri
+        self.sha256 = sha256
+        self.backend = backend
+    }
+}
+
 /// Fetches a backend's files from one kind of URI into an empty staging directory. The network layer adds
 /// OCI registries and tarballs behind the same interface.
 public protocol BackendSource: Sendable {
     /// Whether this source can fetch `uri` (checked in order; the first that says yes is used).
     func handles(_ uri: String) -> Bool
     /// Fills `staging` with the backend tree, reporting bytes through `context` and stopping when it is cancelled.
-    /// Returns the digest of what was fetched when the source knows one (OCI).
-    func fetch(_ uri: String, into staging: String, context: JobContext) throws -> String?
+    /// Writes nothing outside `staging`. Returns the digest of what was fetched when the source knows one (OCI).
+    func fetch(_ request: FetchRequest, into staging: String, context: JobContext) throws -> String?
 }
 
 /// A local directory (LocalAI's `LooksLikeDir`, checked before every other form): copied recursively.
@@ -22,7 +38,8 @@ public struct DirectorySource: BackendSource {
         return stat(uri, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
-    public func fetch(_ uri: String, into staging: String, context: JobContext) throws -> String? {
+    public func fetch(_ request: FetchRequest, into staging: String, context: JobContext) throws -> String? {
+        let uri = request.uri
         context.phase(.downloading, uri)
         let started = DispatchTime.now().uptimeNanoseconds
         try FileTree.copyContents(of: uri, into: staging, progress: { done, total in

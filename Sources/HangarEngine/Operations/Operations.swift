@@ -104,7 +104,7 @@ extension Engine {
 
         let transaction = try BackendTransaction.begin(root: root, name: entry.name, operation: context.operation.rawValue)
         do {
-            let digest = try fetch(candidates: [primary] + fallbacks, into: transaction, context: context)
+            let digest = try fetch(candidates: [primary] + fallbacks, sha256: entry.sha256, into: transaction, context: context)
             context.phase(.validating, "run.sh")
             try transaction.validate()
             var metadata = BackendMetadata(alias: entry.alias, name: entry.name, galleryURL: entry.gallery.url,
@@ -169,7 +169,7 @@ extension Engine {
         let transaction = try BackendTransaction.begin(root: root, name: dirName, operation: "upgrade")
         do {
             // Better than LocalAI: an upgrade tries the mirrors too.
-            let digest = try fetch(candidates: [entry.uri] + entry.mirrors, into: transaction, context: context)
+            let digest = try fetch(candidates: [entry.uri] + entry.mirrors, sha256: entry.sha256, into: transaction, context: context)
             context.phase(.validating, "run.sh")
             try transaction.validate(what: "new version of \(dirName)")
             var fresh = BackendMetadata(alias: current.alias, name: entryName, galleryURL: entry.gallery.url,
@@ -237,7 +237,8 @@ extension Engine {
     // MARK: - Shared steps
 
     /// Tries each candidate URI in order, wiping the staging dir between attempts; returns the fetched digest if known.
-    private func fetch(candidates: [String], into transaction: BackendTransaction, context: JobContext) throws -> String? {
+    private func fetch(candidates: [String], sha256: String, into transaction: BackendTransaction,
+                       context: JobContext) throws -> String? {
         var firstError: (any Error)?
         var tried = Set<String>()
         for uri in candidates where tried.insert(uri).inserted {
@@ -250,7 +251,8 @@ extension Engine {
                     }
                     throw HangarError.operation("no source can fetch \"\(uri)\": this hangar build installs from local directories only")
                 }
-                return try source.fetch(uri, into: transaction.stagingPath, context: context)
+                return try source.fetch(FetchRequest(uri: uri, sha256: sha256, backend: transaction.name),
+                                        into: transaction.stagingPath, context: context)
             } catch let error as CancelledError {
                 throw error
             } catch {
