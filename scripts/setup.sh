@@ -4,8 +4,9 @@
 set -euo pipefail
 
 # libssl-dev comes with libcurl4-openssl-dev; named because hangar links libcrypto itself.
-# docker-registry (a real OCI registry on loopback) and tmux (the real binary on a terminal) are for the tests.
-packages=(pkg-config libyaml-dev libcurl4-openssl-dev libssl-dev libarchive-dev libncurses-dev docker-registry tmux)
+# For the tests: docker-registry (a real OCI registry on loopback), tmux (the real binary on a terminal),
+# python3 (builds hostile archives, serves TLS) and zstd (.tar.zst fixtures).
+packages=(pkg-config libyaml-dev libcurl4-openssl-dev libssl-dev libarchive-dev libncurses-dev docker-registry tmux python3 zstd)
 
 if ! command -v swift >/dev/null 2>&1; then
   for dir in /opt/swift/usr/bin /usr/share/swift/usr/bin; do
