@@ -3,10 +3,13 @@
 # Runs apt through sudo when not root. Needs a Swift 6 toolchain on PATH (see README).
 set -euo pipefail
 
-# libssl-dev comes with libcurl4-openssl-dev; named because hangar links libcrypto itself.
-# For the tests: docker-registry (a real OCI registry on loopback), tmux (the real binary on a terminal),
-# python3 (builds hostile archives, serves TLS) and zstd (.tar.zst fixtures).
-packages=(pkg-config libyaml-dev libcurl4-openssl-dev libssl-dev libarchive-dev libncurses-dev docker-registry tmux python3 zstd)
+# What hangar builds with. libssl-dev comes with libcurl4-openssl-dev; named because hangar links libcrypto itself.
+packages=(pkg-config libyaml-dev libcurl4-openssl-dev libssl-dev libarchive-dev libncurses-dev)
+# What the tests need too (scripts/test.sh sets HANGAR_SETUP_TESTS=1): docker-registry (a real OCI registry on
+# loopback), tmux (the real binary on a terminal), python3 (builds hostile archives, serves TLS), zstd (.tar.zst).
+if [ "${HANGAR_SETUP_TESTS:-0}" = 1 ]; then
+  packages+=(docker-registry tmux python3 zstd)
+fi
 
 if ! command -v swift >/dev/null 2>&1; then
   for dir in /opt/swift/usr/bin /usr/share/swift/usr/bin; do
