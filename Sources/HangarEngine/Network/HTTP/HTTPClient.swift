@@ -11,6 +11,9 @@ public final class HTTPClient: Sendable {
     /// Idle handles, each with its own connection cache, so consecutive requests to a host reuse the connection.
     private let idle = Mutex<[CurlSession]>([])
     private let noProxy: String
+    /// A CA bundle replacing the system trust store, from `SSL_CERT_FILE` or `CURL_CA_BUNDLE` (libcurl itself
+    /// reads neither: it always passes the distribution's bundle to OpenSSL).
+    private let caBundle: String?
     private static let maxIdleSessions = 8
     /// How often a running transfer looks at cancellation and the stall clock.
     private static let pollMilliseconds: Int32 = 50
@@ -24,6 +27,8 @@ public final class HTTPClient: Sendable {
         let user = environment["no_proxy"] ?? environment["NO_PROXY"] ?? ""
         self.noProxy = user == "*" ? "*" : ([user, "localhost", "127.0.0.1", "::1"].filter { !$0.isEmpty })
             .joined(separator: ",")
+        self.caBundle = [environment["SSL_CERT_FILE"], environment["CURL_CA_BUNDLE"]].compactMap { $0 }
+            .first { !$0.isEmpty }
     }
 
     /// Whole body in memory (galleries, manifests, tokens). Returns any status; does not throw for >= 400.
@@ -112,6 +117,7 @@ public final class HTTPClient: Sendable {
         _ = hangar_curl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
         _ = hangar_curl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1)
         _ = hangar_curl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2)
+        if let caBundle { _ = hangar_curl_setopt_string(h, CURLOPT_CAINFO, caBundle) }
         _ = hangar_curl_setopt_long(h, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         _ = hangar_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
         _ = hangar_curl_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
@@ -236,7 +242,7 @@ public final class HTTPClient: Sendable {
         case CURLE_OPERATION_TIMEDOUT:
             return HTTPFailure(message: "\(what) timed out: \(why); check the network or try again", isTransient: true)
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
-            return HTTPFailure(message: "TLS certificate of \(origin.hostPort) could not be verified (\(what)): \(why); install the issuing CA in the system trust store (or point SSL_CERT_FILE at it)",
+            return HTTPFailure(message: "TLS certificate of \(origin.hostPort) could not be verified (\(what)): \(why); install the issuing CA in the system trust store (update-ca-certificates) or point SSL_CERT_FILE at a bundle that has it",
                                isTransient: false)
         case CURLE_SSL_CONNECT_ERROR:
             return HTTPFailure(message: "TLS handshake with \(origin.hostPort) failed (\(what)): \(why); check that the URL should use https",
