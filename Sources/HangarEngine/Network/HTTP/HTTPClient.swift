@@ -125,7 +125,10 @@ public final class HTTPClient: Sendable {
         _ = hangar_curl_setopt_string(h, CURLOPT_USERAGENT, options.userAgent)
         _ = hangar_curl_setopt_pointer(h, CURLOPT_ERRORBUFFER, session.errorBuffer)
         _ = hangar_curl_setopt_slist(h, CURLOPT_HTTPHEADER, list)
-        if sink == nil {
+        if sink != nil {
+            // Fewer, larger callbacks for multi-gigabyte blobs.
+            _ = hangar_curl_setopt_long(h, CURLOPT_BUFFERSIZE, 256 << 10)
+        } else {
             // In-memory bodies (indexes, manifests) compress well; streamed blobs must arrive byte for byte.
             _ = hangar_curl_setopt_string(h, CURLOPT_ACCEPT_ENCODING, "")
         }
@@ -134,7 +137,9 @@ public final class HTTPClient: Sendable {
         case "HEAD": _ = hangar_curl_setopt_long(h, CURLOPT_NOBODY, 1)
         default:
             _ = hangar_curl_setopt_string(h, CURLOPT_CUSTOMREQUEST, request.method)
-            if let body = request.body {
+            // POST/PUT/PATCH always carry a Content-Length (0 without a body), as registries expect.
+            if request.body != nil || ["POST", "PUT", "PATCH"].contains(request.method) {
+                let body = request.body ?? []
                 _ = hangar_curl_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
                 if body.isEmpty {
                     _ = hangar_curl_setopt_string(h, CURLOPT_COPYPOSTFIELDS, "")
