@@ -143,12 +143,6 @@ public final class RegistryProcess: @unchecked Sendable {
     }
 }
 
-/// A fixture that could not be set up.
-public struct FixtureError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// Runs a helper program to completion and returns its stdout; non-zero exit is an error with its stderr.
 @discardableResult
 func runTool(_ executable: String, _ arguments: [String], directory: String? = nil) throws -> String {

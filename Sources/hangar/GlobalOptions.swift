@@ -50,8 +50,8 @@ struct GlobalOptions: ParsableArguments {
         }
         // HANGAR_COPY_LIMIT (bytes/s) slows local copies so progress can be watched; the demo sets it.
         let limit = ProcessInfo.processInfo.environment["HANGAR_COPY_LIMIT"].flatMap { Int64($0) }
-        let registry = RegistrySetup(configuration: configuration, http: HTTPClient(options: HTTPClientOptions()))
-        let engine = Engine(configuration: configuration, digestResolver: registry.resolver,
+        let registry = RegistrySetup(configuration: configuration, http: HTTPClient())
+        let engine = Engine(configuration: configuration, transport: HTTPGalleryTransport(), digestResolver: registry.resolver,
                             sources: [DirectorySource(throttleBytesPerSecond: limit), registry.source])
         for warning in configuration.warnings + registry.warnings { Output.stderr("hangar: warning: \(warning)") }
         if hasBackends {

@@ -68,8 +68,8 @@ struct RegistrySite {
         return env
     }
 
-    func hangar(_ arguments: [String], env: [String: String] = [:], timeout: Double = 60) throws -> HangarRun {
-        try HangarRunner.run(arguments, environment: environment(env), directory: root, timeout: timeout)
+    func hangar(_ arguments: [String], env: [String: String] = [:], timeout: Double = 60) throws -> HangarExecutable.Run {
+        try HangarExecutable.run(arguments, environment: environment(env), directory: root, timeout: timeout)
     }
 
     /// `<backends>/<name>/metadata.json` as an object.
@@ -131,7 +131,7 @@ class RegistryTestCase: XCTestCase {
     }
 
     override func setUpWithError() throws {
-        _ = try HangarRunner.binaryPath()
+        _ = try HangarExecutable.path()
         site = try RegistrySite()
     }
 

@@ -11,6 +11,8 @@ public final class BytePipe: @unchecked Sendable {
     private let condition = NSCondition()
     private var chunks: [[UInt8]] = []
     private var head = 0
+    /// Bytes of `chunks[head]` already handed out.
+    private var headOffset = 0
     private var buffered = 0
     private var finished = false
     private var producerError: (any Error)?
@@ -56,23 +58,36 @@ public final class BytePipe: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// The next chunk, nil at the end of the stream; throws the producer's error.
-    public func read() throws -> [UInt8]? {
+    /// Fills `buffer` with the next queued bytes (waiting for some), returns the count; 0 at the end of the stream.
+    /// Throws the producer's error.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         condition.lock()
         defer { condition.unlock() }
         while head == chunks.count && !finished && producerError == nil { condition.wait() }
         if let producerError { throw producerError }
-        if head == chunks.count { return nil }
-        let chunk = chunks[head]
-        chunks[head] = []
-        head += 1
+        var filled = 0
+        while filled < buffer.count && head < chunks.count {
+            let chunk = chunks[head]
+            let count = min(chunk.count - headOffset, buffer.count - filled)
+            chunk.withUnsafeBytes { bytes in
+                UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<filled + count])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[headOffset..<headOffset + count]))
+            }
+            filled += count
+            headOffset += count
+            if headOffset == chunk.count {
+                chunks[head] = []
+                head += 1
+                headOffset = 0
+            }
+        }
         if head > 64 && head * 2 > chunks.count {
             chunks.removeFirst(head)
             head = 0
         }
-        buffered -= chunk.count
+        buffered -= filled
         condition.broadcast()
-        return chunk
+        return filled
     }
 
     /// The consumer is done: with an error the producer stops; without, the producer's remaining bytes are dropped.
@@ -82,6 +97,7 @@ public final class BytePipe: @unchecked Sendable {
         readerError = error
         chunks = []
         head = 0
+        headOffset = 0
         buffered = 0
         condition.broadcast()
         condition.unlock()

@@ -128,23 +128,24 @@ struct LayerPuller {
         for (index, layer) in layers.enumerated() {
             try context.checkCancelled()
             context.phase(.downloading, "layer \(index + 1)/\(layers.count) of \(reference) (\(formatBytes(layer.size)), extracted as it arrives)")
-            extracted += try pull(layer, number: index + 1, doneBefore: done, total: total, extractLimit: maxExtractBytes - extracted)
+            extracted += try pull(layer, number: index + 1, doneBefore: done, total: total, alreadyExtracted: extracted)
             done += layer.size
         }
     }
 
     /// One layer: the transfer pushes into a pipe (hashing every byte), an extraction thread pulls from it.
     /// Returns the bytes extracted.
-    private func pull(_ layer: OCIDescriptor, number: Int, doneBefore: Int64, total: Int64, extractLimit: Int64) throws -> Int64 {
+    private func pull(_ layer: OCIDescriptor, number: Int, doneBefore: Int64, total: Int64, alreadyExtracted: Int64) throws -> Int64 {
         let what = "layer \(number) (\(layer.digest.prefix(19))…) of \(reference)"
         let pipe = BytePipe(capacity: pipeCapacity)
         let extraction = Extraction()
         let staging = self.staging
+        let maxExtractBytes = self.maxExtractBytes
         let isCancelled: @Sendable () -> Bool = { [context] in context.isCancelled }
         let thread = Thread {
             do {
-                let bytes = try LayerApplier.apply(read: { try pipe.read() }, into: staging, limit: extractLimit,
-                                                   isCancelled: isCancelled, what: what)
+                let bytes = try LayerApplier.apply(read: { try pipe.read(into: $0) }, into: staging, limit: maxExtractBytes,
+                                                   alreadyExtracted: alreadyExtracted, isCancelled: isCancelled, what: what)
                 extraction.finish(.success(bytes))
                 pipe.closeReading(error: nil)
             } catch {
