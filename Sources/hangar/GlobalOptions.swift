@@ -59,9 +59,10 @@ struct GlobalOptions: ParsableArguments {
         }
         // HANGAR_COPY_LIMIT (bytes/s) slows local copies so progress can be watched; the demo sets it.
         let limit = ProcessInfo.processInfo.environment["HANGAR_COPY_LIMIT"].flatMap { Int64($0) }
-        let engine = Engine(configuration: configuration, transport: HTTPGalleryTransport(),
-                            sources: [DirectorySource(throttleBytesPerSecond: limit)])
-        for warning in configuration.warnings { Output.stderr("hangar: warning: \(warning)") }
+        let registry = RegistrySetup(configuration: configuration, http: HTTPClient())
+        let engine = Engine(configuration: configuration, transport: HTTPGalleryTransport(), digestResolver: registry.resolver,
+                            sources: [DirectorySource(throttleBytesPerSecond: limit), registry.source])
+        for warning in configuration.warnings + registry.warnings { Output.stderr("hangar: warning: \(warning)") }
         if hasBackends {
             let report = engine.recover()
             for line in report.repairs { Output.stderr("hangar: recovered: \(line)") }

@@ -265,7 +265,7 @@ extension Engine {
 
     /// The registry digest LocalAI would store for an OCI URI; a failed lookup only warns, as in LocalAI.
     private func recordedDigest(for uri: String, context: JobContext) -> String {
-        guard BackendURI.looksLikeOCI(uri), !BackendURI.looksLikeOCIFile(uri), !uri.hasPrefix("oci://") else { return "" }
+        guard BackendURI.looksLikeOCI(uri), !BackendURI.looksLikeOCIFile(uri) else { return "" }
         do {
             return try digestResolver.digest(of: uri)
         } catch {
@@ -342,6 +342,11 @@ public enum IntegrityPolicy {
         if BackendURI.looksLikeOCI(entry.uri) && entry.gallery.verification == nil {
             throw HangarError.configuration(
                 "strict integrity: gallery \"\(entry.gallery.name)\" has no verification policy for OCI backend \"\(entry.name)\" (set verification: in the gallery YAML or disable --require-backend-integrity)")
+        }
+        if BackendURI.looksLikeOCI(entry.uri) {
+            // LocalAI would verify the cosign signature here; hangar cannot yet, so strict mode must refuse.
+            throw HangarError.configuration(
+                "strict integrity: OCI backend \"\(entry.name)\" cannot be verified: cosign signature verification is not implemented in hangar (disable --require-backend-integrity to install it unverified)")
         }
         if !BackendURI.looksLikeOCI(entry.uri) && entry.sha256.isEmpty {
             throw HangarError.configuration("strict integrity: backend \"\(entry.name)\" has no SHA256 (gallery \"\(entry.gallery.name)\")")
