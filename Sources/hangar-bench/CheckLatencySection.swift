@@ -83,6 +83,7 @@ struct CheckLatencySection: BenchSection {
         let rounds8 = (backendCount + concurrency - 1) / concurrency
         report.facts = [
             ("backends", "\(backendCount) installed, one repository, one tag each, all up to date"),
+            ("timed checks", "\(rounds) per warm mode, \(min(rounds, 3)) per cold mode (each one-at-a-time check takes ~2 s)"),
             ("requests held by the proxy per check", "\(requestsPerCheck) (one HEAD per backend)"),
             ("speed-up a vs b", format(sequential.median / concurrent.median, decimals: 1) + "×"),
             ("speed-up c vs d", format(coldSequential.median / coldConcurrent.median, decimals: 1) + "×"),

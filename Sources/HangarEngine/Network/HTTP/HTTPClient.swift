@@ -54,12 +54,13 @@ public final class HTTPClient: Sendable {
         }
         let deadline = options.totalTimeout.map { monotonicSeconds() + $0 }
         var current = request
-        for hop in 0...options.maxRedirects {
+        let maxRedirects = max(0, options.maxRedirects)
+        for hop in 0...maxRedirects {
             let (response, location) = try transfer(current, origin: origin, isCancelled: isCancelled,
                                                     sink: sink, deadline: deadline)
             guard [301, 302, 303, 307, 308].contains(response.status), let location else { return response }
-            guard hop < options.maxRedirects else {
-                throw HTTPFailure(message: "\(request.method) \(request.url) redirected more than \(options.maxRedirects) times (last to \(location)): check the URL",
+            guard hop < maxRedirects else {
+                throw HTTPFailure(message: "\(request.method) \(request.url) redirected more than \(maxRedirects) times (last to \(location)): check the URL",
                                   isTransient: false)
             }
             guard let next = HTTPOrigin(location) else {
@@ -233,7 +234,8 @@ public final class HTTPClient: Sendable {
     private func failure(_ code: CURLcode, request: HTTPRequest, origin: HTTPOrigin, context: TransferContext,
                          detail: String) -> HTTPFailure {
         let what = "\(request.method) \(request.url)"
-        let why = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        let why = (detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
+            .split(whereSeparator: \.isNewline).joined(separator: " ")
         switch code {
         case CURLE_COULDNT_CONNECT:
             return HTTPFailure(message: "cannot connect to \(origin.hostPort) (\(what)): \(why); check that the server is running and the URL's host and port, or the proxy settings (https_proxy, no_proxy)",
@@ -389,6 +391,7 @@ struct HTTPOrigin: Equatable {
     var hostPort: String { "\(host):\(port)" }
 }
 
+/// Seconds on a clock that never jumps (stall and deadline checks, retry sleeps).
 func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
 /// `1.5 s`, `60 s`.
