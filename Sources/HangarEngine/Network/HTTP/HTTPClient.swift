@@ -52,6 +52,11 @@ public final class HTTPClient: Sendable {
         guard var origin = HTTPOrigin(request.url) else {
             throw HTTPFailure(message: "invalid URL \"\(request.url)\": use an http:// or https:// URL", isTransient: false)
         }
+        // A line break in a header would let a value (e.g. a token from a server) smuggle in headers of its own.
+        if let bad = request.headers.first(where: { ($0.key + $0.value).contains(where: \.isNewline) }) {
+            throw HTTPFailure(message: "\(request.method) \(request.url): header \(bad.key.debugDescription) contains a line break; refusing to send it",
+                              isTransient: false)
+        }
         let deadline = options.totalTimeout.map { monotonicSeconds() + $0 }
         var current = request
         let maxRedirects = max(0, options.maxRedirects)
