@@ -50,7 +50,8 @@ struct GlobalOptions: ParsableArguments {
         }
         // HANGAR_COPY_LIMIT (bytes/s) slows local copies so progress can be watched; the demo sets it.
         let limit = ProcessInfo.processInfo.environment["HANGAR_COPY_LIMIT"].flatMap { Int64($0) }
-        let engine = Engine(configuration: configuration, sources: [DirectorySource(throttleBytesPerSecond: limit)])
+        let engine = Engine(configuration: configuration, sources: [DirectorySource(throttleBytesPerSecond: limit),
+                                                                    TarballSource(throttleBytesPerSecond: limit)])
         for warning in configuration.warnings { Output.stderr("hangar: warning: \(warning)") }
         if hasBackends {
             let report = engine.recover()
