@@ -5,18 +5,7 @@ import Synchronization
 import XCTest
 
 /// `HTTPClient` against a real socket server on 127.0.0.1.
-final class HTTPClientTests: XCTestCase {
-    private var server: LoopbackHTTPServer!
-
-    override func setUpWithError() throws { server = try LoopbackHTTPServer() }
-    override func tearDown() { server.stop() }
-
-    /// Small timeouts so fault tests finish in a second or two.
-    private func client(stall: Double = 60, maxBody: Int = 32 << 20) -> HTTPClient {
-        HTTPClient(options: HTTPClientOptions(connectTimeout: 2, stallTimeout: stall, maxBodyBytes: maxBody,
-                                              retryBackoff: [0.01, 0.01, 0.01]))
-    }
-
+final class HTTPClientTests: LoopbackHTTPTestCase {
     func testGetReturnsBodyStatusAndLowerCasedHeaders() throws {
         server.route("/index.yaml", .init(headers: ["X-Custom-Header": "yes", "Content-Type": "text/yaml"], text: "- name: a\n"))
         let response = try client().send(HTTPRequest(url: server.url("/index.yaml")))

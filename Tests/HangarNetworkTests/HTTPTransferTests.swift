@@ -5,17 +5,7 @@ import Synchronization
 import XCTest
 
 /// Redirects, retries, streaming with resume, cancellation, stalls and limits, against a real loopback server.
-final class HTTPTransferTests: XCTestCase {
-    private var server: LoopbackHTTPServer!
-
-    override func setUpWithError() throws { server = try LoopbackHTTPServer() }
-    override func tearDown() { server.stop() }
-
-    private func client(stall: Double = 60, maxBody: Int = 32 << 20) -> HTTPClient {
-        HTTPClient(options: HTTPClientOptions(connectTimeout: 2, stallTimeout: stall, maxBodyBytes: maxBody,
-                                              retryBackoff: [0.01, 0.01, 0.01]))
-    }
-
+final class HTTPTransferTests: LoopbackHTTPTestCase {
     /// 256 KiB of bytes that differ position by position, so a misplaced resume shows.
     private let blob: [UInt8] = (0..<(256 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 8) }
 

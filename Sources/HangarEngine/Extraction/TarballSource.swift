@@ -23,7 +23,7 @@ public struct TarballSource: BackendSource {
     public let throttleBytesPerSecond: Int64?
     private let client: HTTPClient
 
-    public init(maxExtractSize: Int64 = ExtractionOptions().maxBytes, throttleBytesPerSecond: Int64? = nil,
+    public init(maxExtractSize: Int64 = HangarConfiguration.defaultMaxExtractSize, throttleBytesPerSecond: Int64? = nil,
                 client: HTTPClient = HTTPClient()) {
         self.maxExtractSize = maxExtractSize
         self.throttleBytesPerSecond = throttleBytesPerSecond
