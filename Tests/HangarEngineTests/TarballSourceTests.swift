@@ -156,6 +156,22 @@ final class TarballSourceTests: XCTestCase {
         XCTAssertEqual(stagingLeftovers(), [])
     }
 
+    func testDownloadFarLargerThanTheExtractCapIsStoppedBeforeItFillsTheDisk() throws {
+        let path = f.root + "/sources/huge.tar.gz"
+        var seed: UInt64 = 1
+        let bytes = (0..<(3 << 20)).map { _ -> UInt8 in
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: seed >> 33)
+        }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        try galleryEntry(path, sha256: "")
+        let outcome = try finish(try engine(maxExtractSize: 1 << 20)) { try $0.install("foo", force: false) }
+        XCTAssertTrue(message(outcome).contains(
+            "tarball is larger than --max-extract-size allows (2.1 MiB downloaded): raise --max-extract-size if this backend is legitimately that large"),
+                      message(outcome))
+        XCTAssertEqual(stagingLeftovers(), [])
+    }
+
     func testCancelDuringAThrottledDownloadChangesNothing() throws {
         // Incompressible, so the gzip is ~64 KiB: eight seconds at the throttle, far longer than the test needs.
         var seed: UInt64 = 42

@@ -47,7 +47,9 @@ public struct TarballSource: BackendSource {
         }
         defer { _ = unlink(downloadPath) }
         context.phase(.downloading, request.uri)
-        let download = try Download(path: downloadPath, throttle: throttleBytesPerSecond, context: context)
+        // A tar is at most a little larger than what it holds: a body beyond that is refused before it fills the disk.
+        let limit = maxExtractSize + maxExtractSize / 8 + (1 << 20)
+        let download = try Download(path: downloadPath, limit: limit, throttle: throttleBytesPerSecond, context: context)
         defer { download.closeFile() }
         switch location {
         case .http(let url): try download.fetch(url: url, client: client)
@@ -127,14 +129,17 @@ private final class Download {
     let path: String
     private let fd: Int32
     private let throttle: Int64?
+    /// Most bytes a download may have (derived from `--max-extract-size`).
+    private let limit: Int64
     private let context: JobContext
     private var hasher = SHA256()
     private(set) var bytes: Int64 = 0
     private var total: Int64 = 0
     private let started = DispatchTime.now().uptimeNanoseconds
 
-    init(path: String, throttle: Int64?, context: JobContext) throws {
+    init(path: String, limit: Int64, throttle: Int64?, context: JobContext) throws {
         self.path = path
+        self.limit = limit
         self.throttle = throttle
         self.context = context
         _ = unlink(path)  // a leftover of an earlier candidate of the same transaction
@@ -203,6 +208,10 @@ private final class Download {
 
     private func append(_ chunk: UnsafeRawBufferPointer) throws {
         try context.checkCancelled()
+        if bytes + Int64(chunk.count) > limit {
+            throw HangarError.operation(
+                "tarball is larger than --max-extract-size allows (\(formatBytes(limit)) downloaded): raise --max-extract-size if this backend is legitimately that large")
+        }
         try Sys.writeAll(fd, chunk, path: path)
         hasher.update(chunk)
         bytes += Int64(chunk.count)
