@@ -125,6 +125,9 @@ final class TarballSourceTests: XCTestCase {
             ("through.tar.gz", [.symlink("pkg/up", to: "."), .file("pkg/up/run.sh", "x")], "archive entry \"pkg/up/run.sh\" refused: path goes through the symlink \"pkg/up\""),
             ("hardlink.tar.gz", [.hardlink("pkg/h", to: "../outside/x")], "archive entry \"pkg/h\" refused: hardlink target \"../outside/x\" contains a '..' component"),
             ("fifo.tar.gz", [.fifo("pkg/pipe")], "archive entry \"pkg/pipe\" refused: FIFO"),
+            // Inside the archive's root, but outside the backend once pkg/ is unwrapped.
+            ("unwrap.tar.gz", [.symlink("pkg/lib/up", to: "../../foo")],
+             "archive entry \"lib/up\" refused: symlink to \"../../foo\" points outside the extraction directory once the single top directory pkg/ is unwrapped"),
         ]
         for (name, entries, expected) in hostile {
             let bad = try tarball(name, version: "2.0.0", extra: entries)
