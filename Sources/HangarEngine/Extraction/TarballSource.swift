@@ -56,8 +56,10 @@ public struct TarballSource: BackendSource {
         case .local(let path): try download.copy(path)
         }
 
-        context.phase(.verifying, expected.isEmpty ? "no sha256 given" : "sha256 \(expected)")
         let actual = download.digest()
+        if !expected.isEmpty {
+            context.phase(.verifying, "sha256 \(expected)")
+        }
         if !expected.isEmpty && actual != expected {
             throw HangarError.operation(
                 "sha256 mismatch for \(request.uri): expected \(expected), got \(actual) (nothing was extracted; the download is corrupt or the gallery entry is out of date)")
