@@ -56,13 +56,13 @@ public struct TarballSource: BackendSource {
         case .local(let path): try download.copy(path)
         }
 
-        let actual = download.digest()
         if !expected.isEmpty {
             context.phase(.verifying, "sha256 \(expected)")
-        }
-        if !expected.isEmpty && actual != expected {
-            throw HangarError.operation(
-                "sha256 mismatch for \(request.uri): expected \(expected), got \(actual) (nothing was extracted; the download is corrupt or the gallery entry is out of date)")
+            let actual = download.digest()
+            if actual != expected {
+                throw HangarError.operation(
+                    "sha256 mismatch for \(request.uri): expected \(expected), got \(actual) (nothing was extracted; the download is corrupt or the gallery entry is out of date)")
+            }
         }
 
         context.phase(.extracting, request.uri)
