@@ -59,9 +59,15 @@ struct GlobalOptions: ParsableArguments {
         }
         // HANGAR_COPY_LIMIT (bytes/s) slows local copies so progress can be watched; the demo sets it.
         let limit = ProcessInfo.processInfo.environment["HANGAR_COPY_LIMIT"].flatMap { Int64($0) }
-        let registry = RegistrySetup(configuration: configuration, http: HTTPClient())
-        let engine = Engine(configuration: configuration, transport: HTTPGalleryTransport(), digestResolver: registry.resolver,
-                            sources: [DirectorySource(throttleBytesPerSecond: limit), registry.source])
+        // One HTTP client for galleries, registries and tarballs: one connection pool, one set of options.
+        let http = HTTPClient()
+        let registry = RegistrySetup(configuration: configuration, http: http)
+        let engine = Engine(configuration: configuration, transport: HTTPGalleryTransport(client: http),
+                            digestResolver: registry.resolver,
+                            sources: [DirectorySource(throttleBytesPerSecond: limit),
+                                      TarballSource(maxExtractSize: configuration.maxExtractSize,
+                                                    throttleBytesPerSecond: limit, client: http),
+                                      registry.source])
         for warning in configuration.warnings + registry.warnings { Output.stderr("hangar: warning: \(warning)") }
         if hasBackends {
             let report = engine.recover()
