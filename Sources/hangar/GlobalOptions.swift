@@ -59,10 +59,11 @@ struct GlobalOptions: ParsableArguments {
         }
         // HANGAR_COPY_LIMIT (bytes/s) slows local copies so progress can be watched; the demo sets it.
         let limit = ProcessInfo.processInfo.environment["HANGAR_COPY_LIMIT"].flatMap { Int64($0) }
-        // One HTTP client for galleries, registries and tarballs: one connection pool, one set of options.
+        // Registries and tarballs share one client (one connection pool); galleries keep their own for LocalAI's
+        // 120 s total timeout on index fetches.
         let http = HTTPClient()
         let registry = RegistrySetup(configuration: configuration, http: http)
-        let engine = Engine(configuration: configuration, transport: HTTPGalleryTransport(client: http),
+        let engine = Engine(configuration: configuration, transport: HTTPGalleryTransport(),
                             digestResolver: registry.resolver,
                             sources: [DirectorySource(throttleBytesPerSecond: limit),
                                       TarballSource(maxExtractSize: configuration.maxExtractSize,
