@@ -23,6 +23,7 @@ public struct ExtractionOptions: Sendable, Equatable {
     /// Bytes earlier extractions (previous layers) already wrote into the tree, counted against `maxBytes`.
     public var bytesAlreadyExtracted: Int64
 
+    /// Options for one extraction; the defaults suit a backend tarball (no whiteouts, special files refused).
     public init(maxBytes: Int64 = HangarConfiguration.defaultMaxExtractSize, maxEntries: Int = 1_000_000, applyWhiteouts: Bool = false,
                 skipSpecialFiles: Bool = false, bytesAlreadyExtracted: Int64 = 0) {
         self.maxBytes = maxBytes
@@ -75,10 +76,21 @@ public enum ArchiveExtractor {
         let fd = hangar_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0)
         if fd < 0 { throw Sys.failure("cannot open archive", path, errno) }
         defer { close(fd) }
+        return try extract(fileDescriptor: fd, path: path, into: root, options: options, checkCancelled: checkCancelled,
+                           progress: progress)
+    }
+
+    /// Same, reading an open file from its start (with `pread`, so the descriptor's offset is left alone): a caller
+    /// that verified the bytes through this descriptor extracts exactly those, whatever happens to the path since.
+    /// `path` is only for messages. The descriptor stays open.
+    public static func extract(fileDescriptor fd: Int32, path: String, into root: String, options: ExtractionOptions,
+                               checkCancelled: () throws -> Void,
+                               progress: (_ compressedBytesRead: Int64) -> Void) throws -> ExtractionSummary {
+        var offset: off_t = 0
         return try extract(reading: { buffer in
             while true {
-                let n = read(fd, buffer.baseAddress, buffer.count)
-                if n >= 0 { return n }
+                let n = pread(fd, buffer.baseAddress, buffer.count, offset)
+                if n >= 0 { offset += off_t(n); return n }
                 if errno != EINTR { throw Sys.failure("cannot read archive", path, errno) }
             }
         }, into: root, options: options, checkCancelled: checkCancelled, progress: progress)
@@ -122,17 +134,24 @@ public enum ArchiveExtractor {
             var entry: OpaquePointer?
             let status = archive_read_next_header(archive, &entry)
             if status == ARCHIVE_EOF { break }
-            if status < ARCHIVE_WARN { throw input.failure ?? readError(archive, entry: nil) }
+            // ARCHIVE_RETRY (a damaged header, e.g. a bad checksum) is not a warning: libarchive would skip ahead to
+            // the next header it recognises and the backend would install partly, so only OK and WARN go on.
+            guard status == ARCHIVE_OK || status == ARCHIVE_WARN else { throw input.failure ?? readError(archive, entry: nil) }
             try checkCancelled()
             guard let entry else { throw readError(archive, entry: nil) }
-            try writer.apply(ArchiveEntryView(entry), data: { sink in
+            // No name at all is a header libarchive could not make sense of ("./", the root, has one).
+            let view = ArchiveEntryView(entry)
+            guard !view.path.isEmpty else {
+                throw HangarError.operation("archive is corrupt: an entry has no path (a damaged tar header)")
+            }
+            try writer.apply(view, data: { sink in
                 while true {
                     var block: UnsafeRawPointer?
                     var size = 0
                     var offset: la_int64_t = 0
                     let r = archive_read_data_block(archive, &block, &size, &offset)
                     if r == ARCHIVE_EOF { return }
-                    if r < ARCHIVE_WARN { throw input.failure ?? readError(archive, entry: ArchiveEntryView(entry).path) }
+                    if r < ARCHIVE_WARN { throw input.failure ?? readError(archive, entry: view.path) }
                     try checkCancelled()
                     if let block, size > 0 { try sink(UnsafeRawBufferPointer(start: block, count: size), Int64(offset)) }
                 }
@@ -159,12 +178,13 @@ struct ArchiveEntryView {
     let mtime: timespec?
 
     init(_ entry: OpaquePointer) {
+        // The locale-converted names are nil for non-ASCII names in the C locale; the UTF-8 forms still have them.
         path = Self.string(archive_entry_pathname(entry)) ?? Self.string(archive_entry_pathname_utf8(entry)) ?? ""
         fileType = mode_t(archive_entry_filetype(entry))
         permissions = mode_t(archive_entry_perm(entry)) & 0o777
         size = archive_entry_size_is_set(entry) != 0 ? Int64(archive_entry_size(entry)) : nil
-        symlinkTarget = Self.string(archive_entry_symlink(entry))
-        hardlinkTarget = Self.string(archive_entry_hardlink(entry))
+        symlinkTarget = Self.string(archive_entry_symlink(entry)) ?? Self.string(archive_entry_symlink_utf8(entry))
+        hardlinkTarget = Self.string(archive_entry_hardlink(entry)) ?? Self.string(archive_entry_hardlink_utf8(entry))
         mtime = archive_entry_mtime_is_set(entry) != 0
             ? timespec(tv_sec: archive_entry_mtime(entry), tv_nsec: Int(archive_entry_mtime_nsec(entry))) : nil
     }
