@@ -42,6 +42,25 @@ final class NetworkConfigurationTests: XCTestCase {
         }
     }
 
+    func testMaxExtractSizeIsCappedAt1PiBSoDerivedLimitsCannotOverflow() throws {
+        XCTAssertEqual(try resolve(.init(maxExtractSize: "1024TiB")).maxExtractSize, 1 << 50, "1 PiB itself is taken")
+        for huge in ["1025TiB", "8000000TiB", "9223372036854775807"] {
+            XCTAssertThrowsError(try resolve(.init(maxExtractSize: huge)), huge) { error in
+                XCTAssertEqual((error as? HangarError)?.category, .configuration)
+                XCTAssertEqual("\(error)", "--max-extract-size \(huge) is more than hangar allows (1PiB): give a smaller --max-extract-size, e.g. 64GiB")
+            }
+        }
+        XCTAssertThrowsError(try resolve(env: ["HANGAR_MAX_EXTRACT_SIZE": "2048TiB"])) { error in
+            XCTAssertTrue("\(error)".hasPrefix("HANGAR_MAX_EXTRACT_SIZE=2048TiB is more than hangar allows"), "\(error)")
+        }
+        // What the sources derive from the largest accepted value stays in range instead of trapping.
+        let largest = try resolve(.init(maxExtractSize: "1024TiB")).maxExtractSize
+        XCTAssertEqual(largest.addingSaturated(largest / 8).addingSaturated(1 << 20), (1 << 50) + (1 << 47) + (1 << 20))
+        XCTAssertEqual(Int64.max.addingSaturated(1 << 20), .max)
+        XCTAssertEqual(Int64.max.multipliedSaturated(by: 4), .max)
+        XCTAssertEqual(ExtractionOptions.flagValue(largest.multipliedSaturated(by: 4)), "4096TiB")
+    }
+
     func testInsecureRegistriesFromFlagsOrCommaSeparatedEnv() throws {
         XCTAssertEqual(try resolve().insecureRegistries, [])
         let fromEnv = try resolve(env: ["HANGAR_INSECURE_REGISTRIES": "Registry.LAN:5000, build-box ,"])

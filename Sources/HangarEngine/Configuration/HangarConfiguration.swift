@@ -157,6 +157,10 @@ public struct HangarConfiguration: Sendable, Equatable {
                 let given = flags.maxExtractSize?.isEmpty == false ? "--max-extract-size \(size)" : "HANGAR_MAX_EXTRACT_SIZE=\(size)"
                 throw HangarError.configuration("\(given) is not a size: use bytes or a unit, e.g. 16MiB or 2GiB")
             }
+            guard bytes <= HangarConfiguration.maxAllowedExtractSize else {
+                let given = flags.maxExtractSize?.isEmpty == false ? "--max-extract-size \(size)" : "HANGAR_MAX_EXTRACT_SIZE=\(size)"
+                throw HangarError.configuration("\(given) is more than hangar allows (1PiB): give a smaller --max-extract-size, e.g. 64GiB")
+            }
             resolved.maxExtractSize = bytes
         }
         if let hosts = flags.insecureRegistries, !hosts.isEmpty {
@@ -175,6 +179,8 @@ public struct HangarConfiguration: Sendable, Equatable {
 
     /// The default extraction cap: far above any real backend, low enough to stop a decompression bomb.
     public static let defaultMaxExtractSize: Int64 = 64 << 30
+    /// Largest `--max-extract-size` taken (1 PiB): far beyond any disk, and limits derived from it stay in range.
+    public static let maxAllowedExtractSize: Int64 = 1 << 50
 
     /// Validates one `HOST[:PORT]` for the insecure-registry list and lower-cases it.
     private static func registryHost(_ value: String, given: String) throws -> String {

@@ -300,21 +300,37 @@ struct SafeTreeWriter {
 
     /// Counts bytes against the cap; `declared` checks a header's size before any byte is written.
     private mutating func charge(_ bytes: Int64, declared: Int64?, entry: String) throws {
-        let total = options.bytesAlreadyExtracted + summary.bytes + bytes + max(declared ?? 0, 0)
+        // Saturating: a hostile header may declare a size near Int64.max.
+        let total = options.bytesAlreadyExtracted.addingSaturated(summary.bytes).addingSaturated(bytes)
+            .addingSaturated(max(declared ?? 0, 0))
         if total > options.maxBytes {
             let limit = ExtractionOptions.flagValue(options.maxBytes)
-            let raised = ExtractionOptions.flagValue(max(options.maxBytes, 1 << 20) * 4)
+            let raised = ExtractionOptions.flagValue(max(options.maxBytes, 1 << 20).multipliedSaturated(by: 4))
             throw HangarError.operation(
                 "archive expands beyond --max-extract-size \(limit) (at entry \"\(entry)\"): raise it with --max-extract-size \(raised) if this backend is legitimately that large")
         }
         summary.bytes += bytes
     }
 
-    /// An entry path as components, refusing absolute paths and `..`; `.` and empty components are dropped.
+    /// Most components one path may have: deeper trees would exhaust descriptors when walked or removed.
+    static let maxPathComponents = 256
+    /// Most bytes one path may have (Linux `PATH_MAX`).
+    static let maxPathBytes = 4096
+
+    /// An entry path as components, refusing absolute paths, `..` and over-long or over-deep paths; `.` and empty
+    /// components are dropped.
     static func components(of path: String, entry: String, label: String = "path") throws -> [String] {
+        // Named by their start only: the whole of a 100 KB name would not be a one-line error.
+        let shown = abbreviated(entry), what = abbreviated(label)
+        if path.utf8.count > maxPathBytes {
+            throw refusal(shown, "\(what) is \(path.utf8.count) bytes long, more than the \(maxPathBytes) a path may have")
+        }
         if path.hasPrefix("/") { throw refusal(entry, "\(label) is absolute") }
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init).filter { $0 != "." }
         if parts.contains("..") { throw refusal(entry, "\(label) contains a '..' component") }
+        if parts.count > maxPathComponents {
+            throw refusal(shown, "\(what) has \(parts.count) components, more than the \(maxPathComponents) a path may have")
+        }
         return parts
     }
 
@@ -333,6 +349,11 @@ struct SafeTreeWriter {
                 sawName = true
             }
         }
+    }
+
+    /// The first 100 characters of a long name, for messages.
+    private static func abbreviated(_ text: String) -> String {
+        text.count > 120 ? String(text.prefix(100)) + "…" : text
     }
 
     private static func refusal(_ entry: String, _ reason: String) -> HangarError {

@@ -32,3 +32,18 @@ public func parseByteSize(_ text: String) -> Int64? {
     let bytes = (fraction * Double(multiplier)).rounded()
     return bytes < 9.2e18 ? Int64(bytes) : nil
 }
+
+extension Int64 {
+    /// `self + other`, clamped to the Int64 range instead of trapping: sizes from flags and archive headers are
+    /// user input, and a limit derived from them must not crash hangar.
+    func addingSaturated(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+
+    /// `self * other`, clamped to the Int64 range instead of trapping.
+    func multipliedSaturated(by other: Int64) -> Int64 {
+        let (product, overflow) = multipliedReportingOverflow(by: other)
+        return overflow ? ((self < 0) == (other < 0) ? .max : .min) : product
+    }
+}
