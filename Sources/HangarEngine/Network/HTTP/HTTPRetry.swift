@@ -13,19 +13,11 @@ public func withHTTPRetries<T>(backoff: [Double], isCancelled: @Sendable () -> B
                 if attempt > 0 { failure.message += " (gave up after \(attempt + 1) attempts)" }
                 throw failure
             }
-            try sleepCancellable(backoff[attempt], isCancelled: isCancelled)
+            // Slices of 20 ms: a cancel during a long backoff is noticed at once.
+            guard sleepUntil(monotonicSeconds() + backoff[attempt], slice: 0.02, isCancelled: isCancelled) else {
+                throw CancelledError()
+            }
             attempt += 1
         }
-    }
-}
-
-/// Sleeps in short slices so a cancel is noticed within ~20 ms.
-private func sleepCancellable(_ seconds: Double, isCancelled: () -> Bool) throws {
-    let end = monotonicSeconds() + seconds
-    while true {
-        if isCancelled() { throw CancelledError() }
-        let left = end - monotonicSeconds()
-        if left <= 0 { return }
-        usleep(useconds_t(min(left, 0.02) * 1_000_000))
     }
 }
