@@ -144,11 +144,13 @@ final class GalleryHTTPTests: LoopbackHTTPTestCase {
         // The loopback server plays the proxy: it receives the absolute-form request for a host hangar never
         // resolves itself, so no traffic leaves 127.0.0.1.
         server.route("http://gallery.invalid/index.yaml", .init(text: index))
-        let run = try runHangar(["list", "--available"], galleryURL: "http://gallery.invalid/index.yaml",
-                                env: ["http_proxy": server.url("")])
-        XCTAssertEqual(run.status, 0, run.transcript)
-        XCTAssertEqual(run.stdout.split(separator: "\n").map(String.init), [" - x@cpu-llama", " - x@whisper"], run.transcript)
-        XCTAssertEqual(server.requests(to: "http://gallery.invalid/index.yaml").count, 1)
+        for variable in ["http_proxy", "all_proxy", "ALL_PROXY"] {
+            let run = try runHangar(["list", "--available"], galleryURL: "http://gallery.invalid/index.yaml",
+                                    env: [variable: server.url("")])
+            XCTAssertEqual(run.status, 0, run.transcript)
+            XCTAssertEqual(run.stdout.split(separator: "\n").map(String.init), [" - x@cpu-llama", " - x@whisper"], run.transcript)
+        }
+        XCTAssertEqual(server.requests(to: "http://gallery.invalid/index.yaml").count, 3)
     }
 
     func testLoopbackIsNeverSentThroughTheProxy() throws {
@@ -156,7 +158,8 @@ final class GalleryHTTPTests: LoopbackHTTPTestCase {
         let deadProxy = try LoopbackHTTPServer()
         let proxyURL = deadProxy.url("")
         deadProxy.stop()
-        for variable in ["http_proxy", "HTTP_PROXY", "all_proxy"] {
+        // Each of these is used for other hosts (the test above), so only the loopback exemption keeps it away.
+        for variable in ["http_proxy", "all_proxy", "ALL_PROXY"] {
             let run = try runHangar(["list", "--available"], env: [variable: proxyURL, "no_proxy": "corp.example"])
             XCTAssertEqual(run.status, 0, run.transcript)
             XCTAssertEqual(run.stdout.split(separator: "\n").count, 2, run.transcript)

@@ -15,7 +15,12 @@ final class HTTPFixtureTests: LoopbackHTTPTestCase {
             _ = try? c.stream(HTTPRequest(url: url), isCancelled: { false }) { _ in }
             failed.signal()
         }
-        Thread.sleep(forTimeInterval: 0.2)
+        // The connection is open once the server logged its request.
+        let deadline = Date().addingTimeInterval(10)
+        while server.requests(to: "/blob").isEmpty {
+            if Date() > deadline { return XCTFail("the request never reached the server") }
+            usleep(5_000)
+        }
         let start = Date()
         server.stop()  // returns only once every connection thread has ended
         XCTAssertLessThan(Date().timeIntervalSince(start), 1)

@@ -33,9 +33,14 @@ final class HTTPTLSTests: XCTestCase {
 
         """
     private static let script = #"""
-        import http.server, os, ssl, sys
+        import http.server, os, ssl, sys, urllib.parse
         class H(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
+                if self.path.startswith("/redirect?to="):
+                    self.send_response(302)
+                    self.send_header("Location", urllib.parse.unquote(self.path[len("/redirect?to="):]))
+                    self.send_header("Content-Length", "0"); self.end_headers()
+                    return
                 body = b"- name: over-tls\n  uri: /x\n"
                 self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
                 self.wfile.write(body)
@@ -89,6 +94,24 @@ final class HTTPTLSTests: XCTestCase {
             XCTAssertTrue(text.hasPrefix("TLS certificate of 127.0.0.1:\(port) could not be verified (GET \(url))"), text)
             XCTAssertTrue(text.contains("update-ca-certificates"), text)
         }
+    }
+
+    func testRedirectFromHTTPSToPlainHTTPIsRefusedUnlessLoopback() throws {
+        let client = HTTPClient(environment: ["SSL_CERT_FILE": directory + "/cert.pem"])
+        // Refused before any connection to the target: the .invalid host is never even resolved.
+        let target = "http://downgrade.invalid/index.yaml"
+        let start = "https://localhost:\(port)/redirect?to=\(target)"
+        XCTAssertThrowsError(try client.send(HTTPRequest(url: start, headers: ["Authorization": "Bearer secret"]))) { error in
+            XCTAssertEqual("\(error)", "GET \(start) redirected to \(target), from https to plain http: refusing the TLS downgrade; use an https URL that does not redirect to http")
+            XCTAssertEqual((error as? HTTPFailure)?.isTransient, false)
+        }
+        // A loopback target cannot be read on the way, so a local mirror over http stays usable.
+        let local = try LoopbackHTTPServer()
+        defer { local.stop() }
+        local.route("/index.yaml", .init(text: "- name: local\n"))
+        let response = try client.send(HTTPRequest(url: "https://localhost:\(port)/redirect?to=\(local.url("/index.yaml"))"))
+        XCTAssertEqual(String(decoding: response.body, as: UTF8.self), "- name: local\n")
+        XCTAssertEqual(local.requests(to: "/index.yaml").count, 1)
     }
 
     func testACABundleFromSSLCertFileIsTrusted() throws {

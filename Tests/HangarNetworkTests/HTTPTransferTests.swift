@@ -39,6 +39,28 @@ final class HTTPTransferTests: LoopbackHTTPTestCase {
                      "once stripped, credentials stay stripped")
     }
 
+    func testCrossHostRedirectDropsCookieToo() throws {
+        server.redirect("/start", to: server.url("/elsewhere", host: "localhost"))
+        server.route("/elsewhere", .init(text: "done"))
+        let response = try client().send(HTTPRequest(url: server.url("/start"), headers: ["Cookie": "session=secret"]))
+        XCTAssertEqual(String(decoding: response.body, as: UTF8.self), "done")
+        XCTAssertEqual(server.requests(to: "/start").first?.header("cookie"), "session=secret")
+        XCTAssertNil(try XCTUnwrap(server.requests(to: "/elsewhere").first).header("cookie"),
+                     "cookies must not reach another host")
+    }
+
+    func testPooledHandleDoesNotCarryAuthorizationToTheNextRequest() throws {
+        server.route("/a", .init(text: "a"))
+        server.route("/b", .init(text: "b"))
+        let c = client()  // one client: the second request reuses the first one's pooled handle and connection cache
+        _ = try c.send(HTTPRequest(url: server.url("/a"), headers: ["Authorization": "Bearer for-a", "Cookie": "c=a"]))
+        _ = try c.send(HTTPRequest(url: server.url("/b")))
+        XCTAssertEqual(server.requests(to: "/a").first?.header("authorization"), "Bearer for-a")
+        let b = try XCTUnwrap(server.requests(to: "/b").first)
+        XCTAssertNil(b.header("authorization"), "request A's credentials leaked into request B")
+        XCTAssertNil(b.header("cookie"))
+    }
+
     func testRedirectLoopFailsClearly() throws {
         server.redirect("/loop", to: server.url("/loop"))
         XCTAssertThrowsError(try client().send(HTTPRequest(url: server.url("/loop")))) { error in
@@ -117,6 +139,54 @@ final class HTTPTransferTests: LoopbackHTTPTestCase {
         XCTAssertEqual(logged[1].header("range"), "bytes=100000-")
     }
 
+    func testResumeAgainstAServerIgnoringRangeFeedsTheSinkNothing() throws {
+        // Any 2xx but 206 to a Range request is the body from byte 0 (203: the fixture would honour Range on a 200).
+        let blob = self.blob
+        server.route("/blob") { _ in .init(status: 203, body: blob) }
+        var sunk = 0
+        var seen: (status: Int, range: String?)?
+        let response = try client().stream(HTTPRequest(url: server.url("/blob"), resumeFrom: 100_000), isCancelled: { false },
+                                           onResponse: { status, headers in seen = (status, headers["content-range"]) }) {
+            sunk += $0.count
+        }
+        XCTAssertEqual(server.requests(to: "/blob").first?.header("range"), "bytes=100000-")
+        XCTAssertEqual(response.status, 203)
+        XCTAssertFalse(response.resumes(from: 100_000))
+        XCTAssertEqual(sunk, 0, "byte 0 onwards must not be appended at byte 100000")
+        XCTAssertLessThanOrEqual(response.body.count, 64 << 10, "what was read of the body is capped like an error body")
+        XCTAssertEqual(seen?.status, 203)
+        XCTAssertNil(seen?.range)
+    }
+
+    func testOnResponseSeesStatusAndLengthBeforeTheFirstByte() throws {
+        server.route("/blob", .init(body: blob))
+        var events: [String] = []
+        _ = try client().stream(HTTPRequest(url: server.url("/blob"), resumeFrom: 1000), isCancelled: { false },
+                                onResponse: { status, headers in
+                                    events.append("\(status) \(headers["content-length"] ?? "-") \(headers["content-range"] ?? "-")")
+                                }) { _ in
+            if events.last != "bytes" { events.append("bytes") }
+        }
+        XCTAssertEqual(events, ["206 \(blob.count - 1000) bytes 1000-\(blob.count - 1)/\(blob.count)", "bytes"])
+        // Redirects are followed first; a HEAD, with no body at all, still gets the hook once.
+        server.redirect("/moved", to: server.url("/blob"))
+        var heads: [Int] = []
+        _ = try client().stream(HTTPRequest(url: server.url("/moved"), method: "HEAD"), isCancelled: { false },
+                                onResponse: { status, _ in heads.append(status) }) { _ in }
+        XCTAssertEqual(heads, [200])
+    }
+
+    func testOnResponseThrowingAbortsBeforeTheSink() throws {
+        struct TooBig: Error {}
+        server.route("/blob", .init(body: blob))
+        var sunk = 0
+        XCTAssertThrowsError(try client().stream(HTTPRequest(url: server.url("/blob")), isCancelled: { false },
+                                                 onResponse: { _, _ in throw TooBig() }) { sunk += $0.count }) { error in
+            XCTAssertTrue(error is TooBig, "\(error)")
+        }
+        XCTAssertEqual(sunk, 0)
+    }
+
     func testMidBodyDisconnectIsTransient() throws {
         server.route("/blob", .init(body: blob), faults: [.closeAfter(bytes: 1000)])
         XCTAssertThrowsError(try client().stream(HTTPRequest(url: server.url("/blob")), isCancelled: { false }) { _ in }) { error in
@@ -170,7 +240,8 @@ final class HTTPTransferTests: LoopbackHTTPTestCase {
             XCTAssertTrue(error is CancelledError, "\(error)")
         }
         let latency = Double(DispatchTime.now().uptimeNanoseconds - cancelAt.load(ordering: .acquiring)) / 1e9
-        XCTAssertLessThan(latency, 0.3, "the transfer stopped \(latency) s after the cancel")
+        // Polled every 50 ms; the bound is wide so a loaded 2-core CI machine does not fail it.
+        XCTAssertLessThan(latency, 1.5, "the transfer stopped \(latency) s after the cancel")
     }
 
     func testStallTimeoutFailsATransferThatStopsSendingAsTransient() throws {
@@ -186,8 +257,8 @@ final class HTTPTransferTests: LoopbackHTTPTestCase {
         }
         let took = Date().timeIntervalSince(start)
         XCTAssertEqual(got, 2000)
-        XCTAssertGreaterThan(took, 0.9)
-        XCTAssertLessThan(took, 3)
+        XCTAssertGreaterThan(took, 0.9, "not before the stall timeout")
+        XCTAssertLessThan(took, 10, "well before the server's 30 s stall ends")
     }
 
     func testStallTimeoutCoversAServerThatNeverAnswers() throws {
@@ -218,6 +289,30 @@ final class HTTPTransferTests: LoopbackHTTPTestCase {
         }
         XCTAssertEqual(response.status, 200)
         XCTAssertEqual(count, blob.count)
+    }
+
+    func testResponseHeadersOverTheCapFailTheTransfer() throws {
+        let header = String(repeating: "h", count: 8 << 10)
+        let many = Dictionary(uniqueKeysWithValues: (0..<40).map { ("X-Filler-\($0)", header) })  // 320 KiB
+        server.route("/huge-headers", .init(headers: many, text: "x"))
+        XCTAssertThrowsError(try client().send(HTTPRequest(url: server.url("/huge-headers")))) { error in
+            XCTAssertEqual("\(error)", "GET \(self.server.url("/huge-headers")): the response headers are larger than 256.0 KiB; refusing them (a broken or hostile server)")
+            XCTAssertEqual((error as? HTTPFailure)?.isTransient, false)
+        }
+        let fewer = Dictionary(uniqueKeysWithValues: (0..<24).map { ("X-Filler-\($0)", header) })  // 192 KiB
+        server.route("/big-headers", .init(headers: fewer, text: "x"))
+        XCTAssertEqual(try client().send(HTTPRequest(url: server.url("/big-headers"))).header("x-filler-23"), header)
+    }
+
+    func testProxyComesFromTheClientsEnvironmentUpperCaseAllProxyIncluded() throws {
+        // The loopback server plays the proxy for a host hangar never resolves, so no traffic leaves 127.0.0.1.
+        server.route("http://gallery.invalid/index.yaml", .init(text: "via proxy"))
+        for variable in ["http_proxy", "all_proxy", "ALL_PROXY"] {
+            let c = HTTPClient(options: HTTPClientOptions(connectTimeout: 2), environment: [variable: server.url("")])
+            let response = try c.send(HTTPRequest(url: "http://gallery.invalid/index.yaml"))
+            XCTAssertEqual(String(decoding: response.body, as: UTF8.self), "via proxy", variable)
+        }
+        XCTAssertEqual(server.requests(to: "http://gallery.invalid/index.yaml").count, 3)
     }
 
     func testPutSendsTheBody() throws {

@@ -11,6 +11,9 @@ public final class HTTPClient: Sendable {
     /// Idle handles, each with its own connection cache, so consecutive requests to a host reuse the connection.
     private let idle = Mutex<[CurlSession]>([])
     private let noProxy: String
+    /// The proxy for each scheme, from the `environment` given to `init` ("" = none): libcurl would read the real
+    /// process environment instead, and for https only the lower-case variables.
+    private let proxies: [String: String]
     /// A CA bundle replacing the system trust store, from `SSL_CERT_FILE` or `CURL_CA_BUNDLE` (libcurl itself
     /// reads neither: it always passes the distribution's bundle to OpenSSL).
     private let caBundle: String?
@@ -18,10 +21,14 @@ public final class HTTPClient: Sendable {
     /// How often a running transfer looks at cancellation and the stall clock.
     private static let pollMilliseconds: Int32 = 50
 
+    /// A client with `options`; proxies (`https_proxy`, `http_proxy`, `all_proxy`, `no_proxy` and their upper-case
+    /// forms except `HTTP_PROXY`) and the CA bundle (`SSL_CERT_FILE`, `CURL_CA_BUNDLE`) are read from `environment`.
     public init(options: HTTPClientOptions = .init(),
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
-        _ = curlGlobalInit
+        _ = curlGlobalInit  // checked by every transfer, which can throw
         self.options = options
+        self.proxies = ["http": Self.proxy(for: "http", environment: environment),
+                        "https": Self.proxy(for: "https", environment: environment)]
         // Setting CURLOPT_NOPROXY replaces libcurl's own reading of no_proxy, so the user's list is kept and
         // loopback is added: a local registry or test server is never reached through a proxy.
         let user = environment["no_proxy"] ?? environment["NO_PROXY"] ?? ""
@@ -38,17 +45,22 @@ public final class HTTPClient: Sendable {
     }
 
     /// Streams a 2xx body to `sink` as it arrives; a non-2xx response is returned with its (capped) body and sink
-    /// is not called. sink throwing aborts. Stops within ~100 ms once isCancelled() is true, even while stalled.
+    /// is not called. With `resumeFrom`, only a `206` whose `Content-Range` starts at that byte reaches the sink:
+    /// any other answer is returned the same way, so the caller restarts instead of splicing byte 0 onto its file.
+    /// `onResponse` sees the final response's status and headers before its first body byte (throwing aborts).
+    /// sink throwing aborts. Stops within ~100 ms once isCancelled() is true, even while stalled.
     public func stream(_ request: HTTPRequest, isCancelled: @escaping @Sendable () -> Bool,
+                       onResponse: ((_ status: Int, _ headers: [String: String]) throws -> Void)? = nil,
                        sink: (UnsafeRawBufferPointer) throws -> Void) throws -> HTTPResponse {
         try withoutActuallyEscaping(sink) { sink in
-            try perform(request, isCancelled: isCancelled, sink: sink)
+            try perform(request, isCancelled: isCancelled, sink: sink, onResponse: onResponse)
         }
     }
 
     /// Follows redirects itself, dropping credentials as soon as the chain leaves the request's origin.
     private func perform(_ request: HTTPRequest, isCancelled: () -> Bool,
-                         sink: ((UnsafeRawBufferPointer) throws -> Void)?) throws -> HTTPResponse {
+                         sink: ((UnsafeRawBufferPointer) throws -> Void)?,
+                         onResponse: ((Int, [String: String]) throws -> Void)? = nil) throws -> HTTPResponse {
         guard var origin = HTTPOrigin(request.url) else {
             throw HTTPFailure(message: "invalid URL \"\(request.url)\": use an http:// or https:// URL", isTransient: false)
         }
@@ -62,7 +74,7 @@ public final class HTTPClient: Sendable {
         let maxRedirects = max(0, options.maxRedirects)
         for hop in 0...maxRedirects {
             let (response, location) = try transfer(current, origin: origin, isCancelled: isCancelled,
-                                                    sink: sink, deadline: deadline)
+                                                    sink: sink, onResponse: onResponse, deadline: deadline)
             guard [301, 302, 303, 307, 308].contains(response.status), let location else { return response }
             guard hop < maxRedirects else {
                 throw HTTPFailure(message: "\(request.method) \(request.url) redirected more than \(maxRedirects) times (last to \(location)): check the URL",
@@ -71,6 +83,9 @@ public final class HTTPClient: Sendable {
             guard let next = HTTPOrigin(location) else {
                 throw HTTPFailure(message: "\(request.method) \(current.url) redirected to \"\(location)\", which is not an http(s) URL",
                                   isTransient: false)
+            }
+            if let refusal = Self.redirectRefusal(from: current.url, origin, to: location, next) {
+                throw HTTPFailure(message: "\(request.method) \(refusal)", isTransient: false)
             }
             if next != origin {
                 // Once stripped, credentials stay stripped, even if a later hop comes back to the first host.
@@ -93,6 +108,7 @@ public final class HTTPClient: Sendable {
     /// noticed within a poll interval.
     private func transfer(_ request: HTTPRequest, origin: HTTPOrigin, isCancelled: () -> Bool,
                           sink: ((UnsafeRawBufferPointer) throws -> Void)?,
+                          onResponse: ((Int, [String: String]) throws -> Void)?,
                           deadline: Double?) throws -> (HTTPResponse, String?) {
         let session = try checkout()
         defer { checkin(session) }
@@ -100,20 +116,29 @@ public final class HTTPClient: Sendable {
         curl_easy_reset(h)
         session.errorBuffer[0] = 0
 
-        let context = TransferContext(sink: sink, cap: sink == nil ? options.maxBodyBytes : Self.errorBodyCap)
+        let context = TransferContext(sink: sink, onResponse: onResponse, resumeFrom: request.resumeFrom,
+                                      cap: sink == nil ? options.maxBodyBytes : Self.errorBodyCap)
         let contextPointer = Unmanaged.passUnretained(context).toOpaque()
 
         var list: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(list) }
+        // On failure libcurl returns NULL and leaves the list as it was: sending without a header would be wrong.
+        func add(_ line: String) throws {
+            guard let longer = curl_slist_append(list, line) else {
+                throw HTTPFailure(message: "\(request.method) \(request.url): libcurl could not add a request header (out of memory?)",
+                                  isTransient: false)
+            }
+            list = longer
+        }
         for (name, value) in request.headers {
             // "Name;" is libcurl's spelling of a header with an empty value ("Name:" would remove it).
-            list = curl_slist_append(list, value.isEmpty ? "\(name);" : "\(name): \(value)")
+            try add(value.isEmpty ? "\(name);" : "\(name): \(value)")
         }
-        if let from = request.resumeFrom { list = curl_slist_append(list, "Range: bytes=\(from)-") }
+        if let from = request.resumeFrom { try add("Range: bytes=\(from)-") }
         if request.body != nil {
-            list = curl_slist_append(list, "Expect:")
+            try add("Expect:")
             if !request.headers.keys.contains(where: { $0.lowercased() == "content-type" }) {
-                list = curl_slist_append(list, "Content-Type: application/octet-stream")
+                try add("Content-Type: application/octet-stream")
             }
         }
 
@@ -127,6 +152,8 @@ public final class HTTPClient: Sendable {
         _ = hangar_curl_setopt_long(h, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         _ = hangar_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
         _ = hangar_curl_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
+        // Always set: an empty proxy makes libcurl ignore the process environment, which `environment` replaces.
+        _ = hangar_curl_setopt_string(h, CURLOPT_PROXY, proxies[origin.scheme] ?? "")
         _ = hangar_curl_setopt_string(h, CURLOPT_NOPROXY, noProxy)
         _ = hangar_curl_setopt_string(h, CURLOPT_USERAGENT, options.userAgent)
         _ = hangar_curl_setopt_pointer(h, CURLOPT_ERRORBUFFER, session.errorBuffer)
@@ -159,8 +186,7 @@ public final class HTTPClient: Sendable {
         _ = hangar_curl_setopt_write_cb(h, CURLOPT_HEADERFUNCTION) { buffer, size, count, user in
             let n = size * count
             let context = Unmanaged<TransferContext>.fromOpaque(user!).takeUnretainedValue()
-            context.header(UnsafeRawBufferPointer(start: buffer, count: n))
-            return n
+            return context.header(UnsafeRawBufferPointer(start: buffer, count: n)) ? n : 0
         }
         _ = hangar_curl_setopt_pointer(h, CURLOPT_HEADERDATA, contextPointer)
         _ = hangar_curl_setopt_write_cb(h, CURLOPT_WRITEFUNCTION) { buffer, size, count, user in
@@ -181,6 +207,10 @@ public final class HTTPClient: Sendable {
         }
 
         if let error = context.sinkError { throw error }
+        if context.headersOverCap {
+            throw HTTPFailure(message: "\(request.method) \(request.url): the response headers are larger than \(formatBytes(Int64(TransferContext.maxHeaderBytes))); refusing them (a broken or hostile server)",
+                              isTransient: false)
+        }
         if context.overCap {
             throw HTTPFailure(message: "\(request.method) \(request.url): the response is larger than \(formatBytes(Int64(options.maxBodyBytes))), more than hangar reads into memory; check the URL",
                               isTransient: false)
@@ -198,7 +228,26 @@ public final class HTTPClient: Sendable {
         _ = hangar_curl_getinfo_string(h, CURLINFO_REDIRECT_URL, &redirect)
         let response = HTTPResponse(status: status, headers: context.headers, body: context.body,
                                     effectiveURL: effective.map { String(cString: $0) } ?? request.url)
-        return (response, redirect.map { String(cString: $0) })
+        let location = redirect.map { String(cString: $0) }
+        // A body-less final answer (HEAD, 204, empty 200) never reached `write`, which calls the hook otherwise.
+        if location == nil || ![301, 302, 303, 307, 308].contains(status) { try context.respond() }
+        if let error = context.sinkError { throw error }
+        return (response, location)
+    }
+
+    /// Why following a redirect from `from` to `to` is refused, or nil when it may be followed: https must not
+    /// become plain http (a TLS downgrade anyone on the path could read or rewrite), except to a loopback host.
+    static func redirectRefusal(from: String, _ fromOrigin: HTTPOrigin, to: String, _ toOrigin: HTTPOrigin) -> String? {
+        guard fromOrigin.scheme == "https", toOrigin.scheme == "http", !toOrigin.isLoopback else { return nil }
+        return "\(from) redirected to \(to), from https to plain http: refusing the TLS downgrade; use an https URL that does not redirect to http"
+    }
+
+    /// The proxy libcurl would pick for `scheme` from `environment`: `https_proxy`/`HTTPS_PROXY` for https,
+    /// `http_proxy` for http (never `HTTP_PROXY`, which a CGI request can set through its `Proxy:` header), then
+    /// `all_proxy`/`ALL_PROXY`; "" for none.
+    static func proxy(for scheme: String, environment: [String: String]) -> String {
+        let names = (scheme == "https" ? ["https_proxy", "HTTPS_PROXY"] : ["http_proxy"]) + ["all_proxy", "ALL_PROXY"]
+        return names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty } ?? ""
     }
 
     /// Drives the transfer to completion and returns libcurl's result; throws on cancel, stall and deadline.
@@ -271,6 +320,10 @@ public final class HTTPClient: Sendable {
     private static let errorBodyCap = 64 << 10
 
     private func checkout() throws -> CurlSession {
+        guard curlGlobalInit == CURLE_OK else {
+            throw HTTPFailure(message: "libcurl could not initialise (\(String(cString: curl_easy_strerror(curlGlobalInit)))): check the libcurl and OpenSSL installation",
+                              isTransient: false)
+        }
         if let session = idle.withLock({ $0.popLast() }) { return session }
         guard let session = CurlSession() else {
             throw HTTPFailure(message: "libcurl could not create a transfer handle (out of memory?)", isTransient: false)
@@ -278,13 +331,20 @@ public final class HTTPClient: Sendable {
         return session
     }
 
+    /// Returns a session to the pool; a surplus one is freed after the lock is released (curl cleanup can block
+    /// on closing connections, which would stall every other transfer waiting for the pool).
     private func checkin(_ session: CurlSession) {
-        idle.withLock { if $0.count < Self.maxIdleSessions { $0.append(session) } }
+        let surplus: CurlSession? = idle.withLock { sessions in
+            guard sessions.count < Self.maxIdleSessions else { return session }
+            sessions.append(session)
+            return nil
+        }
+        withExtendedLifetime(surplus) {}
     }
 }
 
 /// libcurl's process-wide initialisation, run once (Swift globals initialise exactly once, thread-safely).
-private let curlGlobalInit: Int32 = Int32(curl_global_init(Int(CURL_GLOBAL_DEFAULT)).rawValue)
+private let curlGlobalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
 
 /// An easy handle with the multi handle that drives it (which owns the connection cache) and its error buffer.
 private final class CurlSession: @unchecked Sendable {
@@ -312,7 +372,18 @@ private final class CurlSession: @unchecked Sendable {
 /// What libcurl's callbacks collect during one transfer; used only on the transferring thread.
 private final class TransferContext {
     let sink: ((UnsafeRawBufferPointer) throws -> Void)?
+    let onResponse: ((Int, [String: String]) throws -> Void)?
+    let resumeFrom: Int64?
     let cap: Int
+    /// Most header bytes one transfer takes (all blocks, interim 1xx included): enough for any real server.
+    static let maxHeaderBytes = 256 << 10
+    private var headerBytes = 0
+    /// The header cap was hit: the transfer fails.
+    var headersOverCap = false
+    /// `onResponse` ran (it runs once, for the final response).
+    private var responded = false
+    /// Whether this response's body goes to the sink, decided at its first byte.
+    private var deliversToSink = false
     var status = 0
     var headers: [String: String] = [:]
     var body: [UInt8] = []
@@ -325,36 +396,61 @@ private final class TransferContext {
     /// `stream` kept the first `cap` bytes of an error body and stopped reading.
     var truncated = false
 
-    init(sink: ((UnsafeRawBufferPointer) throws -> Void)?, cap: Int) {
+    init(sink: ((UnsafeRawBufferPointer) throws -> Void)?, onResponse: ((Int, [String: String]) throws -> Void)?,
+         resumeFrom: Int64?, cap: Int) {
         self.sink = sink
+        self.onResponse = onResponse
+        self.resumeFrom = resumeFrom
         self.cap = cap
+    }
+
+    /// Calls `onResponse` once; false (with `sinkError` set) when it threw.
+    @discardableResult
+    func respond() throws -> Bool {
+        guard !responded else { return sinkError == nil }
+        responded = true
+        do { try onResponse?(status, headers) } catch { sinkError = error; return false }
+        return true
     }
 
     func touch() { lastActivity = monotonicSeconds() }
 
     /// One header line; a status line starts a new block (interim 1xx answers and redirects each have one).
-    func header(_ line: UnsafeRawBufferPointer) {
+    /// Returns false once the headers exceed `maxHeaderBytes`, which makes libcurl fail the transfer.
+    func header(_ line: UnsafeRawBufferPointer) -> Bool {
         touch()
+        headerBytes += line.count
+        if headerBytes > Self.maxHeaderBytes { headersOverCap = true; return false }
         var text = Substring(String(decoding: line, as: UTF8.self))
         while let last = text.unicodeScalars.last, last == "\r" || last == "\n" { text.unicodeScalars.removeLast() }
         if text.hasPrefix("HTTP/") {
             headers = [:]
             let parts = text.split(separator: " ", maxSplits: 2)
             status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
-            return
+            return true
         }
-        guard let colon = text.firstIndex(of: ":") else { return }
+        guard let colon = text.firstIndex(of: ":") else { return true }
         let name = text[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
         let value = text[text.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        guard !name.isEmpty else { return }
+        guard !name.isEmpty else { return true }
         headers[name] = headers[name].map { "\($0), \(value)" } ?? value
+        return true
     }
 
     /// Body bytes: to the sink for a streamed 2xx answer, otherwise into memory up to the cap.
     func write(_ bytes: UnsafeRawBufferPointer) -> Int {
         touch()
         received += Int64(bytes.count)
-        if let sink, (200..<300).contains(status) {
+        if sink != nil && !responded {
+            // Redirect bodies are kept like error bodies; the hook is for the answer the caller gets.
+            let isRedirect = [301, 302, 303, 307, 308].contains(status) && headers["location"] != nil
+            if !isRedirect {
+                guard (try? respond()) == true else { return 0 }
+                let response = HTTPResponse(status: status, headers: headers, body: [], effectiveURL: "")
+                deliversToSink = response.isSuccess && (resumeFrom.map { response.resumes(from: $0) } ?? true)
+            }
+        }
+        if let sink, deliversToSink {
             do { try sink(bytes) } catch { sinkError = error; return 0 }
             return bytes.count
         }
@@ -394,6 +490,13 @@ struct HTTPOrigin: Equatable {
     }
 
     var hostPort: String { "\(host):\(port)" }
+
+    /// `localhost`, 127.0.0.0/8 or ::1: traffic that never leaves the machine.
+    var isLoopback: Bool {
+        if host == "localhost" || host.hasSuffix(".localhost") || host == "[::1]" || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
 }
 
 /// Seconds on a clock that never jumps (stall and deadline checks, retry sleeps).

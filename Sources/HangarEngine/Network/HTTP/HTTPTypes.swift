@@ -48,6 +48,12 @@ public struct HTTPResponse: Sendable {
     /// Whether the status is 2xx.
     public var isSuccess: Bool { (200..<300).contains(status) }
 
+    /// Whether this answers a `Range: bytes=offset-` request by continuing at `offset` (a 206 whose
+    /// `Content-Range` starts there); anything else, a 200 above all, is the body from byte 0 or another part.
+    public func resumes(from offset: Int64) -> Bool {
+        status == 206 && (header("content-range")?.hasPrefix("bytes \(offset)-") ?? false)
+    }
+
     /// Returns the response when it is 2xx, otherwise throws the `HTTPFailure` naming the status and the URL.
     @discardableResult
     public func requireSuccess(method: String = "GET") throws -> HTTPResponse {
@@ -93,6 +99,7 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
 
 /// Limits and identity of an `HTTPClient`.
 public struct HTTPClientOptions: Sendable {
+    /// Sent as `User-Agent` with every request; `hangar/<version>` by default.
     public var userAgent: String
     /// Seconds to establish the TCP (and TLS) connection.
     public var connectTimeout: Double
@@ -107,6 +114,7 @@ public struct HTTPClientOptions: Sendable {
     /// Redirects followed before the request fails.
     public var maxRedirects: Int
 
+    /// Options with hangar's defaults: 15 s connect, 60 s stall, no total limit, 32 MiB in-memory bodies.
     public init(userAgent: String = "hangar/\(HangarVersion.current)", connectTimeout: Double = 15,
                 stallTimeout: Double = 60, totalTimeout: Double? = nil, maxBodyBytes: Int = 32 << 20,
                 retryBackoff: [Double] = [1, 3, 9], maxRedirects: Int = 10) {
