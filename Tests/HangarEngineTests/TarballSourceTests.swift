@@ -176,6 +176,29 @@ final class TarballSourceTests: XCTestCase {
         XCTAssertEqual(stagingLeftovers(), [])
     }
 
+    func testTheLargestMaxExtractSizeDoesNotOverflowTheDownloadLimit() throws {
+        let ball = try tarball("foo-1.tar.gz", version: "1.0.0")
+        try galleryEntry(ball.path, sha256: ball.sha256)
+        let outcome = try finish(try engine(maxExtractSize: .max)) { try $0.install("foo", force: false) }
+        XCTAssertTrue(outcome.isSuccess, "\(outcome)")
+        XCTAssertEqual(f.read(f.backends + "/foo/VERSION"), "1.0.0\n")
+    }
+
+    func testThrottlePacesToItsRateAndStopsSleepingOnCancel() throws {
+        XCTAssertNil(Throttle(bytesPerSecond: nil))
+        XCTAssertNil(Throttle(bytesPerSecond: 0))
+        let throttle = try XCTUnwrap(Throttle(bytesPerSecond: 100 << 10))
+        let start = Date()
+        throttle.pace(20 << 10, isCancelled: { false })  // due 0.2 s after the throttle started
+        XCTAssertGreaterThan(Date().timeIntervalSince(start), 0.15, "slept until the rate allowed the bytes")
+        // 100 s worth of bytes: only the cancel ends the sleep, within a slice or so (wide bound for a loaded CI box).
+        let cancelled = Atomic<Bool>(false)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.1) { cancelled.store(true, ordering: .releasing) }
+        let slow = Date()
+        throttle.pace(10_000 << 10, isCancelled: { cancelled.load(ordering: .acquiring) })
+        XCTAssertLessThan(Date().timeIntervalSince(slow), 1.5)
+    }
+
     func testCancelDuringAThrottledDownloadChangesNothing() throws {
         // Incompressible, so the gzip is ~64 KiB: eight seconds at the throttle, far longer than the test needs.
         var seed: UInt64 = 42
@@ -188,11 +211,14 @@ final class TarballSourceTests: XCTestCase {
         let engine = try engine(throttle: 8 << 10)
         let id = try engine.install("foo", force: false)
         let deadline = Date().addingTimeInterval(10)
-        while !FileManager.default.fileExists(atPath: f.backends + "/.hangar/staging") || stagingLeftovers().isEmpty {
-            if Date() > deadline { return XCTFail("the download never started") }
+        // The staging dir appears before its download file: wait for the download itself.
+        while !stagingLeftovers().contains(where: { $0.hasSuffix(".download") }) {
+            if Date() > deadline { return XCTFail("the download never started: \(stagingLeftovers())") }
             usleep(5_000)
         }
-        XCTAssertTrue(stagingLeftovers().contains { $0.hasSuffix(".download") }, "downloads go beside the staging dir: \(stagingLeftovers())")
+        let download = try XCTUnwrap(stagingLeftovers().first { $0.hasSuffix(".download") })
+        XCTAssertTrue(stagingLeftovers().contains(String(download.dropLast(".download".count))),
+                      "downloads go beside their staging dir, not inside: \(stagingLeftovers())")
         engine.jobs.cancel(id)
         XCTAssertEqual(engine.jobs.wait(id), .cancelled)
         XCTAssertFalse(f.exists("foo"))

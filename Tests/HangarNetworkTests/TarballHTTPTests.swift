@@ -1,6 +1,7 @@
 import Foundation
 import HangarEngine
 import HangarFixtures
+import Synchronization
 import XCTest
 
 /// `http://…tar.gz` backends with `sha256:` end to end against a real loopback server: through the engine (resume,
@@ -73,6 +74,16 @@ final class TarballHTTPTests: LoopbackHTTPTestCase {
         server.requests(to: path).filter { $0.method == "GET" }
     }
 
+    /// The warnings the engine's jobs publish from now on.
+    private func recordWarnings(_ engine: Engine) -> @Sendable () -> [String] {
+        let queue = DispatchQueue(label: "hangar.test.warnings")
+        let seen = Mutex<[String]>([])
+        _ = engine.jobs.subscribe(on: queue) { event in
+            if case .warning(let message) = event.kind { seen.withLock { $0.append(message) } }
+        }
+        return { queue.sync {}; return seen.withLock { $0 } }
+    }
+
     private func read(_ relative: String) -> String? {
         try? String(contentsOfFile: backends + "/" + relative, encoding: .utf8)
     }
@@ -81,8 +92,8 @@ final class TarballHTTPTests: LoopbackHTTPTestCase {
 
     func testBrokenDownloadResumesWithRange() throws {
         let ball = try tarball("1.0.0", noise: 300 << 10)
-        // The first request is the HEAD that learns the size for progress; the first GET breaks mid-body.
-        server.route("/foo.tar.gz", .init(body: ball.bytes), faults: [.delay(seconds: 0), .closeAfter(bytes: 100_000)])
+        // The first GET breaks mid-body; the size for progress comes from its headers (no HEAD).
+        server.route("/foo.tar.gz", .init(body: ball.bytes), faults: [.closeAfter(bytes: 100_000)])
         serveGallery(server.url("/foo.tar.gz"), sha256: ball.sha256, version: "1.0.0")
         let engine = try engine()
         let outcome = engine.jobs.wait(try engine.install("foo", force: false))
@@ -92,21 +103,26 @@ final class TarballHTTPTests: LoopbackHTTPTestCase {
         XCTAssertEqual(requests.count, 2)
         XCTAssertNil(requests.first?.header("range"))
         XCTAssertEqual(requests.last?.header("range"), "bytes=100000-")
+        XCTAssertEqual(server.requests(to: "/foo.tar.gz").count, 2, "no HEAD before the GET")
     }
 
     func testServerIgnoringRangeIsDownloadedAgainFromTheStart() throws {
         let ball = try tarball("1.0.0", noise: 300 << 10)
         // Every request gets the whole body with a 2xx that is not 206, Range or not (203: the fixture honours Range
         // on every 200, and any non-206 answer to a Range request means the range was ignored).
-        server.route("/foo.tar.gz", faults: [.delay(seconds: 0), .closeAfter(bytes: 100_000)]) { _ in
+        server.route("/foo.tar.gz", faults: [.closeAfter(bytes: 100_000)]) { _ in
             .init(status: 203, body: ball.bytes)
         }
         serveGallery(server.url("/foo.tar.gz"), sha256: ball.sha256, version: "1.0.0")
         let engine = try engine()
+        let warnings = recordWarnings(engine)
         let outcome = engine.jobs.wait(try engine.install("foo", force: false))
         XCTAssertTrue(outcome.isSuccess, "\(outcome)")
         XCTAssertEqual(read("foo/VERSION"), "1.0.0\n")
         XCTAssertEqual(gets("/foo.tar.gz").map { $0.header("range") }, [nil, "bytes=100000-", nil])
+        // The sha256 check passed, so the file was exactly one copy of the tarball, not byte 0 spliced at 100000;
+        // and the restart came at once, with a warning, not after a retry backoff.
+        XCTAssertEqual(warnings(), ["GET \(server.url("/foo.tar.gz")) did not resume at byte 100000 (HTTP 203): downloading it again from the start"])
     }
 
     func testMissingTarballIsOneClearErrorWithoutRetries() throws {

@@ -1,4 +1,3 @@
-import Dispatch
 
 #if canImport(Glibc)
 import Glibc
@@ -23,6 +22,7 @@ public struct TarballSource: BackendSource {
     public let throttleBytesPerSecond: Int64?
     private let client: HTTPClient
 
+    /// A source extracting at most `maxExtractSize` bytes per tarball, downloading with `client`.
     public init(maxExtractSize: Int64 = HangarConfiguration.defaultMaxExtractSize, throttleBytesPerSecond: Int64? = nil,
                 client: HTTPClient = HTTPClient()) {
         self.maxExtractSize = maxExtractSize
@@ -48,7 +48,7 @@ public struct TarballSource: BackendSource {
         defer { _ = unlink(downloadPath) }
         context.phase(.downloading, request.uri)
         // A tar is at most a little larger than what it holds: a body beyond that is refused before it fills the disk.
-        let limit = maxExtractSize + maxExtractSize / 8 + (1 << 20)
+        let limit = maxExtractSize.addingSaturated(maxExtractSize / 8).addingSaturated(1 << 20)
         let download = try Download(path: downloadPath, limit: limit, throttle: throttleBytesPerSecond, context: context)
         defer { download.closeFile() }
         switch location {
@@ -67,7 +67,9 @@ public struct TarballSource: BackendSource {
 
         context.phase(.extracting, request.uri)
         let size = download.bytes
-        _ = try ArchiveExtractor.extract(file: downloadPath, into: staging, options: ExtractionOptions(maxBytes: maxExtractSize),
+        // From the descriptor that was hashed, not the path: what is extracted is exactly what was verified.
+        _ = try ArchiveExtractor.extract(fileDescriptor: download.fd, path: downloadPath, into: staging,
+                                         options: ExtractionOptions(maxBytes: maxExtractSize),
                                          checkCancelled: { try context.checkCancelled() },
                                          progress: { context.progress(bytes: size + $0, total: 2 * size) })
         try Self.unwrapSingleTopDirectory(staging)
@@ -152,25 +154,25 @@ public struct TarballSource: BackendSource {
 }
 
 /// The download file being filled: written at the current offset, hashed as it goes, reported as job progress.
+/// Opened read-write so the extraction reads the very bytes that were hashed.
 private final class Download {
     let path: String
-    private let fd: Int32
-    private let throttle: Int64?
+    let fd: Int32
+    private let throttle: Throttle?
     /// Most bytes a download may have (derived from `--max-extract-size`).
     private let limit: Int64
     private let context: JobContext
     private var hasher = SHA256()
     private(set) var bytes: Int64 = 0
     private var total: Int64 = 0
-    private let started = DispatchTime.now().uptimeNanoseconds
 
     init(path: String, limit: Int64, throttle: Int64?, context: JobContext) throws {
         self.path = path
         self.limit = limit
-        self.throttle = throttle
+        self.throttle = Throttle(bytesPerSecond: throttle)
         self.context = context
         _ = unlink(path)  // a leftover of an earlier candidate of the same transaction
-        fd = hangar_openat(AT_FDCWD, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        fd = hangar_openat(AT_FDCWD, path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         if fd < 0 { throw Sys.failure("cannot create download file", path, errno) }
     }
 
@@ -205,24 +207,23 @@ private final class Download {
     func fetch(url: String, client: HTTPClient) throws {
         let context = self.context
         let isCancelled: @Sendable () -> Bool = { context.isCancelled }
-        // Best effort: the size makes progress a percentage; servers that refuse HEAD still serve the GET.
-        if let head = try? client.send(HTTPRequest(url: url, method: "HEAD"), isCancelled: isCancelled), head.isSuccess,
-           let length = head.header("content-length").flatMap({ Int64($0) }) {
-            total = length
-        }
         try withHTTPRetries(backoff: client.options.retryBackoff, isCancelled: isCancelled) { _ in
-            let resumeFrom = bytes > 0 ? bytes : nil
-            let response = try client.stream(HTTPRequest(url: url, resumeFrom: resumeFrom), isCancelled: isCancelled) {
-                try append($0)
-            }
-            _ = try response.requireSuccess()
-            // A server that ignores Range answers 200 with the body from byte 0, which was appended after the
-            // partial one: start over rather than keep a spliced file.
-            if let from = resumeFrom,
-               response.status != 206 || !(response.header("content-range")?.hasPrefix("bytes \(from)-") ?? false) {
+            var resumeFrom = bytes > 0 ? bytes : nil
+            while true {
+                let response = try client.stream(HTTPRequest(url: url, resumeFrom: resumeFrom), isCancelled: isCancelled,
+                                                 onResponse: { [self] status, headers in
+                                                     // The size makes progress a percentage (no HEAD needed).
+                                                     if let length = headers["content-length"].flatMap({ Int64($0) }) {
+                                                         total = (status == 206 ? bytes : 0) + length
+                                                     }
+                                                 }) { try append($0) }
+                _ = try response.requireSuccess()
+                // A server that ignored Range answered with the body from byte 0, which the client kept from the
+                // file: start over at once (this is an answer, not a failure worth a backoff).
+                guard let from = resumeFrom, !response.resumes(from: from) else { return }
+                context.warning("GET \(url) did not resume at byte \(from) (HTTP \(response.status)): downloading it again from the start")
                 try restart()
-                throw HTTPFailure(message: "GET \(url) did not resume at byte \(from) (status \(response.status)); downloading it again from the start",
-                                  isTransient: true)
+                resumeFrom = nil
             }
         }
     }
@@ -243,11 +244,6 @@ private final class Download {
         hasher.update(chunk)
         bytes += Int64(chunk.count)
         context.progress(bytes: bytes, total: 2 * max(total, bytes))
-        if let rate = throttle, rate > 0 {
-            // Sleep until the transfer is no further along than `rate` allows, so progress is watchable.
-            let due = started + UInt64(Double(bytes) / Double(rate) * 1e9)
-            let now = DispatchTime.now().uptimeNanoseconds
-            if due > now && !context.isCancelled { usleep(UInt32(min(due - now, 500_000_000) / 1000)) }
-        }
+        throttle?.pace(bytes, isCancelled: { context.isCancelled })
     }
 }
