@@ -62,7 +62,9 @@ public enum HangarExecutable {
             _ = exited.wait(timeout: .now() + 10)
         }
         let read = { (name: String) in (try? String(contentsOfFile: io + "/" + name, encoding: .utf8)) ?? "" }
-        return Run(arguments: arguments, status: process.terminationStatus, stdout: read("out"), stderr: read("err"),
+        // Foundation traps on terminationStatus of a process it has not reaped yet (the SIGKILL wait can time out).
+        let status = process.isRunning ? -Int32(SIGKILL) : process.terminationStatus
+        return Run(arguments: arguments, status: status, stdout: read("out"), stderr: read("err"),
                    timedOut: timedOut)
     }
 }
