@@ -1,6 +1,7 @@
 import Foundation
 import HangarEngine
 import HangarFixtures
+import Synchronization
 import XCTest
 
 /// Galleries over http: the loader's mirror chain, HTML/empty guard and last-known-good cache, through the real
@@ -37,6 +38,26 @@ final class GalleryHTTPTests: LoopbackHTTPTestCase {
         XCTAssertEqual(snapshot.statuses.first?.servedBy, server.url("/index.yaml"))
         XCTAssertTrue(server.requests(to: "/mirror.yaml").isEmpty, "the primary is preferred")
         XCTAssertEqual(server.requests(to: "/index.yaml").first?.header("user-agent"), "hangar/\(HangarVersion.current)")
+    }
+
+    func testCancelStopsAStalledFetchWithoutCoolingTheSourceDown() throws {
+        // The primary stalls once; the mirror would answer, but a cancelled load must not move on to it.
+        server.route("/index.yaml", .init(text: index), faults: [.delay(seconds: 30)])
+        server.route("/mirror.yaml", .init(text: otherIndex))
+        let cancelled = Atomic<Bool>(false)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { cancelled.store(true, ordering: .releasing) }
+        let start = Date()
+        let loader = loader()
+        let snapshot = loader.load([gallery(mirrors: [server.url("/mirror.yaml")])],
+                                   isCancelled: { cancelled.load(ordering: .acquiring) })
+        XCTAssertLessThan(Date().timeIntervalSince(start), 2, "the fetch stopped at the cancel, not after the 30 s stall")
+        XCTAssertEqual(snapshot.entries.count, 0)
+        XCTAssertEqual(snapshot.statuses.first?.error, "gallery \"x\": cancelled")
+        XCTAssertTrue(server.requests(to: "/mirror.yaml").isEmpty)
+        // The primary was not put in cooldown: the next load asks it first again.
+        let again = loader.load([gallery(mirrors: [server.url("/mirror.yaml")])])
+        XCTAssertEqual(again.statuses.first?.servedBy, server.url("/index.yaml"))
+        XCTAssertEqual(again.entries.map(\.name), ["cpu-llama", "whisper"])
     }
 
     func testPrimaryServerErrorFallsBackToTheMirror() throws {

@@ -125,6 +125,22 @@ final class TarballHTTPTests: LoopbackHTTPTestCase {
         XCTAssertEqual(warnings(), ["GET \(server.url("/foo.tar.gz")) did not resume at byte 100000 (HTTP 203): downloading it again from the start"])
     }
 
+    func testCancelWhileTheGalleryStallsEndsTheJobAsCancelled() throws {
+        server.route("/index.yaml", .init(text: "---\n- {name: foo, uri: \"x.tar.gz\"}\n"), faults: [.delay(seconds: 30)])
+        let engine = try engine()
+        let id = try engine.install("foo", force: false)
+        let deadline = Date().addingTimeInterval(10)
+        while server.requests(to: "/index.yaml").isEmpty {
+            if Date() > deadline { return XCTFail("the gallery was never fetched") }
+            usleep(5_000)
+        }
+        let start = Date()
+        engine.jobs.cancel(id)
+        XCTAssertEqual(engine.jobs.wait(id), .cancelled)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 2, "not after the 30 s stall")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: backends + "/foo"))
+    }
+
     func testMissingTarballIsOneClearErrorWithoutRetries() throws {
         serveGallery(server.url("/gone.tar.gz"), sha256: String(repeating: "0", count: 64), version: "1.0.0")
         let engine = try engine()

@@ -44,7 +44,8 @@ extension Engine {
         context.phase(.resolving, name)
         let requested = name.split(separator: "@", maxSplits: 1).last.map(String.init) ?? name
         if !force, let done = try alreadyInstalled(requested) { return done }
-        let snapshot = gallery()
+        let snapshot = gallery(isCancelled: { context.isCancelled })
+        try context.checkCancelled()
         snapshot.warnings.forEach(context.warning)
         let available = capability.filterDisabled ? snapshot.entries : snapshot.entries.filter { capability.isCompatible($0) }
         guard let entry = available.findGalleryElement(name) else {
@@ -152,7 +153,8 @@ extension Engine {
         // The directory behind the row (an alias row's chosen build) is what gets replaced; its metadata names the entry.
         let dirName = try checkedEntryName(String(row.directory.split(separator: "/").last ?? Substring(name)))
         let entryName = metadata.name.isEmpty ? dirName : metadata.name
-        let snapshot = gallery()
+        let snapshot = gallery(isCancelled: { context.isCancelled })
+        try context.checkCancelled()
         snapshot.warnings.forEach(context.warning)
         guard let entry = snapshot.entries.findGalleryElement(entryName) else {
             throw HangarError.notFound("no gallery entry found for backend \"\(entryName)\"" + galleryHint(snapshot))

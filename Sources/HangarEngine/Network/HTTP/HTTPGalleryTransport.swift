@@ -9,8 +9,12 @@ public struct HTTPGalleryTransport: GalleryTransport {
         self.client = client
     }
 
-    public func get(url: String) throws -> [UInt8] {
-        let response = try client.send(HTTPRequest(url: url, headers: ["Accept": "application/yaml, text/yaml, text/plain, */*"]))
+    public func get(url: String) throws -> [UInt8] { try get(url: url, isCancelled: { false }) }
+
+    /// The fetch stops within a poll interval of a cancel (throwing `CancelledError`), even while the server stalls.
+    public func get(url: String, isCancelled: @escaping @Sendable () -> Bool) throws -> [UInt8] {
+        let response = try client.send(HTTPRequest(url: url, headers: ["Accept": "application/yaml, text/yaml, text/plain, */*"]),
+                                       isCancelled: isCancelled)
         try response.requireSuccess()
         let body = response.body
         guard let first = body.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) else {
