@@ -48,6 +48,22 @@ final class ExtractionTests: XCTestCase {
         XCTAssertEqual(box.read("bin/lib/libfoo.so"), "elf\n", "relative symlinks resolve inside the tree")
     }
 
+    func testExtractionFromADescriptorReadsThatFileWhateverHappensToThePath() throws {
+        let path = box.archive("verified.tar.gz")
+        try TestArchive.write([.file("run.sh", "verified\n", mode: 0o755)], to: path)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        // After verification someone swaps the file at the path: the open descriptor still has the verified bytes.
+        XCTAssertEqual(unlink(path), 0)
+        try TestArchive.write([.file("run.sh", "swapped\n", mode: 0o755)], to: path)
+        XCTAssertEqual(lseek(fd, 100, SEEK_SET), 100, "the descriptor's offset does not matter (pread from 0)")
+        let summary = try ArchiveExtractor.extract(fileDescriptor: fd, path: path, into: box.root, options: ExtractionOptions(),
+                                                   checkCancelled: {}, progress: { _ in })
+        XCTAssertEqual(summary.entries, 1)
+        XCTAssertEqual(box.read("run.sh"), "verified\n")
+    }
+
     func testEveryCompressionIsDetected() throws {
         for compression in ["", "gz", "xz", "bz2", "zst"] {
             let dir = "c-" + (compression.isEmpty ? "plain" : compression)

@@ -8,9 +8,10 @@ public struct HTTPRequest: Sendable {
     public var url: String
     /// `GET` or `HEAD`; `PUT`, `POST`, `PATCH` and `DELETE` (with `body`) are for test harnesses pushing to a registry.
     public var method: String
-    /// Sent as given. An `Authorization` header is dropped when a redirect leaves the request's origin.
+    /// Sent as given. `Authorization` and `Cookie` are dropped when a redirect leaves the request's origin.
     public var headers: [String: String]
-    /// Sends `Range: bytes=N-`. A 206 answer continues at N; a 200 answer restarts at byte 0, so check `status`.
+    /// Sends `Range: bytes=N-`. Only a 206 continuing at N reaches `stream`'s sink; any other answer (a 200 from a
+    /// server ignoring Range) is returned without feeding it, so check `resumes(from:)` and restart.
     public var resumeFrom: Int64?
     /// The request body, sent with `Content-Length` (default content type `application/octet-stream`).
     public var body: [UInt8]?
