@@ -75,7 +75,7 @@ public final class HTTPClient: Sendable {
         for hop in 0...maxRedirects {
             let (response, location) = try transfer(current, origin: origin, isCancelled: isCancelled,
                                                     sink: sink, onResponse: onResponse, deadline: deadline)
-            guard [301, 302, 303, 307, 308].contains(response.status), let location else { return response }
+            guard HTTPOrigin.redirectStatuses.contains(response.status), let location else { return response }
             guard hop < maxRedirects else {
                 throw HTTPFailure(message: "\(request.method) \(request.url) redirected more than \(maxRedirects) times (last to \(location)): check the URL",
                                   isTransient: false)
@@ -230,7 +230,7 @@ public final class HTTPClient: Sendable {
                                     effectiveURL: effective.map { String(cString: $0) } ?? request.url)
         let location = redirect.map { String(cString: $0) }
         // A body-less final answer (HEAD, 204, empty 200) never reached `write`, which calls the hook otherwise.
-        if location == nil || ![301, 302, 303, 307, 308].contains(status) { try context.respond() }
+        if location == nil || !HTTPOrigin.redirectStatuses.contains(status) { context.respond() }
         if let error = context.sinkError { throw error }
         return (response, location)
     }
@@ -406,7 +406,7 @@ private final class TransferContext {
 
     /// Calls `onResponse` once; false (with `sinkError` set) when it threw.
     @discardableResult
-    func respond() throws -> Bool {
+    func respond() -> Bool {
         guard !responded else { return sinkError == nil }
         responded = true
         do { try onResponse?(status, headers) } catch { sinkError = error; return false }
@@ -443,9 +443,9 @@ private final class TransferContext {
         received += Int64(bytes.count)
         if sink != nil && !responded {
             // Redirect bodies are kept like error bodies; the hook is for the answer the caller gets.
-            let isRedirect = [301, 302, 303, 307, 308].contains(status) && headers["location"] != nil
+            let isRedirect = HTTPOrigin.redirectStatuses.contains(status) && headers["location"] != nil
             if !isRedirect {
-                guard (try? respond()) == true else { return 0 }
+                guard respond() else { return 0 }
                 let response = HTTPResponse(status: status, headers: headers, body: [], effectiveURL: "")
                 deliversToSink = response.isSuccess && (resumeFrom.map { response.resumes(from: $0) } ?? true)
             }
@@ -490,6 +490,9 @@ struct HTTPOrigin: Equatable {
     }
 
     var hostPort: String { "\(host):\(port)" }
+
+    /// The statuses whose `Location` the client follows.
+    static let redirectStatuses: Set<Int> = [301, 302, 303, 307, 308]
 
     /// `localhost`, 127.0.0.0/8 or ::1: traffic that never leaves the machine.
     var isLoopback: Bool {
