@@ -41,9 +41,9 @@ public final class Engine: Sendable {
                                    systemBackendsPath: configuration.systemBackendsPath, capability: capability)
     }
 
-    /// Every configured gallery's entries (unfiltered), with per-gallery status.
-    public func gallery() -> GallerySnapshot {
-        galleryLoader.load(configuration.galleries)
+    /// Every configured gallery's entries (unfiltered), with per-gallery status; a job passes its cancel flag.
+    public func gallery(isCancelled: @escaping @Sendable () -> Bool = { false }) -> GallerySnapshot {
+        galleryLoader.load(configuration.galleries, isCancelled: isCancelled)
     }
 
     /// The entries this host can install (LocalAI's `AvailableBackends`), or all of them.

@@ -1,19 +1,27 @@
 import Foundation
 import Synchronization
 
-/// Fetches gallery bytes over the network. The engine ships without one until the network layer lands;
-/// local files and LocalAI's last-known-good cache work without it.
+/// Fetches gallery bytes over the network: `HTTPGalleryTransport` in the CLI; local files and LocalAI's
+/// last-known-good cache work without one.
 public protocol GalleryTransport: Sendable {
     /// GETs `url` and returns the body; a status ≥ 400 is an error.
     func get(url: String) throws -> [UInt8]
+    /// Same, throwing `CancelledError` soon after `isCancelled()` turns true (a job cancelled mid-fetch).
+    func get(url: String, isCancelled: @escaping @Sendable () -> Bool) throws -> [UInt8]
 }
 
-/// The transport used when hangar has no network layer: it says so, naming the URL and the way around it.
+extension GalleryTransport {
+    /// Transports that cannot be interrupted finish the fetch; the job notices the cancel right after.
+    public func get(url: String, isCancelled: @escaping @Sendable () -> Bool) throws -> [UInt8] { try get(url: url) }
+}
+
+/// The transport of an engine created without network access (tests, embedders): it says so, naming the URL
+/// and the way around it.
 public struct NoNetworkTransport: GalleryTransport {
     public init() {}
     public func get(url: String) throws -> [UInt8] {
         throw HangarError.operation(
-            "cannot fetch \(url): this hangar build reads local galleries only; pass --backend-galleries '[{\"name\":\"local\",\"url\":\"file:///path/to/index.yaml\"}]'")
+            "cannot fetch \(url): this engine was created without network access (pass HTTPGalleryTransport() to Engine), or use a local gallery: --backend-galleries '[{\"name\":\"local\",\"url\":\"file:///path/to/index.yaml\"}]'")
     }
 }
 
@@ -86,12 +94,14 @@ public final class GalleryLoader: Sendable {
         self.now = now
     }
 
-    /// Loads every gallery; a failing gallery is reported in its status and contributes no entries.
-    public func load(_ galleries: [GalleryConfig]) -> GallerySnapshot {
+    /// Loads every gallery; a failing gallery is reported in its status and contributes no entries. Once
+    /// `isCancelled()` is true, fetching stops and the rest report "cancelled" (the caller checks its job next).
+    public func load(_ galleries: [GalleryConfig],
+                     isCancelled: @escaping @Sendable () -> Bool = { false }) -> GallerySnapshot {
         var entries: [GalleryEntry] = []
         var statuses: [GalleryStatus] = []
         for gallery in galleries {
-            let status = loadOne(gallery, into: &entries)
+            let status = loadOne(gallery, into: &entries, isCancelled: isCancelled)
             statuses.append(status)
         }
         return GallerySnapshot(entries: entries, statuses: statuses)
@@ -107,7 +117,8 @@ public final class GalleryLoader: Sendable {
         cacheDirectory.map { "\($0)/\(SHA256.hex(url)).yaml" }
     }
 
-    private func loadOne(_ gallery: GalleryConfig, into entries: inout [GalleryEntry]) -> GalleryStatus {
+    private func loadOne(_ gallery: GalleryConfig, into entries: inout [GalleryEntry],
+                         isCancelled: @escaping @Sendable () -> Bool) -> GalleryStatus {
         var status = GalleryStatus(gallery: gallery, entryCount: 0, servedBy: nil, cacheAge: nil, error: nil)
         let key = "\(gallery.name)-\(gallery.url)"
         let cached = state.withLock { s -> [GalleryEntry]? in
@@ -122,13 +133,17 @@ public final class GalleryLoader: Sendable {
         }
 
         do {
-            let (bytes, servedBy) = try fetchThroughCandidates(gallery)
+            if isCancelled() { throw CancelledError() }
+            let (bytes, servedBy) = try fetchThroughCandidates(gallery, isCancelled: isCancelled)
             let decoded = try GalleryEntry.decodeIndex(bytes, gallery: gallery)
             state.withLock { $0.memory[key] = CachedBody(entries: decoded, fetchedAt: now()) }
             if !decoded.isEmpty { persistLastKnownGood(bytes, url: gallery.url) }
             entries.append(contentsOf: decoded)
             status.entryCount = decoded.count
             status.servedBy = servedBy
+            return status
+        } catch is CancelledError {
+            status.error = "gallery \"\(gallery.name)\": cancelled"
             return status
         } catch {
             status.error = "\(error)"
@@ -147,7 +162,8 @@ public final class GalleryLoader: Sendable {
     }
 
     /// Tries URL then mirrors, skipping candidates in cooldown unless all are; returns the body and who served it.
-    private func fetchThroughCandidates(_ gallery: GalleryConfig) throws -> ([UInt8], String) {
+    private func fetchThroughCandidates(_ gallery: GalleryConfig,
+                                        isCancelled: @escaping @Sendable () -> Bool) throws -> ([UInt8], String) {
         var candidates: [String] = []
         for c in [gallery.url] + gallery.mirrors where !c.isEmpty && !candidates.contains(c) { candidates.append(c) }
         let t = now()
@@ -158,9 +174,11 @@ public final class GalleryLoader: Sendable {
         for candidate in candidates {
             if !tryAll && cooling.contains(candidate) { skipped += 1; continue }
             do {
-                let bytes = try fetch(candidate)
+                let bytes = try fetch(candidate, isCancelled: isCancelled)
                 state.withLock { _ = $0.cooldownUntil.removeValue(forKey: candidate) }
                 return (bytes, candidate)
+            } catch is CancelledError {
+                throw CancelledError()  // not the source's fault: no cooldown
             } catch {
                 lastError = error
                 state.withLock { $0.cooldownUntil[candidate] = now() + Self.cooldown }
@@ -172,7 +190,7 @@ public final class GalleryLoader: Sendable {
     }
 
     /// Reads one candidate: local file, `.ref` indirection, `github:` shorthand or a URL through the transport.
-    private func fetch(_ candidate: String) throws -> [UInt8] {
+    private func fetch(_ candidate: String, isCancelled: @escaping @Sendable () -> Bool) throws -> [UInt8] {
         if let path = GalleryURL.localPath(candidate) {
             guard let bytes = readFile(path) else {
                 throw HangarError.operation("cannot read gallery file \(path): check the path in --backend-galleries")
@@ -181,13 +199,13 @@ public final class GalleryLoader: Sendable {
         }
         let url = GalleryURL.resolve(candidate)
         if url.hasSuffix(".ref") {
-            let ref = String(decoding: try transport.get(url: url), as: UTF8.self)
+            let ref = String(decoding: try transport.get(url: url, isCancelled: isCancelled), as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             guard !ref.isEmpty else { throw HangarError.operation("gallery ref \(url) is empty") }
             let base = url[...url.lastIndex(of: "/")!]
-            return try transport.get(url: base + ref)
+            return try transport.get(url: base + ref, isCancelled: isCancelled)
         }
-        return try transport.get(url: url)
+        return try transport.get(url: url, isCancelled: isCancelled)
     }
 
     /// Writes the body as the last-known-good copy (temp file + rename), keyed on the primary URL.

@@ -41,15 +41,10 @@ public struct DirectorySource: BackendSource {
     public func fetch(_ request: FetchRequest, into staging: String, context: JobContext) throws -> String? {
         let uri = request.uri
         context.phase(.downloading, uri)
-        let started = DispatchTime.now().uptimeNanoseconds
+        let throttle = Throttle(bytesPerSecond: throttleBytesPerSecond)
         try FileTree.copyContents(of: uri, into: staging, progress: { done, total in
             context.progress(bytes: done, total: total)
-            if let rate = throttleBytesPerSecond, rate > 0 {
-                // Sleep until the copy is no further along than `rate` allows, so progress is watchable.
-                let due = started + UInt64(Double(done) / Double(rate) * 1e9)
-                let now = DispatchTime.now().uptimeNanoseconds
-                if due > now && !context.isCancelled { usleep(UInt32(min(due - now, 500_000_000) / 1000)) }
-            }
+            throttle?.pace(done, isCancelled: { context.isCancelled })
         }, checkCancelled: { try context.checkCancelled() })
         return nil
     }

@@ -44,7 +44,8 @@ extension Engine {
         context.phase(.resolving, name)
         let requested = name.split(separator: "@", maxSplits: 1).last.map(String.init) ?? name
         if !force, let done = try alreadyInstalled(requested) { return done }
-        let snapshot = gallery()
+        let snapshot = gallery(isCancelled: { context.isCancelled })
+        try context.checkCancelled()
         snapshot.warnings.forEach(context.warning)
         let available = capability.filterDisabled ? snapshot.entries : snapshot.entries.filter { capability.isCompatible($0) }
         guard let entry = available.findGalleryElement(name) else {
@@ -152,7 +153,8 @@ extension Engine {
         // The directory behind the row (an alias row's chosen build) is what gets replaced; its metadata names the entry.
         let dirName = try checkedEntryName(String(row.directory.split(separator: "/").last ?? Substring(name)))
         let entryName = metadata.name.isEmpty ? dirName : metadata.name
-        let snapshot = gallery()
+        let snapshot = gallery(isCancelled: { context.isCancelled })
+        try context.checkCancelled()
         snapshot.warnings.forEach(context.warning)
         guard let entry = snapshot.entries.findGalleryElement(entryName) else {
             throw HangarError.notFound("no gallery entry found for backend \"\(entryName)\"" + galleryHint(snapshot))
@@ -265,7 +267,7 @@ extension Engine {
 
     /// The registry digest LocalAI would store for an OCI URI; a failed lookup only warns, as in LocalAI.
     private func recordedDigest(for uri: String, context: JobContext) -> String {
-        guard BackendURI.looksLikeOCI(uri), !BackendURI.looksLikeOCIFile(uri), !uri.hasPrefix("oci://") else { return "" }
+        guard BackendURI.looksLikeOCI(uri), !BackendURI.looksLikeOCIFile(uri) else { return "" }
         do {
             return try digestResolver.digest(of: uri)
         } catch {
@@ -342,6 +344,11 @@ public enum IntegrityPolicy {
         if BackendURI.looksLikeOCI(entry.uri) && entry.gallery.verification == nil {
             throw HangarError.configuration(
                 "strict integrity: gallery \"\(entry.gallery.name)\" has no verification policy for OCI backend \"\(entry.name)\" (set verification: in the gallery YAML or disable --require-backend-integrity)")
+        }
+        if BackendURI.looksLikeOCI(entry.uri) {
+            // LocalAI would verify the cosign signature here; hangar cannot yet, so strict mode must refuse.
+            throw HangarError.configuration(
+                "strict integrity: OCI backend \"\(entry.name)\" cannot be verified: cosign signature verification is not implemented in hangar (disable --require-backend-integrity to install it unverified)")
         }
         if !BackendURI.looksLikeOCI(entry.uri) && entry.sha256.isEmpty {
             throw HangarError.configuration("strict integrity: backend \"\(entry.name)\" has no SHA256 (gallery \"\(entry.gallery.name)\")")

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 
 /// One available upgrade, in the shape of LocalAI's `UpgradeInfo` (`GET /backends/upgrades`).
@@ -92,23 +93,33 @@ public enum UpgradeCheck {
         }
 
         let work = digestWork
-        let results = Mutex([String: Result<String, HangarError>]())
-        let limiter = DispatchSemaphore(value: max(1, maxConcurrentLookups))
-        DispatchQueue.concurrentPerform(iterations: work.count) { i in
-            limiter.wait()
-            defer { limiter.signal() }
-            let work = work[i]
-            let result: Result<String, HangarError>
-            do {
-                result = .success(try resolver.digest(of: work.entry.uri))
-            } catch let error as HangarError {
-                result = .failure(error)
-            } catch {
-                result = .failure(.operation("\(error)"))
+        let shared = LookupResults()
+        // Dedicated threads, not concurrentPerform: that caps at the core count, and these block on the network,
+        // so on 2 cores it would run 2 HEADs at a time instead of `maxConcurrentLookups`.
+        let workers = min(max(1, maxConcurrentLookups), work.count)
+        let finished = DispatchGroup()
+        for _ in 0..<workers {
+            finished.enter()
+            Thread.detachNewThread {
+                defer { finished.leave() }
+                while true {
+                    let i = shared.next.add(1, ordering: .relaxed).oldValue
+                    guard i < work.count else { return }
+                    let item = work[i]
+                    let result: Result<String, HangarError>
+                    do {
+                        result = .success(try resolver.digest(of: item.entry.uri))
+                    } catch let error as HangarError {
+                        result = .failure(error)
+                    } catch {
+                        result = .failure(.operation("\(error)"))
+                    }
+                    shared.results.withLock { $0[item.name] = result }
+                }
             }
-            results.withLock { $0[work.name] = result }
         }
-        let resolved = results.withLock { $0 }
+        finished.wait()
+        let resolved = shared.results.withLock { $0 }
         for work in digestWork {
             switch resolved[work.name]! {
             case .failure(let error):
@@ -123,4 +134,10 @@ public enum UpgradeCheck {
         }
         return UpgradeReport(upgrades: upgrades, warnings: warnings.sorted())
     }
+}
+
+/// What the lookup threads share: the next work index and the results by backend name.
+private final class LookupResults: Sendable {
+    let next = Atomic<Int>(0)
+    let results = Mutex([String: Result<String, HangarError>]())
 }

@@ -1,0 +1,23 @@
+import Foundation
+
+/// Runs body up to 1 + backoff.count times while it throws a transient HTTPFailure, sleeping the backoff
+/// (cancellable: throws `CancelledError`). `attempt` is 0 for the first try. Any other error ends at once.
+public func withHTTPRetries<T>(backoff: [Double], isCancelled: @Sendable () -> Bool,
+                               _ body: (_ attempt: Int) throws -> T) throws -> T {
+    var attempt = 0
+    while true {
+        do {
+            return try body(attempt)
+        } catch var failure as HTTPFailure where failure.isTransient {
+            guard attempt < backoff.count else {
+                if attempt > 0 { failure.message += " (gave up after \(attempt + 1) attempts)" }
+                throw failure
+            }
+            // Slices of 20 ms: a cancel during a long backoff is noticed at once.
+            guard sleepUntil(monotonicSeconds() + backoff[attempt], slice: 0.02, isCancelled: isCancelled) else {
+                throw CancelledError()
+            }
+            attempt += 1
+        }
+    }
+}

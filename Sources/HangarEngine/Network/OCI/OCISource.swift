@@ -1,0 +1,237 @@
+import Foundation
+import Synchronization
+
+/// Pulls a backend image from a registry (`oci://…`, `quay.io/…`, or any bare reference such as the gallery's Docker
+/// Hub mirrors) into the staging directory: manifest or index → this platform's manifest → every layer, each
+/// streamed through its sha256 check and the extractor at once, applied in order with whiteouts.
+///
+/// Unverified bytes never reach an installed backend: extraction only ever writes into the staging directory,
+/// a layer whose bytes do not match its digest fails the fetch, and the engine's transaction then discards staging.
+public struct OCISource: BackendSource {
+    public let client: RegistryClient
+    public let platform: OCIPlatform
+    /// Cap on the bytes all layers together may unpack to (a decompression-bomb guard).
+    public let maxExtractBytes: Int64
+    /// Free space needed = compressed layer bytes × this factor.
+    public let spaceFactor: Int64
+    /// Test-only: pretend the staging filesystem has this many free bytes (`HANGAR_FAKE_FREE_BYTES`).
+    public let fakeFreeBytes: Int64?
+    /// Delays between attempts of a blob download; each retry resumes with `Range`.
+    public let retryBackoff: [Double]
+    /// Bytes buffered between the download and the extraction thread.
+    public let pipeCapacity: Int
+
+    public init(client: RegistryClient, platform: OCIPlatform = .current, maxExtractBytes: Int64 = 64 << 30,
+                spaceFactor: Int64 = 3, fakeFreeBytes: Int64? = nil, retryBackoff: [Double] = [1, 3, 9],
+                pipeCapacity: Int = 8 << 20) {
+        self.client = client
+        self.platform = platform
+        self.maxExtractBytes = maxExtractBytes
+        self.spaceFactor = spaceFactor
+        self.fakeFreeBytes = fakeFreeBytes
+        self.retryBackoff = retryBackoff
+        self.pipeCapacity = pipeCapacity
+    }
+
+    public func handles(_ uri: String) -> Bool {
+        !BackendURI.looksLikeOCIFile(uri) && ImageReference.isPullable(uri)
+    }
+
+    public func fetch(_ request: FetchRequest, into staging: String, context: JobContext) throws -> String? {
+        let reference = try ImageReference.parse(request.uri)
+        context.phase(.resolving, reference.description)
+        let isCancelled: @Sendable () -> Bool = { context.isCancelled }
+        let top = try client.manifest(reference, isCancelled: isCancelled)
+        let layers = try resolveLayers(reference, top: top, isCancelled: isCancelled)
+        try context.checkCancelled()
+        try checkFreeSpace(layers, staging: staging, reference: reference)
+        context.warning("installing \(reference) without signature verification (cosign verification is not implemented)")
+
+        let puller = LayerPuller(client: client, reference: reference, layers: layers, staging: staging, context: context,
+                                 retryBackoff: retryBackoff, pipeCapacity: pipeCapacity, maxExtractBytes: maxExtractBytes)
+        do {
+            try puller.pullAll()
+        } catch is RangeIgnored {
+            // The registry answered a resumed request with the whole blob: start the image over on a clean staging dir.
+            context.warning("\(reference.registry) does not resume downloads; pulling \(reference) again from the start")
+            for entry in try FileManager.default.contentsOfDirectory(atPath: staging) {
+                try FileTree.removeTree(staging + "/" + entry, within: staging)
+            }
+            try puller.pullAll()
+        }
+        context.phase(.verifying, "\(layers.count) layer\(layers.count == 1 ? "" : "s") of \(reference) match their digests")
+        return top.digest
+    }
+
+    /// The layers of the image for this platform (an index is resolved to its child manifest).
+    func resolveLayers(_ reference: ImageReference, top: RegistryClient.FetchedManifest,
+                       isCancelled: @escaping @Sendable () -> Bool) throws -> [OCIDescriptor] {
+        var manifest = try OCIManifest.parse(top.bytes, contentType: top.contentType, source: reference.description)
+        if case .index(let entries) = manifest {
+            guard let child = platform.pick(from: entries) else {
+                let offered = entries.map { "\($0.os)/\($0.architecture)\($0.variant.isEmpty ? "" : "/" + $0.variant)" }
+                throw HangarError.operation(
+                    "\(reference) has no image for \(platform) (it offers \(offered.isEmpty ? "none" : offered.joined(separator: ", ")))")
+            }
+            let fetched = try client.manifest(reference, override: child.digest, isCancelled: isCancelled)
+            manifest = try OCIManifest.parse(fetched.bytes, contentType: fetched.contentType, source: "\(reference)@\(child.digest)")
+        }
+        guard case .image(_, let layers) = manifest else {
+            throw HangarError.operation("\(reference): an index points at another index; hangar pulls one level only")
+        }
+        for layer in layers where !(layer.mediaType.isEmpty || layer.mediaType.contains("tar")) {
+            throw HangarError.operation("\(reference): layer \(layer.digest) has media type \(layer.mediaType), not a tar layer")
+        }
+        return layers
+    }
+
+    /// Refuses before any download when the layers × `spaceFactor` cannot fit on the staging filesystem.
+    func checkFreeSpace(_ layers: [OCIDescriptor], staging: String, reference: ImageReference) throws {
+        let compressed = layers.reduce(Int64(0)) { $0 + $1.size }
+        let needed = compressed * spaceFactor
+        let free = try fakeFreeBytes ?? Self.freeBytes(at: staging)
+        if needed > free {
+            throw HangarError.operation(
+                "not enough disk space for \(reference): needs about \(formatBytes(needed)) (\(formatBytes(compressed)) compressed × \(spaceFactor)), \(formatBytes(free)) free on the backends filesystem; free some space and retry")
+        }
+    }
+
+    /// Free bytes for unprivileged users on the filesystem holding `path`.
+    static func freeBytes(at path: String) throws -> Int64 {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else {
+            throw HangarError.operation("cannot read free space of \(path): \(String(cString: strerror(errno)))")
+        }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+}
+
+/// Thrown when a resumed blob request came back as the whole blob (HTTP 200, not 206).
+struct RangeIgnored: Error {}
+
+/// Downloads and applies the layers of one image, cumulative progress across layers.
+struct LayerPuller {
+    let client: RegistryClient
+    let reference: ImageReference
+    let layers: [OCIDescriptor]
+    let staging: String
+    let context: JobContext
+    let retryBackoff: [Double]
+    let pipeCapacity: Int
+    let maxExtractBytes: Int64
+
+    func pullAll() throws {
+        let total = layers.reduce(Int64(0)) { $0 + $1.size }
+        var done: Int64 = 0
+        var extracted: Int64 = 0
+        context.progress(bytes: 0, total: total)
+        for (index, layer) in layers.enumerated() {
+            try context.checkCancelled()
+            context.phase(.downloading, "layer \(index + 1)/\(layers.count) of \(reference) (\(formatBytes(layer.size)), extracted as it arrives)")
+            extracted += try pull(layer, number: index + 1, doneBefore: done, total: total, alreadyExtracted: extracted)
+            done += layer.size
+        }
+    }
+
+    /// One layer: the transfer pushes into a pipe (hashing every byte), an extraction thread pulls from it.
+    /// Returns the bytes extracted.
+    private func pull(_ layer: OCIDescriptor, number: Int, doneBefore: Int64, total: Int64, alreadyExtracted: Int64) throws -> Int64 {
+        let what = "layer \(number) (\(layer.digest.prefix(19))…) of \(reference)"
+        let pipe = BytePipe(capacity: pipeCapacity)
+        let extraction = Extraction()
+        let staging = self.staging
+        let maxExtractBytes = self.maxExtractBytes
+        let isCancelled: @Sendable () -> Bool = { [context] in context.isCancelled }
+        let thread = Thread {
+            do {
+                let bytes = try LayerApplier.apply(read: { try pipe.read(into: $0) }, into: staging, limit: maxExtractBytes,
+                                                   alreadyExtracted: alreadyExtracted, isCancelled: isCancelled, what: what)
+                extraction.finish(.success(bytes))
+                pipe.closeReading(error: nil)
+            } catch {
+                extraction.finish(.failure(error))
+                pipe.closeReading(error: error)
+            }
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+
+        let stream = LayerStream(pipe: pipe)
+        let context = self.context
+        do {
+            try withHTTPRetries(backoff: retryBackoff, isCancelled: isCancelled) { _ in
+                let resumeAt = stream.offset
+                let response = try client.streamBlob(reference, digest: layer.digest, from: resumeAt, isCancelled: isCancelled) { chunk in
+                    try stream.accept(chunk, limit: layer.size, what: what)
+                    context.progress(bytes: doneBefore + stream.offset, total: total)
+                }
+                if resumeAt > 0 && response.status == 200 { throw RangeIgnored() }
+                _ = try client.checked(response, reference, what: "blob \(layer.digest)")
+            }
+            try context.checkCancelled()
+            let digest = "sha256:" + stream.finalizeHex()
+            guard digest == layer.digest && stream.offset == layer.size else {
+                throw HangarError.operation(
+                    "\(what): the downloaded bytes (\(formatBytes(stream.offset))) have digest \(digest), not the manifest's \(layer.digest) (\(formatBytes(layer.size))): the registry served corrupt data, nothing was installed")
+            }
+            pipe.finish()
+        } catch {
+            pipe.fail(context.isCancelled ? CancelledError() : error)
+            extraction.wait()
+            if context.isCancelled { throw CancelledError() }
+            throw error
+        }
+        // The bytes were verified; what the extractor made of them decides now.
+        switch extraction.wait() {
+        case .success(let bytes): return bytes
+        case .failure(let error):
+            if let hangar = error as? HangarError { throw hangar }
+            throw HangarError.operation("\(what): \(error)")
+        }
+    }
+}
+
+/// The producer side of one layer: hashes every byte, counts them, hands them to the pipe.
+private final class LayerStream {
+    let pipe: BytePipe
+    private(set) var offset: Int64 = 0
+    private var hasher = SHA256()
+    /// Set once the extractor stopped: the rest is only hashed, so a corrupt blob is reported as such.
+    private var readerStopped = false
+
+    init(pipe: BytePipe) { self.pipe = pipe }
+
+    func accept(_ chunk: UnsafeRawBufferPointer, limit: Int64, what: String) throws {
+        offset += Int64(chunk.count)
+        if offset > limit {
+            throw HangarError.operation("\(what): the registry sent more than the manifest's \(formatBytes(limit)); refused")
+        }
+        hasher.update(chunk)
+        if readerStopped { return }
+        do {
+            try pipe.write(chunk)
+        } catch is BytePipe.ReaderStopped {
+            readerStopped = true
+        }
+    }
+
+    func finalizeHex() -> String { hasher.finalizeHex() }
+}
+
+/// The extraction thread's result, waited for by the transfer side.
+private final class Extraction: Sendable {
+    private let result = Mutex<Result<Int64, any Error>?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    func finish(_ outcome: Result<Int64, any Error>) {
+        result.withLock { $0 = outcome }
+        done.signal()
+    }
+
+    @discardableResult
+    func wait() -> Result<Int64, any Error> {
+        done.wait()
+        done.signal()
+        return result.withLock { $0! }
+    }
+}

@@ -1,0 +1,23 @@
+/// The registry pieces an engine needs, built once from the configuration: one client (token cache shared by
+/// installs and checks), the image sources and the digest resolver.
+public struct RegistrySetup: Sendable {
+    public let client: RegistryClient
+    public let source: OCISource
+    public let resolver: RegistryDigestResolver
+    /// Problems with the Docker credentials file (pulls continue anonymously).
+    public let warnings: [String]
+
+    /// Reads `DOCKER_CONFIG`/`HOME` for logins; test-only knobs: `HANGAR_FAKE_FREE_BYTES` (pretend free space)
+    /// and `HANGAR_RETRY_BACKOFF` (comma-separated seconds between attempts).
+    public init(configuration: HangarConfiguration, http: HTTPClient, insecureRegistries: [String] = [],
+                maxExtractBytes: Int64 = 64 << 30) {
+        let env = configuration.environment
+        let credentials = RegistryCredentials.load(environment: env)
+        let backoff = env["HANGAR_RETRY_BACKOFF"].map { $0.split(separator: ",").compactMap { Double($0) } } ?? [1, 3, 9]
+        client = RegistryClient(http: http, credentials: credentials, insecureRegistries: insecureRegistries, retryBackoff: backoff)
+        source = OCISource(client: client, maxExtractBytes: maxExtractBytes,
+                           fakeFreeBytes: env["HANGAR_FAKE_FREE_BYTES"].flatMap { Int64($0) }, retryBackoff: backoff)
+        resolver = RegistryDigestResolver(client: client)
+        warnings = credentials.warnings
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import HangarEngine
+import HangarFixtures
+import XCTest
+
+/// Install, check and upgrade against a real docker-registry on 127.0.0.1, through the real `hangar` binary.
+final class RegistryInstallTests: RegistryTestCase {
+    func testInstallFromIndexThenCheckPushUpgrade() throws {
+        let registry = try self.registry
+        let repo = "localai/llama-cpp"
+        let v1 = try pusher.push(directory: try site.source("v1"), repository: repo, tag: "latest", index: true)
+        try site.writeGallery([("llama-cpp", "oci://\(registry.address)/\(repo):latest", [])])
+
+        let install = try site.hangar(["install", "llama-cpp"])
+        XCTAssertEqual(install.status, 0, install.transcript)
+        XCTAssertEqual(site.read("llama-cpp/run.sh"), "#!/bin/sh\necho v1\n")
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: site.backends + "/llama-cpp/run.sh"))
+        let digest = try headDigest(registry, repo, "latest")
+        XCTAssertEqual(digest, v1.digest, "the tag's digest is the index's")
+        XCTAssertEqual(try site.metadata("llama-cpp")["digest"] as? String, digest)
+
+        let quiet = try site.hangar(["check", "--json"])
+        XCTAssertEqual(quiet.status, 0, quiet.transcript)
+        XCTAssertEqual(quiet.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "{}")
+
+        let v2 = try pusher.push(directory: try site.source("v2"), repository: repo, tag: "latest", index: true)
+        XCTAssertNotEqual(v2.digest, v1.digest)
+        let check = try site.hangar(["check", "--json"])
+        XCTAssertEqual(check.status, 0, check.transcript)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [String: Any])
+        let info = try XCTUnwrap(report["llama-cpp"] as? [String: Any], check.stdout)
+        XCTAssertEqual(info["backend_name"] as? String, "llama-cpp")
+        XCTAssertEqual(info["installed_digest"] as? String, v1.digest)
+        XCTAssertEqual(info["available_digest"] as? String, v2.digest)
+        XCTAssertEqual(info["installed_version"] as? String, "")
+        XCTAssertEqual(info["available_version"] as? String, "")
+
+        let upgrade = try site.hangar(["upgrade", "llama-cpp"])
+        XCTAssertEqual(upgrade.status, 0, upgrade.transcript)
+        XCTAssertEqual(site.read("llama-cpp/run.sh"), "#!/bin/sh\necho v2\n")
+        XCTAssertEqual(try site.metadata("llama-cpp")["digest"] as? String, v2.digest)
+        XCTAssertEqual(try site.hangar(["check", "--json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines), "{}")
+    }
+
+    func testInstallFromSingleDockerManifest() throws {
+        let registry = try self.registry
+        let repo = "localai/whisper"
+        let pushed = try pusher.push(directory: try site.source("whisper-1"), repository: repo, tag: "latest-cpu-whisper",
+                                     format: .docker, index: false)
+        try site.writeGallery([("whisper", "oci://\(registry.address)/\(repo):latest-cpu-whisper", [])])
+        let install = try site.hangar(["install", "whisper"])
+        XCTAssertEqual(install.status, 0, install.transcript)
+        XCTAssertEqual(site.read("whisper/VERSION"), "whisper-1\n")
+        XCTAssertEqual(try site.metadata("whisper")["digest"] as? String, pushed.digest)
+        XCTAssertEqual(try headDigest(registry, repo, "latest-cpu-whisper"), pushed.digest)
+    }
+
+    func testMirrorIsUsedWhenThePrimaryRepositoryIsMissing() throws {
+        let registry = try self.registry
+        let pushed = try pusher.push(directory: try site.source("mirrored"), repository: "mirror/kokoro", tag: "latest-kokoro",
+                                     index: true)
+        // The mirror is a bare reference, as the official gallery's Docker Hub mirrors are (no oci:// prefix).
+        try site.writeGallery([("kokoro", "oci://\(registry.address)/missing/kokoro:latest-kokoro",
+                                ["\(registry.address)/mirror/kokoro:latest-kokoro"])])
+        let install = try site.hangar(["install", "kokoro"])
+        XCTAssertEqual(install.status, 0, install.transcript)
+        XCTAssertEqual(site.read("kokoro/VERSION"), "mirrored\n")
+        XCTAssertEqual(try site.metadata("kokoro")["digest"] as? String, pushed.digest, "the digest actually pulled")
+        XCTAssertTrue(install.stderr.contains("missing/kokoro"), "the failed primary is reported: \(install.stderr)")
+    }
+}
