@@ -129,11 +129,12 @@ public final class UIController {
                 try engine.setAutoUpgrade(on)
                 reloadSettings()
                 let file = engine.configuration.configDir + "/" + RuntimeSettingsFile.fileName
-                var text = "auto_upgrade_backends = \(on) written to \(file); a running LocalAI picks it up"
-                if !on { text = "auto_upgrade_backends = false written to \(file); a LocalAI that had it on applies this after a restart" }
+                // LocalAI §7: its watcher applies "on" at once; "off" after it was on only at its next start.
+                var text = on ? "auto-upgrade on: a running LocalAI picks it up" : "auto-upgrade off: a LocalAI that had it on applies this after a restart"
                 if let note = state.autoUpgradeSetting?.environmentNote, state.autoUpgradeSetting?.overriddenByEnvironment == true {
-                    text += " — but \(note)"
+                    text += "; but \(note)"
                 }
+                text += " (auto_upgrade_backends in \(file))"
                 state.message = (text, false)
             case .setPreferDevelopment, .setCheckInterval:
                 state.message = ("this setting cannot be changed in this build", true)

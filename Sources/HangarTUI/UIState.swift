@@ -162,7 +162,7 @@ public struct UIState: Sendable {
         if let confirmation {
             self.confirmation = nil
             if key == .char("y") || key == .char("Y") { return [confirmation.effect] }
-            message = ("\(confirmation.title) — not done", false)
+            message = ("\(confirmation.title) \(glyphs.dash) not done", false)
             return []
         }
         if showHelp {
@@ -217,7 +217,7 @@ public struct UIState: Sendable {
         case .installSelected: return installSelected()
         case .uninstallSelected: uninstallSelected()
         case .checkNow:
-            message = ("checking for upgrades…", false)
+            message = ("checking for upgrades" + glyphs.ellipsis, false)
             return [.checkNow]
         case .cancelSelectedJob:
             guard let job = selectedJob else { message = ("no job selected", true); return [] }
@@ -346,7 +346,7 @@ public struct UIState: Sendable {
         for row in rows.prefix(8) {
             lines.append("  \(row.name): " + Badges.upgradeChange(upgrades.report!.upgrades[row.name]!, glyphs: glyphs))
         }
-        if rows.count > 8 { lines.append("  … and \(rows.count - 8) more") }
+        if rows.count > 8 { lines.append("  \(glyphs.ellipsis) and \(rows.count - 8) more") }
         lines.append("A failed upgrade restores the previous version.")
         confirmation = Confirmation(title: "Upgrade all?", lines: lines, effect: .upgradeAll(rows.map(\.name)))
         return []
