@@ -172,6 +172,26 @@ final class UpgradeCheckerTests: XCTestCase {
         XCTAssertEqual(try f.metadata("kokoro").version, "1.0.0")
     }
 
+    func testChecksDuringAutoUpgradesStartNoSecondUpgradeOfTheSameBackend() throws {
+        let f = try upgradableSite(payloadBytes: 500_000)
+        let engine = Engine(configuration: try f.configuration(),
+                            sources: [DirectorySource(throttleBytesPerSecond: 1_000_000)])
+        try engine.setAutoUpgrade(true)
+        let checker = UpgradeChecker(engine: engine, interval: { 0.05 })
+        let log = StatusLog(checker)
+        checker.start()
+        defer { checker.stop() }
+        eventually("piper upgraded") { (try? f.metadata("piper").version) == "0.9.0" }
+        eventually("several checks after it") { log.finishedChecks.count >= 12 }
+        checker.stop()
+        engine.jobs.waitAll()
+        engine.history.flush()
+        let text = try XCTUnwrap(f.read(f.backends + "/.hangar/history.json"))
+        let records = try XCTUnwrap(JSONValue.parse(text)["records"]?.arrayValue)
+        let upgrades = records.compactMap { $0["backend"]?.stringValue }
+        XCTAssertEqual(upgrades.sorted(), ["kokoro", "piper"], "one upgrade each, however many checks ran meanwhile")
+    }
+
     func testAFailedCheckKeepsThePreviousReport() throws {
         let f = try upgradableSite()
         let checker = UpgradeChecker(engine: try f.engine(), interval: { 3600 })

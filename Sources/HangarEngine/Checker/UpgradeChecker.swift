@@ -53,6 +53,9 @@ public final class UpgradeChecker: Sendable {
         var requestPending = false
         /// Backend → the upgrade ("v1.1.0" or a digest) whose auto-upgrade failed.
         var failedAutoUpgrades: [String: String] = [:]
+        /// An auto-upgrade round's jobs are still running: later checks report but start no upgrades, so each
+        /// round sees what the previous one achieved (LocalAI upgrades sequentially inside its check).
+        var autoUpgradeInFlight = false
     }
 
     public let engine: Engine
@@ -132,8 +135,9 @@ public final class UpgradeChecker: Sendable {
         var submitted: [(name: String, target: String, id: JobID)]?
         var skipped: [String: String] = [:]
         if reason != .afterAutoUpgrade, case .success(let report) = result, !report.upgrades.isEmpty,
-           (try? engine.settings().autoUpgradeBackends) == true {
+           !state.withLock({ $0.autoUpgradeInFlight }), (try? engine.settings().autoUpgradeBackends) == true {
             (submitted, skipped) = submitAutoUpgrades(report)
+            if submitted?.isEmpty == false { state.withLock { $0.autoUpgradeInFlight = true } }
         }
         // One update, so a subscriber never sees the check finished without the jobs it started.
         update { s in
@@ -195,6 +199,7 @@ public final class UpgradeChecker: Sendable {
             state.withLock { s in
                 for name in successes { s.failedAutoUpgrades[name] = nil }
                 s.failedAutoUpgrades.merge(failures) { $1 }
+                s.autoUpgradeInFlight = false
             }
             queue.async { self.round(.afterAutoUpgrade) }
         }
