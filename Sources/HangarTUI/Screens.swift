@@ -310,7 +310,7 @@ public enum Screens {
             ("installed_at", m.map { $0.installedAt.isEmpty ? "-" : $0.installedAt } ?? "-", .text),
             ("run file", row.runFile.isEmpty ? "(missing)" : row.runFile, row.isRunnable || row.runFile.isEmpty ? .text : .warning),
             ("directory", row.directory, .text),
-            ("size on disk", state.diskUsage[row.directory].map(formatBytes) ?? "measuring\(g.ellipsis)", .text),
+            ("size on disk", state.diskUsage[row.name].map(formatBytes) ?? "measuring\(g.ellipsis)", .text),
         ]
         if let broken = row.broken { lines.append(("error", broken, .error)) }
         if let info = state.upgrades.upgrade(for: row) {
@@ -323,7 +323,9 @@ public enum Screens {
         if let job = state.activeJob(for: row.name) {
             lines.append(("running", "#\(job.job) \(job.operation.rawValue): \(job.stateWord)" + (job.percent.map { " \($0)%" } ?? ""), .accent))
         }
-        let last = state.jobs.last { $0.isFinished && $0.backend == row.name }?.outcomeText(dash: g.dash) ?? state.lastOperations[row.name]
+        // This session's jobs first; the engine's history also knows earlier runs, the CLI and the daemon.
+        let last = state.jobs.last { $0.isFinished && $0.backend == row.name }?.outcomeText(dash: g.dash)
+            ?? state.lastOperations[row.name].map { "\($0.outcome.replacingOccurrences(of: "_", with: " ")) at \(clockText($0.finishedAt)): \($0.message)" }
         lines.append(("last operation", last ?? "none recorded", last == nil ? .dim : .text))
         return lines
     }
@@ -424,7 +426,7 @@ public enum Screens {
             }
             return ("Auto-upgrade backends", setting.value.boolValue == true ? "on" : "off", notes)
         case .checkInterval:
-            return ("Check interval", durationText(Int(state.checkInterval)),
+            return ("Check interval", HangarSettings.formatInterval(state.checkInterval),
                     [("\(state.glyphs == .ascii ? "Left/Right" : "←/→") changes; hangar checks on start and then at this interval", .dim)])
         case .preferDevelopment:
             let on = s.settings?.preferDevelopmentBackends == true

@@ -40,7 +40,7 @@ public enum SettingItem: Int, CaseIterable, Sendable {
 public struct UIState: Sendable {
     public var screen: Screen = .backends
     public var snapshot: EngineSnapshot
-    public var upgrades = UpgradeStatus()
+    public var upgrades = UpgradeCheckStatus()
     /// Jobs in the order they were queued; finished rows stay until cleared.
     public var jobs: [JobRow] = []
     public var selection: [Screen: Int] = [:]
@@ -61,9 +61,9 @@ public struct UIState: Sendable {
     public var themeNames: [String] = ["default"]
     /// What the ncurses driver knows about colour, shown in Settings.
     public var colorNote = ""
-    /// Last finished operation per backend from the engine's history (nil entries: none recorded).
-    public var lastOperations: [String: String] = [:]
-    /// Size on disk per backend directory, filled in off the main thread.
+    /// Last finished operation per backend from the engine's history, read off the main thread for Detail.
+    public var lastOperations: [String: OperationRecord] = [:]
+    /// Size on disk per backend, measured off the main thread for Detail.
     public var diskUsage: [String: Int64] = [:]
     /// Visible list rows, set by the last layout (PgUp/PgDn step).
     public var pageSize = 10

@@ -61,7 +61,7 @@ final class BackendsScreenTests: XCTestCase {
         state.selection[.backends] = try XCTUnwrap(state.backendRows.firstIndex { $0.name == "piper" })
         _ = state.handle(.enter)
         XCTAssertEqual(state.screen, .detail)
-        state.diskUsage[fixture.backends + "/piper"] = 2048
+        state.diskUsage["piper"] = 2048
         let screen = draw(state)
         for (label, value) in [("name", "piper"), ("version", "v0.8.0"), ("uri", fixture.root + "/sources/piper-0.8.0"),
                                ("gallery", "test (file://"), ("installed_at", "2026-12-01T10:00:00Z"),

@@ -14,7 +14,8 @@ final class ControllerTests: XCTestCase {
 
     @MainActor private static func controller(_ fixture: TUIFixture) throws -> (UIController, CellGridCanvas) {
         let engine = try fixture.engine()
-        let controller = UIController(engine: engine, snapshot: EngineSnapshot.load(engine), glyphs: .unicode)
+        let checker = UpgradeChecker(engine: engine, interval: { 3600 })
+        let controller = UIController(engine: engine, checker: checker, snapshot: EngineSnapshot.load(engine), glyphs: .unicode)
         let canvas = CellGridCanvas(width: 120, height: 30)
         controller.draw = { Screens.render($0, on: canvas) }
         controller.start()
@@ -96,5 +97,50 @@ final class ControllerTests: XCTestCase {
         let jobs = try XCTUnwrap(canvas.find("4 Jobs"))
         controller.click(x: jobs.x, y: jobs.y)
         XCTAssertEqual(controller.state.screen, .jobs)
+    } }
+}
+
+/// Settings changes apply at once and persist; Detail reads the engine's operation history.
+final class ControllerSettingsTests: XCTestCase {
+    func testIntervalThemeAndPreferDevelopmentPersist() throws { try onMain {
+        let fixture = try TUIFixture()
+        let engine = try fixture.engine()
+        let controller = UIController(engine: engine, checker: UpgradeChecker(engine: engine, interval: { 3600 }),
+                                      snapshot: EngineSnapshot.load(engine), glyphs: .unicode)
+        controller.setThemeChoices(current: "default", names: ["default", "light"], colorNote: "")
+        controller.onThemeChange = { _ in nil }
+        controller.handle(.char("5"))
+        controller.handle(.char("j"))
+        controller.handle(.right)
+        XCTAssertEqual(try engine.hangarSettings.load().checkInterval, 12 * 3600)
+        controller.handle(.char("j"))
+        controller.handle(.enter)
+        XCTAssertEqual(try engine.settings().preferDevelopmentBackends, true)
+        XCTAssertEqual(controller.state.snapshot.settings?.preferDevelopmentBackends, true, "shown at once")
+        controller.handle(.char("G"))
+        controller.handle(.enter)
+        XCTAssertEqual(try engine.hangarSettings.load().theme, "light")
+        XCTAssertEqual(controller.state.themeName, "light")
+        controller.stop()
+    } }
+
+    func testDetailShowsTheLastOperationFromTheHistory() throws { try onMain {
+        let fixture = try TUIFixture()
+        let engine = try fixture.engine()
+        _ = engine.jobs.wait(try engine.upgrade("kokoro"))
+        let controller = UIController(engine: engine, checker: UpgradeChecker(engine: engine, interval: { 3600 }),
+                                      snapshot: EngineSnapshot.load(engine), glyphs: .unicode)
+        let canvas = CellGridCanvas(width: 140, height: 30)
+        controller.draw = { Screens.render($0, on: canvas) }
+        let index = try XCTUnwrap(controller.state.backendRows.firstIndex { $0.name == "kokoro" })
+        for _ in 0..<index { controller.handle(.char("j")) }
+        controller.handle(.enter)
+        controller.redraw()
+        let deadline = Date().addingTimeInterval(5)
+        while controller.state.lastOperations["kokoro"] == nil && Date() < deadline { RunLoop.main.run(until: Date().addingTimeInterval(0.01)) }
+        controller.redraw()
+        let text = line(canvas, containing: "last operation")
+        XCTAssertTrue(text.contains("rolled back at") && text.contains("v1.0.0 restored"), text)
+        XCTAssertFalse(line(canvas, containing: "size on disk").contains("measuring"))
     } }
 }

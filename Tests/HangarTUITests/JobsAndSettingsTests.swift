@@ -60,7 +60,7 @@ final class JobsAndSettingsTests: XCTestCase {
         XCTAssertTrue(screen.text.contains("\(fixture.config)/runtime_settings.json"))
         XCTAssertTrue(screen.text.contains("a running LocalAI picks the file up"))
         XCTAssertTrue(screen.text.contains("LOCALAI_AUTO_UPGRADE_BACKENDS=true overrides the file"))
-        XCTAssertTrue(line(screen, containing: "Check interval").contains("6h00m"))
+        XCTAssertTrue(line(screen, containing: "Check interval").contains("6h"))
         XCTAssertTrue(line(screen, containing: "Prefer development builds").contains("off"))
         XCTAssertTrue(line(screen, containing: "Capability").contains("default (forced)"))
         XCTAssertTrue(screen.text.contains("test: file://\(fixture.gallery) — 8 entries"))

@@ -117,7 +117,7 @@ extension UIState {
     static func loaded(_ engine: Engine, glyphs: Glyphs = .unicode, checked: Bool = true) throws -> UIState {
         var state = UIState(snapshot: EngineSnapshot.load(engine), glyphs: glyphs)
         if checked {
-            state.upgrades = UpgradeStatus(lastCheck: Date(timeIntervalSince1970: 1_800_000_000), report: try engine.checkUpgrades())
+            state.upgrades = UpgradeCheckStatus(lastCheck: Date(timeIntervalSince1970: 1_800_000_000), report: try engine.checkUpgrades())
         }
         return state
     }
