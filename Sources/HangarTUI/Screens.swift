@@ -388,8 +388,9 @@ public enum Screens {
                 }
             }()
             let title = "#\(job.job) \(job.operation.rawValue) \(job.backend)" + (job.background ? " (auto-upgrade)" : "")
-            canvas.put(g.truncate(title, 40), x: 2, y: y, style: selectionStyle(selected, .text), maxWidth: 40)
-            canvas.put("\(glyph) \(job.stateWord)", x: 44, y: y, style: selectionStyle(selected, role), maxWidth: 20)
+            let titleWidth = min(50, canvas.width - 22)
+            canvas.put(g.truncate(title, titleWidth), x: 2, y: y, style: selectionStyle(selected, .text), maxWidth: titleWidth)
+            canvas.put("\(glyph) \(job.stateWord)", x: titleWidth + 4, y: y, style: selectionStyle(selected, role), maxWidth: 16)
             var x = 4
             if !job.isFinished, job.total > 0 {
                 Widgets.progressBar(canvas, x: x, y: y + 1, width: barWidth, fraction: Double(job.bytes) / Double(job.total), glyphs: g)

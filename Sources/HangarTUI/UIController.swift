@@ -152,6 +152,8 @@ public final class UIController {
                     text += "; but \(note)"
                 }
                 text += " (auto_upgrade_backends in \(file))"
+                // hangar's own checker reads the setting at check time: check now so flagged backends upgrade at once.
+                if on { checker.checkNow() }
                 state.message = (text, false)
             case .setPreferDevelopment(let on):
                 try engine.setPreferDevelopment(on)

@@ -33,8 +33,10 @@ enum Widgets {
     static func tabs(_ canvas: Canvas, y: Int, current: Screen, labels: [Screen: String]) -> [(screen: Screen, columns: Range<Int>)] {
         var x = 1
         var ranges: [(screen: Screen, columns: Range<Int>)] = []
+        // Counts are dropped when the full labels do not fit, so every tab stays visible and clickable.
+        let full = Screen.allCases.map { " \($0.rawValue) \(labels[$0] ?? $0.title) ".count + 1 }.reduce(1, +)
         for screen in Screen.allCases {
-            let label = " \(screen.rawValue) \(labels[screen] ?? screen.title) "
+            let label = " \(screen.rawValue) \(full <= canvas.width ? labels[screen] ?? screen.title : screen.title) "
             let style = screen == current ? Style(.selection, [.bold]) : Style(.dim)
             canvas.put(label, x: x, y: y, style: style, maxWidth: canvas.width - x)
             ranges.append((screen, x..<(x + label.count)))

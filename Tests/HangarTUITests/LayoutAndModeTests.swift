@@ -103,3 +103,18 @@ func themesDirectory() -> String {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("themes").path
 }
+
+/// Tabs stay whole on narrow terminals and clicks land on them.
+final class TabBarTests: XCTestCase {
+    func testNarrowTabBarDropsCountsButKeepsEveryTab() throws { try onMain {
+        var state = UIState(snapshot: .empty())
+        state.jobs = [JobRow(job: 1, operation: .install, backend: "x")]
+        let wide = draw(state, width: 120)
+        XCTAssertTrue(wide.line(2).contains("4 Jobs (1 active)"), wide.line(2))
+        let canvas = CellGridCanvas(width: 60, height: 12)
+        let layout = Screens.render(state, on: canvas)
+        XCTAssertTrue(canvas.line(2).contains("5 Settings"), canvas.line(2))
+        XCTAssertEqual(layout.tabs.map(\.screen), Screen.allCases)
+        XCTAssertTrue(layout.tabs.allSatisfy { $0.columns.upperBound <= 60 })
+    } }
+}
