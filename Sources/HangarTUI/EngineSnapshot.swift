@@ -9,6 +9,8 @@ public struct EngineSnapshot: Sendable {
     public var installedError: String?
     /// Every gallery entry, compatible or not (the catalog filters).
     public var catalog: [AvailableBackend]
+    /// Gallery tags by entry name (first entry wins), so the Backends filter can match tags without a scan.
+    public var tagsByName: [String: [String]]
     public var galleries: [GalleryStatus]
     public var galleryWarnings: [String]
     public var settings: EffectiveRuntimeSettings?
@@ -38,7 +40,8 @@ public struct EngineSnapshot: Sendable {
         var settings: EffectiveRuntimeSettings?
         var settingsError: String?
         do { settings = try engine.settings() } catch { settingsError = "\(error)" }
-        return EngineSnapshot(installed: installed, installedError: installedError, catalog: catalog, galleries: galleries,
+        let tags = Dictionary(catalog.map { ($0.entry.name, $0.entry.tags) }, uniquingKeysWith: { first, _ in first })
+        return EngineSnapshot(installed: installed, installedError: installedError, catalog: catalog, tagsByName: tags, galleries: galleries,
                               galleryWarnings: warnings, settings: settings, settingsError: settingsError,
                               capability: engine.capabilityReport, backendsPath: engine.configuration.backendsPath,
                               configDir: engine.configuration.configDir, devSuffix: engine.configuration.devSuffix,
@@ -47,7 +50,7 @@ public struct EngineSnapshot: Sendable {
 
     /// An empty snapshot (before the first load, and in tests of pure key handling).
     public static func empty(capability: CapabilityReport = CapabilityReport(value: "default", source: .flag)) -> EngineSnapshot {
-        EngineSnapshot(installed: [], installedError: nil, catalog: [], galleries: [], galleryWarnings: [], settings: nil,
+        EngineSnapshot(installed: [], installedError: nil, catalog: [], tagsByName: [:], galleries: [], galleryWarnings: [], settings: nil,
                        settingsError: nil, capability: capability, backendsPath: "", configDir: "", devSuffix: "development",
                        loadedAt: Date(timeIntervalSince1970: 0))
     }

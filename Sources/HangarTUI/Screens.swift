@@ -73,12 +73,12 @@ public enum Screens {
         let line1 = " hangar\(dot)capability \(s.capability.value) (\(forced))\(dot)backends \(s.backendsPath)"
         var galleries = s.galleries.map { g -> String in
             if g.entryCount == 0 { return "\(g.gallery.name) failed" }
-            if let age = g.cacheAge { return "\(g.gallery.name) \(g.entryCount) (cached, \(ageText(age)) old)" }
-            return "\(g.gallery.name) \(g.entryCount)"
+            if let age = g.cacheAge { return "\(g.gallery.name) \(g.entryCount) entries (cached copy, \(ageText(age)) old)" }
+            return "\(g.gallery.name) \(g.entryCount) entries"
         }.joined(separator: ", ")
         if galleries.isEmpty { galleries = "none" }
         let auto = state.snapshot.settings?.autoUpgradeBackends == true ? "on" : "off"
-        let line2 = " galleries \(galleries) at \(clockText(s.loadedAt))\(dot)auto-upgrade \(auto)\(dot)\(checkText(state))"
+        let line2 = " gallery \(galleries), read \(clockText(s.loadedAt))\(dot)auto-upgrade \(auto)\(dot)\(checkText(state))"
         Widgets.bar(canvas, y: 0, text: state.glyphs.truncate(line1, canvas.width), role: .header)
         Widgets.bar(canvas, y: 1, text: state.glyphs.truncate(line2, canvas.width), role: .header)
     }

@@ -58,7 +58,7 @@ public enum TerminalUI {
         do {
             theme = try library.load(themeName)
         } catch {
-            FileHandle.standardError.write(Data("hangar: \(error)\n".utf8))
+            FileHandle.standardError.write(Data("hangar: \(error); choose another with --theme NAME or HANGAR_THEME\n".utf8))
             return 2
         }
         // Read once before the first frame: the listing and the gallery are fast enough (see hangar-bench).

@@ -87,7 +87,7 @@ public struct UIState: Sendable {
             rows = rows.filter { row in
                 row.name.lowercased().contains(needle) || (row.metadata?.alias.lowercased().contains(needle) ?? false)
                     || (row.metadata?.metaBackendFor.lowercased().contains(needle) ?? false)
-                    || catalogTags(row.name).contains { $0.lowercased().contains(needle) }
+                    || (snapshot.tagsByName[row.name] ?? []).contains { $0.lowercased().contains(needle) }
             }
         }
         switch order {
@@ -99,10 +99,6 @@ public struct UIState: Sendable {
             return up + rest
         case .upgradesOnly: return rows.filter { upgrades.upgrade(for: $0) != nil }
         }
-    }
-
-    private func catalogTags(_ name: String) -> [String] {
-        snapshot.catalog.first { $0.entry.name == name }?.entry.tags ?? []
     }
 
     /// Catalog rows: compatible entries (all with the toggle), development builds only when asked for.

@@ -117,6 +117,21 @@ final class KeyHandlingTests: XCTestCase {
         XCTAssertEqual(s.handle(.ctrlC), [.quit(cancelJobs: true)], "Ctrl-C always exits")
     } }
 
+    func testJobsScreenCancelsTheSelectedRunningJobOnly() throws { try onMain {
+        var (s, _) = try Self.state()
+        s.jobs = [JobRow(job: 4, operation: .upgrade, backend: "piper"), JobRow(job: 5, operation: .install, backend: "bark")]
+        s.jobs[0].apply(.done(summary: "upgraded"), now: 0)
+        _ = s.handle(.char("4"))
+        XCTAssertEqual(s.handle(.char("x")), [])
+        XCTAssertEqual(s.message?.text, "job #4 has already finished")
+        _ = s.handle(.char("j"))
+        XCTAssertEqual(s.handle(.char("x")), [.cancel(5)])
+        _ = s.handle(.char("k"))
+        _ = s.handle(.enter)
+        XCTAssertEqual(s.screen, .detail)
+        XCTAssertEqual(s.selectedBackend?.name, "piper", "Enter on a job opens its backend")
+    } }
+
     func testAutoUpgradeToggleFromAnyScreen() throws { try onMain {
         var (s, _) = try Self.state()
         for screen in Screen.allCases {
