@@ -21,38 +21,48 @@ public struct EngineSnapshot: Sendable {
     public var devSuffix: String
     public var loadedAt: Date
 
+    /// False until the galleries were read (the header says so; the catalog waits).
+    public var galleriesLoaded: Bool
+
     /// Reads the installed listing, the galleries and the settings of `engine`.
     public static func load(_ engine: Engine) -> EngineSnapshot {
-        var installed: [InstalledBackend] = []
-        var installedError: String?
-        do { installed = try engine.installed().rows } catch { installedError = "\(error)" }
-        var catalog: [AvailableBackend] = []
-        var galleries: [GalleryStatus] = []
-        var warnings: [String] = []
+        var snapshot = loadLocal(engine)
+        snapshot.addGalleries(engine)
+        return snapshot
+    }
+
+    /// Reads only what is on local disk (listing, settings): fast whatever the galleries' network does.
+    public static func loadLocal(_ engine: Engine) -> EngineSnapshot {
+        var snapshot = empty(capability: engine.capabilityReport)
+        do { snapshot.installed = try engine.installed().rows } catch { snapshot.installedError = "\(error)" }
+        do { snapshot.settings = try engine.settings() } catch { snapshot.settingsError = "\(error)" }
+        snapshot.backendsPath = engine.configuration.backendsPath
+        snapshot.configDir = engine.configuration.configDir
+        snapshot.devSuffix = engine.configuration.devSuffix
+        snapshot.loadedAt = Date()
+        return snapshot
+    }
+
+    /// Reads the galleries (possibly over the network) into the catalog.
+    public mutating func addGalleries(_ engine: Engine) {
         do {
             let listing = try engine.availableBackends(includeIncompatible: true)
             catalog = listing.backends
             galleries = listing.gallery.statuses
-            warnings = listing.gallery.warnings
+            galleryWarnings = listing.gallery.warnings
         } catch {
-            warnings.append("\(error)")
+            galleryWarnings = ["\(error)"]
         }
-        var settings: EffectiveRuntimeSettings?
-        var settingsError: String?
-        do { settings = try engine.settings() } catch { settingsError = "\(error)" }
-        let tags = Dictionary(catalog.map { ($0.entry.name, $0.entry.tags) }, uniquingKeysWith: { first, _ in first })
-        return EngineSnapshot(installed: installed, installedError: installedError, catalog: catalog, tagsByName: tags, galleries: galleries,
-                              galleryWarnings: warnings, settings: settings, settingsError: settingsError,
-                              capability: engine.capabilityReport, backendsPath: engine.configuration.backendsPath,
-                              configDir: engine.configuration.configDir, devSuffix: engine.configuration.devSuffix,
-                              loadedAt: Date())
+        tagsByName = Dictionary(catalog.map { ($0.entry.name, $0.entry.tags) }, uniquingKeysWith: { first, _ in first })
+        galleriesLoaded = true
+        loadedAt = Date()
     }
 
     /// An empty snapshot (before the first load, and in tests of pure key handling).
     public static func empty(capability: CapabilityReport = CapabilityReport(value: "default", source: .flag)) -> EngineSnapshot {
         EngineSnapshot(installed: [], installedError: nil, catalog: [], tagsByName: [:], galleries: [], galleryWarnings: [], settings: nil,
                        settingsError: nil, capability: capability, backendsPath: "", configDir: "", devSuffix: "development",
-                       loadedAt: Date(timeIntervalSince1970: 0))
+                       loadedAt: Date(timeIntervalSince1970: 0), galleriesLoaded: false)
     }
 }
 

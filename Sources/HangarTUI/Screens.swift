@@ -76,7 +76,7 @@ public enum Screens {
             if let age = g.cacheAge { return "\(g.gallery.name) \(g.entryCount) entries (cached copy, \(ageText(age)) old)" }
             return "\(g.gallery.name) \(g.entryCount) entries"
         }.joined(separator: ", ")
-        if galleries.isEmpty { galleries = "none" }
+        if galleries.isEmpty { galleries = s.galleriesLoaded ? "none" : "reading\(state.glyphs.ellipsis)" }
         let auto = state.snapshot.settings?.autoUpgradeBackends == true ? "on" : "off"
         let line2 = " gallery \(galleries), read \(clockText(s.loadedAt))\(dot)auto-upgrade \(auto)\(dot)\(checkText(state))"
         Widgets.bar(canvas, y: 0, text: state.glyphs.truncate(line1, canvas.width), role: .header)
@@ -252,7 +252,8 @@ public enum Screens {
         canvas.put(state.glyphs.truncate("\(rows.count) of \(state.snapshot.catalog.count) entries, \(scope), \(dev) development builds",
                                          width), x: 1, y: body.top, style: Style(.dim))
         guard !rows.isEmpty else {
-            let text = state.snapshot.catalog.isEmpty ? "The galleries have no entries (see the header)."
+            let text = !state.snapshot.galleriesLoaded ? "Reading the galleries\(state.glyphs.ellipsis)"
+                : state.snapshot.catalog.isEmpty ? "The galleries have no entries (see the header)."
                 : "No entry matches (Esc clears the filter; A shows all, P development builds)."
             canvas.put(text, x: 1, y: body.top + 2, style: Style(.dim), maxWidth: width)
             return

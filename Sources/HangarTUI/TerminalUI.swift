@@ -2,6 +2,7 @@ import CNCursesW
 import Dispatch
 import Foundation
 import HangarEngine
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -61,8 +62,18 @@ public enum TerminalUI {
             FileHandle.standardError.write(Data("hangar: \(error); choose another with --theme NAME or HANGAR_THEME\n".utf8))
             return 2
         }
-        // Read once before the first frame: the listing and the gallery are fast enough (see hangar-bench).
-        let snapshot = EngineSnapshot.load(engine)
+        // The listing is local and fast; the galleries may need the network. Wait a little for them so a local
+        // gallery is on the first frame, but never let a slow network hold the screen: then they arrive later.
+        var snapshot = EngineSnapshot.loadLocal(engine)
+        let galleries = Mutex<EngineSnapshot?>(nil)
+        let galleriesRead = DispatchSemaphore(value: 0)
+        DispatchQueue.global(qos: .userInitiated).async { [snapshot] in
+            var full = snapshot
+            full.addGalleries(engine)
+            galleries.withLock { $0 = full }
+            galleriesRead.signal()
+        }
+        if galleriesRead.wait(timeout: .now() + 0.12) == .success, let full = galleries.withLock({ $0 }) { snapshot = full }
         // ncurses installs SIGWINCH handling only for SIG_DFL; hangar takes SIGWINCH itself through Dispatch so an idle
         // UI needs no polling timer to notice a resize.
         signal(SIGWINCH, SIG_IGN)
@@ -141,6 +152,7 @@ public enum TerminalUI {
         controller.setPageSize(height: canvas.height)
         controller.redraw()
         controller.start()
+        if !snapshot.galleriesLoaded { controller.reload() }
         // The main thread waits in the run loop, which also drains the main queue: every event, key and
         // timer above runs there, and an idle UI sleeps here.
         while !finished {

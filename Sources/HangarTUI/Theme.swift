@@ -27,7 +27,8 @@ public enum ThemeColor: Sendable, Equatable {
     public func index(colors: Int) -> Int {
         switch self {
         case .terminalDefault: return -1
-        case .ansi(let n): return n < colors ? n : n % 8
+        // On 8 colours a bright colour folds onto its base; bright black (grey) onto white, not onto black.
+        case .ansi(let n): return n < colors ? n : (n == 8 ? 7 : n % 8)
         case .rgb(let r, let g, let b):
             if colors >= 256 { return Self.nearest256(Int(r), Int(g), Int(b)) }
             let palette = colors >= 16 ? Self.ansiRGB : Array(Self.ansiRGB.prefix(8))

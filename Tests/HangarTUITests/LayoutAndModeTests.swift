@@ -87,6 +87,17 @@ final class LayoutAndModeTests: XCTestCase {
         XCTAssertTrue(StyleRole.allCases.allSatisfy { mono.style($0).foreground == .terminalDefault && mono.style($0).background == .terminalDefault })
     } }
 
+    func testListingShowsBeforeTheGalleriesAreRead() throws { try onMain {
+        let fixture = try TUIFixture()
+        var state = UIState(snapshot: EngineSnapshot.loadLocal(try fixture.engine()))
+        XCTAssertTrue(line(draw(state), containing: "piper").contains("v0.8.0"))
+        XCTAssertTrue(draw(state).line(1).contains("gallery reading…"), draw(state).line(1))
+        _ = state.handle(.char("2"))
+        XCTAssertTrue(draw(state).text.contains("Reading the galleries…"))
+        state.snapshot.addGalleries(try fixture.engine())
+        XCTAssertTrue(draw(state).text.contains("Bark audio generation") || draw(state).text.contains("bark"))
+    } }
+
     func testRenderFrameReadsTheEngineAndDrawsTheHomeScreen() throws { try onMain {
         let fixture = try TUIFixture()
         let canvas = CellGridCanvas(width: 120, height: 30)

@@ -65,6 +65,7 @@ final class ThemeTests: XCTestCase {
         XCTAssertEqual(ThemeColor.parse("#00ffff")?.index(colors: 8), 6)
         XCTAssertEqual(ThemeColor.parse("bright-red")?.index(colors: 8), 1, "bright colours fold onto the eight")
         XCTAssertEqual(ThemeColor.parse("bright-red")?.index(colors: 256), 9)
+        XCTAssertEqual(ThemeColor.parse("grey")?.index(colors: 8), 7, "grey must not turn black on a dark 8-colour terminal")
         XCTAssertEqual(ThemeColor.parse("default")?.index(colors: 256), -1)
         XCTAssertNil(ThemeColor.parse("#12345"))
     } }
