@@ -5,8 +5,13 @@ import Foundation
 /// backend whose new version is broken, so upgrading it shows a rollback. Needs no network.
 public struct DemoSandbox: Sendable {
     public let directory: String
+    /// Bytes per "MiB" of demo payload: 1 MiB for the real demo; tests pass a small unit so a sandbox builds at once.
+    public let payloadUnit: Int
 
-    public init(directory: String) { self.directory = normalizePath(directory) }
+    public init(directory: String, payloadUnit: Int = 1 << 20) {
+        self.directory = normalizePath(directory)
+        self.payloadUnit = max(1, payloadUnit)
+    }
 
     public var backendsPath: String { directory + "/backends" }
     public var systemBackendsPath: String { directory + "/system-backends" }
@@ -120,7 +125,7 @@ public struct DemoSandbox: Sendable {
         }
         try "\(build.name) \(build.version)\n".write(toFile: dir + "/VERSION", atomically: true, encoding: .utf8)
         // Deterministic filler so copies take visible time under the demo's throttle.
-        var block = [UInt8](repeating: 0, count: 1 << 20)
+        var block = [UInt8](repeating: 0, count: payloadUnit)
         for i in block.indices { block[i] = UInt8(truncatingIfNeeded: i &* 31 &+ build.name.utf8.count) }
         let payload = Data(block)
         guard fm.createFile(atPath: dir + "/lib/model-runtime.bin", contents: nil) else {
