@@ -53,20 +53,7 @@ public struct EngineSnapshot: Sendable {
     }
 }
 
-/// The upgrade checker's state as the UI shows it (last check, running, result).
-public struct UpgradeStatus: Sendable, Equatable {
-    public var lastCheck: Date?
-    public var isChecking: Bool
-    public var report: UpgradeReport?
-    public var error: String?
-
-    public init(lastCheck: Date? = nil, isChecking: Bool = false, report: UpgradeReport? = nil, error: String? = nil) {
-        self.lastCheck = lastCheck
-        self.isChecking = isChecking
-        self.report = report
-        self.error = error
-    }
-
+extension UpgradeCheckStatus {
     /// The upgrade shown on a row: its own, or the build behind a meta or alias row.
     public func upgrade(for row: InstalledBackend) -> UpgradeInfo? {
         guard let upgrades = report?.upgrades else { return nil }

@@ -15,17 +15,19 @@ public struct Glyphs: Sendable, Equatable {
     public var cursor: String
     public var separator: String
     public var ellipsis: String
+    /// Between a failure and what was restored.
+    public var dash: String
     public var spinner: [String]
 
     public static let unicode = Glyphs(
         upgrade: "↑", arrow: "→", ok: "✓", failed: "✗", rolledBack: "↺", cancelled: "⊘",
         barFull: "█", barEmpty: "░", horizontal: "─", vertical: "│", corners: ["┌", "┐", "└", "┘"],
-        cursor: "▸", separator: "·", ellipsis: "…", spinner: ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"])
+        cursor: "▸", separator: "·", ellipsis: "…", dash: "—", spinner: ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"])
 
     public static let ascii = Glyphs(
         upgrade: "^", arrow: "->", ok: "+", failed: "x", rolledBack: "<", cancelled: "-",
         barFull: "#", barEmpty: ".", horizontal: "-", vertical: "|", corners: ["+", "+", "+", "+"],
-        cursor: ">", separator: "-", ellipsis: "...", spinner: ["|", "/", "-", "\\"])
+        cursor: ">", separator: "-", ellipsis: "...", dash: "-", spinner: ["|", "/", "-", "\\"])
 
     /// `text` cut to `width` cells, ending in the ellipsis when something was cut.
     public func truncate(_ text: String, _ width: Int) -> String {

@@ -91,12 +91,15 @@ public struct JobRow: Sendable, Equatable {
     }
 
     /// The outcome line of a finished job, e.g. `upgrade failed: run.sh missing in new image — v1.0.0 restored`.
-    public var outcomeText: String? {
+    public var outcomeText: String? { outcomeText(dash: "—") }
+
+    /// The outcome line with `dash` between the error and what was restored (ASCII mode passes `-`).
+    public func outcomeText(dash: String) -> String? {
         switch state {
         case .queued, .running: return nil
         case .done(let summary): return summary
         case .failed(let error): return "\(operation.rawValue) failed: \(error)"
-        case .rolledBack(let error, let restored): return "\(operation.rawValue) failed: \(error) — \(restored)"
+        case .rolledBack(let error, let restored): return "\(operation.rawValue) failed: \(error) \(dash) \(restored)"
         case .cancelled(let detail): return detail
         case .skipped(let reason): return "skipped: \(reason)"
         }

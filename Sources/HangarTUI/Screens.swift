@@ -122,12 +122,17 @@ public enum Screens {
     }
 
     private static func footer(_ state: UIState, _ canvas: Canvas) {
-        let hints = KeyMap.bindings(for: state.screen, glyphs: state.glyphs).filter(\.inFooter).map { "\($0.label) \(shortName($0))" }
+        // Help and quit always show; the screen's keys fill the room before them, in key-map order.
+        let bindings = KeyMap.bindings(for: state.screen, glyphs: state.glyphs).filter(\.inFooter)
+        let last = bindings.filter { $0.action == .help || $0.action == .quit }.map { "\($0.label) \(shortName($0))" }
+        let tail = last.joined(separator: "  ")
         var text = " "
-        for hint in hints {
-            if text.count + hint.count + 2 > canvas.width { break }
+        for binding in bindings where binding.action != .help && binding.action != .quit {
+            let hint = "\(binding.label) \(shortName(binding))"
+            if text.count + hint.count + 2 + tail.count > canvas.width { break }
             text += hint + "  "
         }
+        text += tail
         Widgets.bar(canvas, y: canvas.height - 1, text: text, role: .footer)
     }
 
@@ -305,7 +310,7 @@ public enum Screens {
             ("installed_at", m.map { $0.installedAt.isEmpty ? "-" : $0.installedAt } ?? "-", .text),
             ("run file", row.runFile.isEmpty ? "(missing)" : row.runFile, row.isRunnable || row.runFile.isEmpty ? .text : .warning),
             ("directory", row.directory, .text),
-            ("size on disk", state.diskUsage[row.directory].map(formatBytes) ?? "measuring\(g.ellipsis)", .text),
+            ("size on disk", state.diskUsage[row.name].map(formatBytes) ?? "measuring\(g.ellipsis)", .text),
         ]
         if let broken = row.broken { lines.append(("error", broken, .error)) }
         if let info = state.upgrades.upgrade(for: row) {
@@ -318,7 +323,9 @@ public enum Screens {
         if let job = state.activeJob(for: row.name) {
             lines.append(("running", "#\(job.job) \(job.operation.rawValue): \(job.stateWord)" + (job.percent.map { " \($0)%" } ?? ""), .accent))
         }
-        let last = state.jobs.last { $0.isFinished && $0.backend == row.name }?.outcomeText ?? state.lastOperations[row.name]
+        // This session's jobs first; the engine's history also knows earlier runs, the CLI and the daemon.
+        let last = state.jobs.last { $0.isFinished && $0.backend == row.name }?.outcomeText(dash: g.dash)
+            ?? state.lastOperations[row.name].map { "\($0.outcome.replacingOccurrences(of: "_", with: " ")) at \(clockText($0.finishedAt)): \($0.message)" }
         lines.append(("last operation", last ?? "none recorded", last == nil ? .dim : .text))
         return lines
     }
@@ -340,7 +347,7 @@ public enum Screens {
 
     /// The second line of a job: progress bar with bytes, percent, speed and ETA, or the outcome.
     static func jobDetail(_ job: JobRow, now: Double, glyphs: Glyphs) -> String {
-        if let outcome = job.outcomeText { return outcome }
+        if let outcome = job.outcomeText(dash: glyphs.dash) { return outcome }
         var parts: [String] = []
         if job.total > 0 {
             parts.append("\(formatBytes(job.bytes)) / \(formatBytes(job.total))")
@@ -419,7 +426,7 @@ public enum Screens {
             }
             return ("Auto-upgrade backends", setting.value.boolValue == true ? "on" : "off", notes)
         case .checkInterval:
-            return ("Check interval", durationText(Int(state.checkInterval)),
+            return ("Check interval", HangarSettings.formatInterval(state.checkInterval),
                     [("\(state.glyphs == .ascii ? "Left/Right" : "←/→") changes; hangar checks on start and then at this interval", .dim)])
         case .preferDevelopment:
             let on = s.settings?.preferDevelopmentBackends == true
@@ -438,7 +445,7 @@ public enum Screens {
                     [(explanation + "; force another with --capability or LOCALAI_FORCE_META_BACKEND_CAPABILITY", .dim)])
         case .galleries:
             let notes = s.galleries.map { g -> (String, StyleRole) in
-                var text = "\(g.gallery.name): \(g.gallery.url) — \(g.entryCount) entries"
+                var text = "\(g.gallery.name): \(g.gallery.url) \(state.glyphs.dash) \(g.entryCount) entries"
                 if let age = g.cacheAge { text += ", cached copy \(ageText(age)) old" }
                 if let error = g.error, g.entryCount == 0 { text += ", failed: \(error)" }
                 return (text, g.entryCount == 0 ? .error : .dim)

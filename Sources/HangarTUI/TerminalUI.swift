@@ -52,7 +52,8 @@ public enum TerminalUI {
         setlocale(LC_ALL, "")
         let glyphs = glyphs(for: options)
         let library = options.themeLibrary
-        let themeName = options.themeName(saved: nil)
+        let saved = (try? engine.hangarSettings.load()) ?? HangarSettings()
+        let themeName = options.themeName(saved: saved.theme)
         let theme: Theme
         do {
             theme = try library.load(themeName)
@@ -72,7 +73,11 @@ public enum TerminalUI {
         let noColor = options.colorDisabled
         canvas.apply(theme, noColor: noColor)
 
-        let controller = UIController(engine: engine, snapshot: snapshot, glyphs: glyphs)
+        // The interval is read from hangar.json each round, so a change in Settings (or by another hangar) applies.
+        let checker = UpgradeChecker(engine: engine, interval: {
+            (try? engine.hangarSettings.load().checkInterval) ?? HangarSettings.defaultCheckInterval
+        })
+        let controller = UIController(engine: engine, checker: checker, snapshot: snapshot, glyphs: glyphs)
         controller.setThemeChoices(current: themeName, names: library.availableNames(), colorNote: canvas.colorDescription(noColor: noColor))
         controller.draw = { state in
             canvas.beginFrame()

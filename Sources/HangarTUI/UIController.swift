@@ -7,6 +7,8 @@ import HangarEngine
 @MainActor
 public final class UIController {
     public let engine: Engine
+    /// The background checker whose results the header and the indicators show.
+    public let checker: UpgradeChecker
     public private(set) var state: UIState
     /// Draws one frame; set by the terminal driver (tests leave it nil and render the state themselves).
     var draw: ((UIState) -> FrameLayout)?
@@ -18,26 +20,39 @@ public final class UIController {
     private var redrawScheduled = false
     private var ticker: DispatchSourceTimer?
     private var subscription: Int?
+    private var checkerSubscription: Int?
     private let background = DispatchQueue(label: "hangar.tui.load", qos: .userInitiated)
     private let clockStart = DispatchTime.now().uptimeNanoseconds
     private var measuring: Set<String> = []
 
-    public init(engine: Engine, snapshot: EngineSnapshot, glyphs: Glyphs) {
+    public init(engine: Engine, checker: UpgradeChecker, snapshot: EngineSnapshot, glyphs: Glyphs) {
         self.engine = engine
+        self.checker = checker
         state = UIState(snapshot: snapshot, glyphs: glyphs)
         state.now = monotonicNow()
+        do {
+            state.checkInterval = try engine.hangarSettings.load().checkInterval
+        } catch {
+            state.message = ("\(error)", true)
+        }
     }
 
-    /// Subscribes to job events (delivered on the main queue) and runs the first upgrade check.
+    /// Subscribes to job events and checker results (both delivered on the main queue) and starts the checker,
+    /// which checks at once and then every interval.
     public func start() {
         subscription = engine.jobs.subscribe(on: .main) { [weak self] event in
             MainActor.assumeIsolated { self?.apply(event) }
         }
-        checkNow()
+        checkerSubscription = checker.subscribe(on: .main) { [weak self] status in
+            MainActor.assumeIsolated { self?.apply(status) }
+        }
+        checker.start()
     }
 
     public func stop() {
         if let subscription { engine.jobs.unsubscribe(subscription) }
+        if let checkerSubscription { checker.unsubscribe(checkerSubscription) }
+        checker.stop()
         ticker?.cancel()
         ticker = nil
     }
@@ -90,6 +105,7 @@ public final class UIController {
             state.jobs.append(row)
         }
         if event.isTerminal {
+            state.diskUsage[event.backend] = nil
             if let row = state.jobs.first(where: { $0.job == event.job }), let text = row.outcomeText {
                 let failed: Bool
                 switch row.state {
@@ -99,7 +115,8 @@ public final class UIController {
                 state.message = ("#\(row.job) \(text)", failed)
             }
             reload()
-            if case .done = event.kind { checkNow() }
+            // As LocalAI does after every successful operation: the indicators must not show a done upgrade.
+            if case .done = event.kind { checker.checkNow() }
         }
         updateTicker()
         setNeedsDisplay()
@@ -124,25 +141,39 @@ public final class UIController {
                 track(try engine.uninstall(name), .uninstall, name)
                 state.message = ("uninstall \(name) queued", false)
             case .cancel(let id): engine.jobs.cancel(id)
-            case .checkNow: checkNow()
+            case .checkNow: checker.checkNow()
             case .setAutoUpgrade(let on):
                 try engine.setAutoUpgrade(on)
                 reloadSettings()
                 let file = engine.configuration.configDir + "/" + RuntimeSettingsFile.fileName
-                var text = "auto_upgrade_backends = \(on) written to \(file); a running LocalAI picks it up"
-                if !on { text = "auto_upgrade_backends = false written to \(file); a LocalAI that had it on applies this after a restart" }
+                // LocalAI §7: its watcher applies "on" at once; "off" after it was on only at its next start.
+                var text = on ? "auto-upgrade on: a running LocalAI picks it up" : "auto-upgrade off: a LocalAI that had it on applies this after a restart"
                 if let note = state.autoUpgradeSetting?.environmentNote, state.autoUpgradeSetting?.overriddenByEnvironment == true {
-                    text += " — but \(note)"
+                    text += "; but \(note)"
                 }
+                text += " (auto_upgrade_backends in \(file))"
                 state.message = (text, false)
-            case .setPreferDevelopment, .setCheckInterval:
-                state.message = ("this setting cannot be changed in this build", true)
+            case .setPreferDevelopment(let on):
+                try engine.setPreferDevelopment(on)
+                reloadSettings()
+                state.message = ("prefer development builds \(on ? "on" : "off") (prefer_development_backends in \(RuntimeSettingsFile.fileName))", false)
+            case .setCheckInterval(let seconds):
+                var saved = try engine.hangarSettings.load()
+                saved.checkInterval = seconds
+                try engine.hangarSettings.save(saved)
+                state.checkInterval = seconds
+                // Restart the schedule so the new interval counts from now.
+                checker.start()
+                state.message = ("check interval \(HangarSettings.formatInterval(seconds)), saved in \(engine.hangarSettings.path)", false)
             case .setTheme(let name):
                 if let error = onThemeChange?(name) {
                     state.message = (error, true)
                 } else {
+                    var saved = try engine.hangarSettings.load()
+                    saved.theme = name
+                    try engine.hangarSettings.save(saved)
                     state.themeName = name
-                    state.message = ("theme \(name)", false)
+                    state.message = ("theme \(name), saved in \(engine.hangarSettings.path)", false)
                 }
             case .quit(let cancelJobs):
                 onQuit?(cancelJobs)
@@ -159,32 +190,15 @@ public final class UIController {
         updateTicker()
     }
 
-    /// Runs the engine's upgrade check off the main thread; the result arrives on the main queue.
-    public func checkNow() {
-        guard !state.upgrades.isChecking else { return }
-        state.upgrades.isChecking = true
-        updateTicker()
-        let engine = self.engine
-        background.async {
-            let result = Result { try engine.checkUpgrades() }
-            DispatchQueue.main.async {
-                MainActor.assumeIsolated { self.finishCheck(result) }
-            }
+    /// The checker's latest status; an auto-upgrade round's jobs are marked as such on the Jobs screen.
+    public func apply(_ status: UpgradeCheckStatus) {
+        let wasChecking = state.upgrades.isChecking
+        state.upgrades = status
+        for id in status.autoUpgradeJobs {
+            if let i = state.jobs.firstIndex(where: { $0.job == id }) { state.jobs[i].background = true }
         }
-    }
-
-    private func finishCheck(_ result: Result<UpgradeReport, any Error>) {
-        state.upgrades.isChecking = false
-        state.upgrades.lastCheck = Date()
-        switch result {
-        case .success(let report):
-            state.upgrades.report = report
-            state.upgrades.error = nil
-        case .failure(let error):
-            state.upgrades.error = "\(error)"
-        }
-        if state.message?.text.hasPrefix("checking") == true {
-            state.message = (Screens.checkText(state), state.upgrades.error != nil)
+        if wasChecking, !status.isChecking, state.message?.text.hasPrefix("checking") == true {
+            state.message = (Screens.checkText(state), status.error != nil)
         }
         updateTicker()
         setNeedsDisplay()
@@ -214,18 +228,22 @@ public final class UIController {
         }
     }
 
-    /// Sizes on disk are measured once per directory, off the main thread, when the Detail screen needs one.
+    /// Size on disk and the last recorded operation are read once per backend, off the main thread, when the
+    /// Detail screen shows it (again after a job on it finished).
     private func measureIfNeeded() {
         guard state.screen == .detail, let row = state.selectedBackend else { return }
-        let directory = row.directory
-        guard state.diskUsage[directory] == nil, !measuring.contains(directory) else { return }
-        measuring.insert(directory)
+        let name = row.name
+        guard state.diskUsage[name] == nil, !measuring.contains(name) else { return }
+        measuring.insert(name)
+        let engine = self.engine
         background.async {
-            let size = diskUsage(directory)
+            let size = engine.diskUsage(of: name)
+            let last = engine.lastOperation(for: name)
             DispatchQueue.main.async {
                 MainActor.assumeIsolated {
-                    self.state.diskUsage[directory] = size
-                    self.measuring.remove(directory)
+                    self.state.diskUsage[name] = size ?? 0
+                    self.state.lastOperations[name] = last
+                    self.measuring.remove(name)
                     self.setNeedsDisplay()
                 }
             }
@@ -283,15 +301,4 @@ public final class UIController {
             ticker = nil
         }
     }
-}
-
-/// Bytes used by the files under `path` (not following symlinks).
-func diskUsage(_ path: String) -> Int64 {
-    var total: Int64 = 0
-    guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
-    while let relative = walker.nextObject() as? String {
-        var info = stat()
-        if lstat(path + "/" + relative, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { total += Int64(info.st_blocks) * 512 }
-    }
-    return total
 }

@@ -40,7 +40,7 @@ public enum SettingItem: Int, CaseIterable, Sendable {
 public struct UIState: Sendable {
     public var screen: Screen = .backends
     public var snapshot: EngineSnapshot
-    public var upgrades = UpgradeStatus()
+    public var upgrades = UpgradeCheckStatus()
     /// Jobs in the order they were queued; finished rows stay until cleared.
     public var jobs: [JobRow] = []
     public var selection: [Screen: Int] = [:]
@@ -61,9 +61,9 @@ public struct UIState: Sendable {
     public var themeNames: [String] = ["default"]
     /// What the ncurses driver knows about colour, shown in Settings.
     public var colorNote = ""
-    /// Last finished operation per backend from the engine's history (nil entries: none recorded).
-    public var lastOperations: [String: String] = [:]
-    /// Size on disk per backend directory, filled in off the main thread.
+    /// Last finished operation per backend from the engine's history, read off the main thread for Detail.
+    public var lastOperations: [String: OperationRecord] = [:]
+    /// Size on disk per backend, measured off the main thread for Detail.
     public var diskUsage: [String: Int64] = [:]
     /// Visible list rows, set by the last layout (PgUp/PgDn step).
     public var pageSize = 10
@@ -162,7 +162,7 @@ public struct UIState: Sendable {
         if let confirmation {
             self.confirmation = nil
             if key == .char("y") || key == .char("Y") { return [confirmation.effect] }
-            message = ("\(confirmation.title) — not done", false)
+            message = ("\(confirmation.title) \(glyphs.dash) not done", false)
             return []
         }
         if showHelp {
@@ -217,7 +217,7 @@ public struct UIState: Sendable {
         case .installSelected: return installSelected()
         case .uninstallSelected: uninstallSelected()
         case .checkNow:
-            message = ("checking for upgrades…", false)
+            message = ("checking for upgrades" + glyphs.ellipsis, false)
             return [.checkNow]
         case .cancelSelectedJob:
             guard let job = selectedJob else { message = ("no job selected", true); return [] }
@@ -346,7 +346,7 @@ public struct UIState: Sendable {
         for row in rows.prefix(8) {
             lines.append("  \(row.name): " + Badges.upgradeChange(upgrades.report!.upgrades[row.name]!, glyphs: glyphs))
         }
-        if rows.count > 8 { lines.append("  … and \(rows.count - 8) more") }
+        if rows.count > 8 { lines.append("  \(glyphs.ellipsis) and \(rows.count - 8) more") }
         lines.append("A failed upgrade restores the previous version.")
         confirmation = Confirmation(title: "Upgrade all?", lines: lines, effect: .upgradeAll(rows.map(\.name)))
         return []
