@@ -201,9 +201,26 @@ final class TUIEndToEndTests: XCTestCase {
         XCTAssertEqual(ui.paneFormat("#{alternate_on}"), "1", "the UI runs on the alternate screen")
         try quit(ui)
         XCTAssertEqual(ui.paneFormat("#{alternate_on}"), "0", "the alternate screen is gone")
-        let visible = ui.screen().components(separatedBy: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-        XCTAssertEqual(visible.last, "EXIT=0", "the shell's next line shows on the normal screen: \(ui.screen())")
-        XCTAssertFalse(ui.screen().contains("Backends ("), "no UI left on the normal screen: \(ui.screen())")
+        // The normal screen and its scrollback (the shell's next line can scroll into it when ncurses leaves the
+        // cursor on the last row); tmux's own "Pane is dead" line (remain-on-exit) is not the program's output.
+        let normal = ui.screen(history: true)
+        let visible = normal.components(separatedBy: "\n")
+            .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty && !$0.hasPrefix("Pane is dead") }
+        XCTAssertEqual(visible.last, "EXIT=0", "the shell's next line follows on the normal screen: \(normal)")
+        XCTAssertFalse(normal.contains("Backends ("), "the UI was drawn on the alternate screen only: \(normal)")
+    }
+
+    func testDemoOpensTheUIOnATerminal() throws {
+        let site = try DemoSite()
+        let dir = site.root + "/own-demo"
+        let ui = try TmuxSession(command: site.shellCommand(["demo", "--dir", dir]), scratch: site.root)
+        eventually("the UI on the freshly built demo", timeout: 30, context: { ui.screen() }) {
+            row("piper", in: ui)?.contains("↑ v0.9.0") == true && row("kokoro", in: ui) != nil
+        }
+        XCTAssertTrue(ui.screen().contains(dir + "/backends"), "the header names the sandbox: \(ui.screen())")
+        try quit(ui)
+        XCTAssertTrue(ui.screen(history: true).contains("Demo sandbox in \(dir)"), ui.screen(history: true))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/sources/piper-0.9.0.tar.gz"))
     }
 
     func testNotATerminalPrintsThePlainListing() throws {
