@@ -8,7 +8,7 @@ import Glibc
 /// `hangar`: manage LocalAI backends from the command line.
 @main
 struct Hangar: ParsableCommand {
-    static let version = "0.1.0"
+    static let version = HangarVersion.current
 
     static let configuration = CommandConfiguration(
         commandName: "hangar",

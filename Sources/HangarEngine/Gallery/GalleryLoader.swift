@@ -1,19 +1,20 @@
 import Foundation
 import Synchronization
 
-/// Fetches gallery bytes over the network. The engine ships without one until the network layer lands;
-/// local files and LocalAI's last-known-good cache work without it.
+/// Fetches gallery bytes over the network: `HTTPGalleryTransport` in the CLI; local files and LocalAI's
+/// last-known-good cache work without one.
 public protocol GalleryTransport: Sendable {
     /// GETs `url` and returns the body; a status ≥ 400 is an error.
     func get(url: String) throws -> [UInt8]
 }
 
-/// The transport used when hangar has no network layer: it says so, naming the URL and the way around it.
+/// The transport of an engine created without network access (tests, embedders): it says so, naming the URL
+/// and the way around it.
 public struct NoNetworkTransport: GalleryTransport {
     public init() {}
     public func get(url: String) throws -> [UInt8] {
         throw HangarError.operation(
-            "cannot fetch \(url): this hangar build reads local galleries only; pass --backend-galleries '[{\"name\":\"local\",\"url\":\"file:///path/to/index.yaml\"}]'")
+            "cannot fetch \(url): this engine was created without network access (pass HTTPGalleryTransport() to Engine), or use a local gallery: --backend-galleries '[{\"name\":\"local\",\"url\":\"file:///path/to/index.yaml\"}]'")
     }
 }
 
