@@ -18,6 +18,7 @@ enum TerminalInput {
 final class NCursesCanvas: Canvas {
     private let window: UnsafeMutablePointer<WINDOW>
     private(set) var colorsEnabled = false
+    private var colorStarted = false
     private var attributes: [StyleRole: attr_t] = [:]
     private var blanks = ""
 
@@ -50,9 +51,10 @@ final class NCursesCanvas: Canvas {
     /// Maps every role to a colour pair for this terminal's colour count; `noColor` keeps attributes only.
     func apply(_ theme: Theme, noColor: Bool) {
         colorsEnabled = !noColor && has_colors()
-        if colorsEnabled {
+        if colorsEnabled, !colorStarted {
             _ = start_color()
             _ = use_default_colors()
+            colorStarted = true
         }
         let colors = Int(hangar_nc_colors())
         attributes = [:]

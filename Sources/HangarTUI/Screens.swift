@@ -167,7 +167,12 @@ public enum Screens {
         let bindings = KeyMap.bindings(for: state.screen, glyphs: state.glyphs)
         let keyWidth = bindings.map(\.label.count).max() ?? 6
         let lines = bindings.map { $0.label.padding(toLength: keyWidth + 2, withPad: " ", startingAt: 0) + $0.description }
-        Widgets.dialog(canvas, title: "Keys: \(state.screen.title)", lines: lines, footer: "Esc, ? or q closes", glyphs: state.glyphs)
+        // Scrolls with j/k when the terminal is shorter than the list.
+        let room = max(1, canvas.height - 6)
+        let first = min(state.helpScroll, max(0, lines.count - room))
+        let more = lines.count > room ? " (j/k scroll, \(first + 1)-\(min(lines.count, first + room)) of \(lines.count))" : ""
+        Widgets.dialog(canvas, title: "Keys: \(state.screen.title)", lines: Array(lines.dropFirst(first)),
+                       footer: "Esc, ? or q closes" + more, glyphs: state.glyphs)
     }
 
     // MARK: - Screens
@@ -192,7 +197,7 @@ public enum Screens {
             canvas.put(isSelected ? state.glyphs.cursor : " ", x: 0, y: y, style: selectionStyle(isSelected, .accent))
             draw(i, y, isSelected)
         }
-        if first > 0 { canvas.put(state.glyphs.upgrade == "^" ? "^ more" : "↑ more", x: canvas.width - 8, y: top, style: Style(.dim)) }
+        if first > 0 { canvas.put("\(state.glyphs.upgrade) more", x: canvas.width - 8, y: top, style: Style(.dim)) }
         if first + visible < count {
             canvas.put("\(count - first - visible) more", x: canvas.width - 10, y: top + visible * rowsPerItem - 1, style: Style(.dim))
         }

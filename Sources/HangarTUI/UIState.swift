@@ -51,6 +51,8 @@ public struct UIState: Sendable {
     public var catalogShowAll = false
     public var catalogShowDevelopment = false
     public var showHelp = false
+    /// First help line shown, when the help is taller than the terminal.
+    public var helpScroll = 0
     public var confirmation: Confirmation?
     /// One status line after an action; errors say so in words, not only in colour.
     public var message: (text: String, isError: Bool)?
@@ -162,7 +164,14 @@ public struct UIState: Sendable {
             return []
         }
         if showHelp {
-            if [.escape, .char("?"), .char("q"), .enter].contains(key) { showHelp = false }
+            switch key {
+            case .escape, .char("?"), .char("q"), .enter: showHelp = false
+            case .down, .char("j"), .pageDown:
+                let last = KeyMap.bindings(for: screen).count - 1
+                helpScroll = min(last, helpScroll + (key == .pageDown ? max(1, pageSize) : 1))
+            case .up, .char("k"), .pageUp: helpScroll = max(0, helpScroll - (key == .pageUp ? max(1, pageSize) : 1))
+            default: break
+            }
             return []
         }
         if isEditingFilter {
@@ -197,7 +206,7 @@ public struct UIState: Sendable {
         case .startFilter: isEditingFilter = true; message = nil
         case .escape:
             if screen == .detail { switchTo(.backends) } else if !filter.isEmpty { filter = ""; clampSelection() }
-        case .help: showHelp = true
+        case .help: showHelp = true; helpScroll = 0
         case .quit:
             let running = activeJobs.count
             if running == 0 { return [.quit(cancelJobs: false)] }

@@ -22,6 +22,17 @@ final class LayoutAndModeTests: XCTestCase {
         }
     } }
 
+    func testHelpScrollsOnShortTerminals() throws { try onMain {
+        var state = UIState(snapshot: .empty())
+        _ = state.handle(.char("?"))
+        let short = draw(state, width: 80, height: 14)
+        XCTAssertTrue(short.text.contains("(j/k scroll, 1-8 of"), short.text)
+        XCTAssertFalse(short.text.contains("Ctrl-C"))
+        for _ in 0..<30 { _ = state.handle(.char("j")) }
+        XCTAssertTrue(draw(state, width: 80, height: 14).text.contains("Ctrl-C     quit now"), "the last key is reachable")
+        XCTAssertTrue(state.showHelp, "j scrolls instead of moving the list")
+    } }
+
     func testEveryKeyOfTheMapDispatchesItsAction() throws { try onMain {
         for screen in Screen.allCases {
             for binding in KeyMap.bindings(for: screen) {
