@@ -3,6 +3,7 @@ import HangarEngine
 
 /// One operation as the Jobs screen shows it, folded from its `JobEvent`s.
 public struct JobRow: Sendable, Equatable {
+    /// Where the job is: waiting, in a phase, or how it ended.
     public enum State: Sendable, Equatable {
         case queued
         case running(JobPhase, detail: String)
@@ -31,6 +32,7 @@ public struct JobRow: Sendable, Equatable {
         self.backend = backend
     }
 
+    /// Equal when a user would see the same row (progress timestamps aside).
     public static func == (a: JobRow, b: JobRow) -> Bool {
         a.job == b.job && a.state == b.state && a.bytes == b.bytes && a.total == b.total && a.warnings == b.warnings
     }

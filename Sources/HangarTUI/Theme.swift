@@ -225,6 +225,7 @@ public struct ThemeLibrary: Sendable {
         return ThemeLibrary(directories: dirs)
     }
 
+    /// The running binary's real path (Linux `/proc/self/exe`), to find the source tree's themes next to a build.
     public static func currentExecutable() -> String? {
         try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
     }

@@ -49,6 +49,7 @@ public final class UIController {
         checker.start()
     }
 
+    /// Unsubscribes and stops the checker and the ticker; jobs keep running in the engine.
     public func stop() {
         if let subscription { engine.jobs.unsubscribe(subscription) }
         if let checkerSubscription { checker.unsubscribe(checkerSubscription) }
