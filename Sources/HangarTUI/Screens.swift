@@ -274,6 +274,11 @@ public enum Screens {
         list(state, canvas, screen: .catalog, top: body.top + 2, visible: visible, count: rows.count, &layout) { i, y, selected in
             let row = rows[i]
             var stateText = row.installed ? "\(state.glyphs.ok) installed" : "not installed"
+            var stateRole: StyleRole = row.installed ? .ok : .dim
+            if row.installed, state.upgrades.report?.upgrades[row.entry.name] != nil {
+                stateText = "\(state.glyphs.upgrade) upgradable"
+                stateRole = .upgrade
+            }
             if !row.compatible { stateText = "other hardware" }
             if let job = state.activeJob(for: row.entry.name) ?? state.activeJob(for: row.entry.id) {
                 stateText = job.operation.rawValue + " " + (job.percent.map { "\($0)%" } ?? job.stateWord)
@@ -282,7 +287,7 @@ public enum Screens {
             Widgets.row(canvas, y: y, x: 2, cells: [
                 (row.entry.name, nameWidth, selectionStyle(selected, .text)),
                 (row.entry.version.isEmpty ? "" : "v" + row.entry.version, versionWidth, selectionStyle(selected, .text)),
-                (stateText, stateWidth, selectionStyle(selected, row.installed ? .ok : .dim)),
+                (stateText, stateWidth, selectionStyle(selected, stateRole)),
                 (resolves, resolvesWidth, selectionStyle(selected, .dim)),
                 (row.entry.tags.joined(separator: ", "), tagsWidth, selectionStyle(selected, .dim)),
             ], glyphs: state.glyphs)
@@ -425,13 +430,13 @@ public enum Screens {
                 return ("Auto-upgrade backends", "unknown", [(s.settingsError ?? "settings not loaded", .error)])
             }
             var notes: [(String, StyleRole)] = [
-                ("Enter or a toggles; written to \(s.configDir)/\(RuntimeSettingsFile.fileName) (auto_upgrade_backends);", .dim),
-                ("a running LocalAI picks the file up; while hangar runs it also upgrades flagged backends itself.", .dim),
+                ("auto_upgrade_backends in \(s.configDir)/\(RuntimeSettingsFile.fileName)", .dim),
+                ("a running LocalAI picks the file up; while hangar runs, it upgrades flagged backends itself", .dim),
             ]
             if let note = setting.environmentNote {
                 notes.append((note + (setting.overriddenByEnvironment ? ": the file value does not apply while it is set" : ""), .warning))
             }
-            return ("Auto-upgrade backends", setting.value.boolValue == true ? "on" : "off", notes)
+            return ("Auto-upgrade backends", (setting.value.boolValue == true ? "on" : "off") + "  (Enter or a toggles)", notes)
         case .checkInterval:
             return ("Check interval", HangarSettings.formatInterval(state.checkInterval),
                     [("\(state.glyphs == .ascii ? "Left/Right" : "←/→") changes; hangar checks on start and then at this interval", .dim)])
@@ -439,6 +444,7 @@ public enum Screens {
             let on = s.settings?.preferDevelopmentBackends == true
             let setting = s.settings?[.preferDevelopmentBackends]
             var notes: [(String, StyleRole)] = [("Enter toggles; installs pick -development builds first (prefer_development_backends)", .dim)]
+
             if let note = setting?.environmentNote { notes.append((note, .warning)) }
             return ("Prefer development builds", on ? "on" : "off", notes)
         case .capability:
@@ -449,7 +455,7 @@ public enum Screens {
             default: how = "forced"
             }
             return ("Capability", "\(s.capability.value) (\(how))",
-                    [(explanation + "; force another with --capability or LOCALAI_FORCE_META_BACKEND_CAPABILITY", .dim)])
+                    [(explanation, .dim), ("set with --capability or LOCALAI_FORCE_META_BACKEND_CAPABILITY", .dim)])
         case .galleries:
             let notes = s.galleries.map { g -> (String, StyleRole) in
                 var text = "\(g.gallery.name): \(g.gallery.url) \(state.glyphs.dash) \(g.entryCount) entries"
