@@ -12,17 +12,30 @@ enum TerminalRestore {
     nonisolated(unsafe) private static let saved = UnsafeMutablePointer<termios>.allocate(capacity: 1)
     private static let hasSaved = Atomic<Bool>(false)
     private static let installed = Atomic<Bool>(false)
+    private static let crashSignals = [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP]
+    /// The handlers hangar replaced, indexed by signal number.
+    nonisolated(unsafe) private static let previous: UnsafeMutablePointer<sigaction> = {
+        let table = UnsafeMutablePointer<sigaction>.allocate(capacity: 65)
+        table.initialize(repeating: sigaction(), count: 65)
+        return table
+    }()
 
     /// Records the cooked terminal state before curses changes it, and installs the crash handlers once.
     static func saveTerminalState() {
         if tcgetattr(STDIN_FILENO, saved) == 0 { hasSaved.store(true, ordering: .releasing) }
         guard !installed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        for sig in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] {
-            signal(sig) { sig in
+        for sig in crashSignals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { sig in
                 TerminalRestore.restoreNow()
-                signal(sig, SIG_DFL)
+                // Hand the signal to whoever had it before (Swift's backtracer, or the default action),
+                // which now writes to a sane terminal.
+                _ = sigaction(sig, TerminalRestore.previous.advanced(by: Int(sig)), nil)
                 raise(sig)
             }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = 0
+            _ = sigaction(sig, &action, previous.advanced(by: Int(sig)))
         }
         atexit { TerminalRestore.restoreNow() }
     }
