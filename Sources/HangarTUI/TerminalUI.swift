@@ -159,8 +159,20 @@ public enum TerminalUI {
             _ = RunLoop.main.run(mode: .default, before: Date.distantFuture)
         }
         sources.forEach { $0.cancel() }
+        let active = controller.state.activeJobs.count
         controller.stop()
         canvas.close()
+        if active > 0 {
+            // Cancelled jobs stop at their next check and roll back; give them a moment so nothing is left half-done
+            // for the next start's recovery to clean up.
+            FileHandle.standardError.write(Data("hangar: waiting for \(active) cancelled job\(active == 1 ? "" : "s") to stop\n".utf8))
+            let stopped = DispatchSemaphore(value: 0)
+            DispatchQueue.global().async {
+                engine.jobs.waitAll()
+                stopped.signal()
+            }
+            _ = stopped.wait(timeout: .now() + 5)
+        }
         return status
     }
 
