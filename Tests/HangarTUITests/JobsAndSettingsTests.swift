@@ -73,6 +73,18 @@ final class JobsAndSettingsTests: XCTestCase {
         XCTAssertEqual(state.handle(.enter), [.setTheme("light")])
     } }
 
+    func testBrokenSettingsFileIsShownAndTheToggleRefusesToGuess() throws { try onMain {
+        let fixture = try TUIFixture()
+        try "{broken".write(toFile: fixture.config + "/runtime_settings.json", atomically: true, encoding: .utf8)
+        var state = try UIState.loaded(try fixture.engine())
+        XCTAssertEqual(state.handle(.char("a")), [], "never overwrite a file hangar cannot read")
+        XCTAssertTrue(state.message?.isError == true && state.message?.text.contains("runtime_settings.json") == true,
+                      "\(String(describing: state.message))")
+        _ = state.handle(.char("s"))
+        XCTAssertTrue(line(draw(state, width: 160), containing: "Auto-upgrade backends").contains("unknown"))
+        XCTAssertTrue(draw(state, width: 160).text.contains("not valid JSON"), draw(state, width: 160).text)
+    } }
+
     func testDurationsAndTimes() throws { try onMain {
         XCTAssertEqual(durationText(5), "5s")
         XCTAssertEqual(durationText(65), "1m05s")
