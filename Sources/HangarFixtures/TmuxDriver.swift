@@ -11,6 +11,8 @@ public final class ChildProcess {
     public let pid: pid_t
     public let outputPath: String
     private var exitStatus: Int32?
+    /// Peak resident memory of the ended process (its `ru_maxrss`), in KiB; nil while it runs.
+    public private(set) var peakMemoryKiB: Int?
 
     /// `environment` is the child's whole environment: nothing of the test runner's leaks in.
     public init(_ argv: [String], environment: [String: String], outputPath: String) throws {
@@ -45,8 +47,10 @@ public final class ChildProcess {
         let end = Date().addingTimeInterval(timeout)
         repeat {
             var status: Int32 = 0
-            let r = waitpid(pid, &status, WNOHANG)
+            var usage = rusage()
+            let r = wait4(pid, &status, WNOHANG, &usage)
             if r == pid {
+                peakMemoryKiB = Int(usage.ru_maxrss)
                 let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
                 exitStatus = code
                 return code
