@@ -69,8 +69,8 @@ struct DaemonCommand: ParsableCommand {
                 engine.jobs.cancelAll()
                 DispatchQueue.global().async {
                     engine.jobs.waitAll()
-                    log.flush()
                     log.line("stopped")
+                    log.flush()
                     Output.exit(0)
                 }
             }

@@ -1,5 +1,6 @@
 import Foundation
 import HangarEngine
+import HangarFixtures
 import XCTest
 
 #if canImport(Glibc)
@@ -19,7 +20,7 @@ final class DemoSite {
     static let payloadUnit = 64 << 10
 
     init(copyLimit: Int = 512 << 10) throws {
-        hangar = try BuiltProducts.hangar()
+        hangar = try HangarExecutable.path()
         root = FileManager.default.temporaryDirectory.path + "/hangar-e2e-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root + "/home", withIntermediateDirectories: true)
         demo = DemoSandbox(directory: root + "/demo", payloadUnit: Self.payloadUnit)
