@@ -13,6 +13,8 @@ public final class Engine: Sendable {
     let digestResolver: any DigestResolver
     let root: BackendsRoot
     let locks: BackendLocks
+    /// Every finished job, persisted in `.hangar/history.json`.
+    let history: OperationHistory
 
     /// `sources` are tried in order for each URI; local directories are always tried first, as in LocalAI.
     public init(configuration: HangarConfiguration,
@@ -31,6 +33,8 @@ public final class Engine: Sendable {
         self.digestResolver = digestResolver
         self.root = BackendsRoot(configuration.backendsPath)
         self.locks = BackendLocks(root: root)
+        self.history = OperationHistory(root: root)
+        history.attach(to: jobs)
     }
 
     public var capability: Capability { capabilityReport.capability }

@@ -1,16 +1,24 @@
 import ArgumentParser
 import Foundation
 import HangarEngine
+import HangarTUI
 
-/// `hangar demo`: build a sandboxed LocalAI installation with upgrades waiting and show it.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `hangar demo`: build a sandboxed LocalAI installation with upgrades waiting and open the UI on it (on a terminal),
+/// or list it (otherwise).
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Create the built-in demo sandbox (no network needed) and list it.",
+        abstract: "Create the built-in demo sandbox (no network needed) and open the UI on it.",
         discussion: """
             The sandbox holds a backends directory with old versions installed (a meta with its alias, a system \
-            backend, an unversioned install and one backend whose new version is broken), a local gallery with newer \
-            versions, and a config dir. Point any hangar command at it with `source <dir>/env`.
+            backend, an unversioned install and one backend whose new version is broken), a local gallery of \
+            directories and sha256-checked tarballs with newer versions and more to install, and a config dir. \
+            Copies are throttled (HANGAR_COPY_LIMIT, 8 MiB/s) so progress is visible. On a terminal the UI opens on \
+            it; otherwise the sandbox is listed. Point any hangar command at it with `source <dir>/env`.
             """)
 
     @Flag(help: "Delete the sandbox and build it afresh.")
@@ -27,11 +35,16 @@ struct DemoCommand: ParsableCommand {
         let fresh = reset || !sandbox.exists
         try sandbox.create(reset: reset)
 
-        var merged = env
-        for (k, v) in sandbox.environment { merged[k] = v }
-        let configuration = try HangarConfiguration.resolve(flags: .init(), environment: merged,
-                                                            workingDirectory: sandbox.directory)
-        let engine = Engine(configuration: configuration)
+        let engine = try sandbox.engine(base: env)
+        let recovery = engine.recover()
+        for line in recovery.repairs { Output.stderr("hangar: recovered: \(line)") }
+        if Self.onTerminal(env) {
+            let status = MainActor.assumeIsolated { TerminalUI.run(engine: engine, options: TUIOptions()) }
+            Output.stdout("Demo sandbox in \(sandbox.directory): hangar demo opens it again, hangar demo --reset starts fresh,")
+            Output.stdout("and `source \(sandbox.environmentFile)` points the hangar commands at it.")
+            if status != 0 { throw OperationsFailed(code: status) }
+            return
+        }
         Output.stdout(fresh ? "Demo sandbox created in \(sandbox.directory)" : "Demo sandbox in \(sandbox.directory) (use --reset to start fresh)")
         Output.stdout("")
         var table = Table(header: ["NAME", "VERSION", "UPGRADE", "KIND"])
@@ -51,6 +64,12 @@ struct DemoCommand: ParsableCommand {
         Output.stdout("  \(hangar) upgrade piper      # progress, then the new version")
         Output.stdout("  \(hangar) upgrade kokoro     # its new version is broken: watch the rollback")
         Output.stdout("  \(hangar) list --available   # the demo gallery")
+    }
+
+    /// Both ends of the terminal are a tty and TERM can drive a full-screen UI (pipes and CI get the listing).
+    static func onTerminal(_ env: [String: String]) -> Bool {
+        let term = env["TERM"] ?? ""
+        return isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1 && !term.isEmpty && term != "dumb"
     }
 
     /// `hangar` when the running binary is the one on PATH, else its full path, so the hints work when pasted.

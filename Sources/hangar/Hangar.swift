@@ -19,10 +19,10 @@ struct Hangar: ParsableCommand {
             and swapped in atomically, so an interrupted or failed operation never loses a backend.
             """,
         version: version,
-        subcommands: [ListCommand.self, CheckCommand.self, InstallCommand.self, ReinstallCommand.self,
+        subcommands: [UICommand.self, ListCommand.self, CheckCommand.self, InstallCommand.self, ReinstallCommand.self,
                       UninstallCommand.self, UpgradeCommand.self, SettingsCommand.self, RecoverCommand.self,
-                      DemoCommand.self],
-        defaultSubcommand: ListCommand.self)
+                      DemoCommand.self, DaemonCommand.self],
+        defaultSubcommand: UICommand.self)
 
     /// Exit codes: 0 success, 1 an operation failed, 2 usage or configuration error.
     static func main() {

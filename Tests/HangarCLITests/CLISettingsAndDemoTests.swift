@@ -132,6 +132,17 @@ final class CLISettingsAndDemoTests: CLITestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/backends/kokoro/run.sh"))
         XCTAssertEqual(((try? FileManager.default.contentsOfDirectory(atPath: dir + "/backends/.hangar/staging")) ?? []), [])
 
+        // The catalog has sha256-checked tarballs too: one installs like any other backend.
+        let gallery = try String(contentsOfFile: dir + "/gallery/index.yaml", encoding: .utf8)
+        XCTAssertTrue(gallery.contains("bark-0.3.0.tar.gz\"\n  version: \"0.3.0\"\n  sha256: \""), gallery)
+        var fast = env
+        fast["HANGAR_COPY_LIMIT"] = String(1 << 30)
+        let install = try RunningHangar(["install", "bark", "--json"], environment: fast, directory: site.root,
+                                        outputDirectory: sandbox.ioDirectory).wait(timeout: 60)
+        XCTAssertEqual(install.status, 0, install.transcript)
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: dir + "/backends/bark/run.sh"), install.transcript)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/backends/bark/VERSION", encoding: .utf8), "bark 0.3.0\n")
+
         // Without --reset an existing sandbox is kept as it is; with --reset it is rebuilt.
         try FileManager.default.removeItem(atPath: dir + "/backends/piper")
         let kept = try site.run(["demo", "--dir", dir], gallery: nil, timeout: 60)

@@ -19,21 +19,7 @@ public struct RuntimeSettingsFile: Sendable {
 
     /// The file's top-level object; a missing or blank file is an empty object, as in LocalAI.
     public func read() throws -> JSONObject {
-        guard let bytes = try SettingsFileIO.readIfPresent(path) else { return JSONObject() }
-        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return JSONObject() }
-        let value: JSONValue
-        do throws(JSONError) {
-            value = try JSONValue.parse(bytes)
-        } catch {
-            throw HangarError.configuration(
-                "\(Self.fileName) at \(path) is not valid JSON (line \(error.line), column \(error.column): "
-                    + "\(error.reason)): fix or remove the file")
-        }
-        guard case .object(let object) = value else {
-            throw HangarError.configuration(
-                "\(Self.fileName) at \(path) must hold a JSON object, found \(value.typeNameForErrors): fix or remove the file")
-        }
-        return object
+        try SettingsFileIO.readObject(path, named: "\(Self.fileName) at \(path)")
     }
 
     /// The typed backend-related keys of the file.

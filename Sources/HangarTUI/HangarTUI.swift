@@ -1,2 +1,0 @@
-/// The full-screen terminal UI: renders engine state and sends the engine commands.
-public enum HangarTUI {}

@@ -1,0 +1,124 @@
+import Foundation
+import HangarEngine
+
+/// One operation as the Jobs screen shows it, folded from its `JobEvent`s.
+public struct JobRow: Sendable, Equatable {
+    /// Where the job is: waiting, in a phase, or how it ended.
+    public enum State: Sendable, Equatable {
+        case queued
+        case running(JobPhase, detail: String)
+        case done(summary: String)
+        case failed(error: String)
+        case rolledBack(error: String, restored: String)
+        case cancelled(detail: String)
+        case skipped(reason: String)
+    }
+
+    public var job: JobID
+    public var operation: JobOperation
+    public var backend: String
+    public var state: State = .queued
+    public var bytes: Int64 = 0
+    public var total: Int64 = 0
+    /// First progress sample (for the average speed) and the latest one.
+    public var firstProgress: (at: Double, bytes: Int64)?
+    public var lastProgressAt: Double?
+    public var warnings: [String] = []
+    public var background: Bool = false
+
+    public init(job: JobID, operation: JobOperation, backend: String) {
+        self.job = job
+        self.operation = operation
+        self.backend = backend
+    }
+
+    /// Equal when a user would see the same row (progress timestamps aside).
+    public static func == (a: JobRow, b: JobRow) -> Bool {
+        a.job == b.job && a.state == b.state && a.bytes == b.bytes && a.total == b.total && a.warnings == b.warnings
+    }
+
+    public var isFinished: Bool {
+        switch state {
+        case .queued, .running: return false
+        default: return true
+        }
+    }
+
+    /// Folds one event into the row; `now` is seconds on any monotonic-enough clock.
+    public mutating func apply(_ kind: JobEvent.Kind, now: Double) {
+        switch kind {
+        case .queued: state = .queued
+        case .phase(let phase, let detail): state = .running(phase, detail: detail)
+        case .progress(let bytes, let total):
+            if firstProgress == nil { firstProgress = (now, bytes) }
+            self.bytes = bytes
+            self.total = total
+            lastProgressAt = now
+            if case .queued = state { state = .running(.downloading, detail: "") }
+        case .warning(let message): warnings.append(message)
+        case .done(let summary): state = .done(summary: summary)
+        case .failed(let error): state = .failed(error: error)
+        case .rolledBack(let error, let restored): state = .rolledBack(error: error, restored: restored)
+        case .cancelled(let detail): state = .cancelled(detail: detail)
+        case .skipped(let reason): state = .skipped(reason: reason)
+        }
+    }
+
+    /// Average bytes per second since the first progress report; nil until there is half a second of data.
+    public func speed(now: Double) -> Double? {
+        guard let first = firstProgress, now - first.at >= 0.5, bytes > first.bytes else { return nil }
+        return Double(bytes - first.bytes) / (now - first.at)
+    }
+
+    /// Seconds left at the average speed; nil when unknown.
+    public func eta(now: Double) -> Int? {
+        guard total > 0, bytes < total, let speed = speed(now: now), speed > 0 else { return nil }
+        return Int((Double(total - bytes) / speed).rounded(.up))
+    }
+
+    /// 0...100 when the total is known.
+    public var percent: Int? { total > 0 ? Int(min(100, bytes * 100 / total)) : nil }
+
+    /// `queued`, the phase name, `done`, `failed`, `rolled back`, `cancelled`, `skipped`.
+    public var stateWord: String {
+        switch state {
+        case .queued: return "queued"
+        case .running(let phase, _): return phase.rawValue
+        case .done: return "done"
+        case .failed: return "failed"
+        case .rolledBack: return "rolled back"
+        case .cancelled: return "cancelled"
+        case .skipped: return "skipped"
+        }
+    }
+
+    /// The outcome line of a finished job, e.g. `upgrade failed: run.sh missing in new image — v1.0.0 restored`.
+    public var outcomeText: String? { outcomeText(dash: "—") }
+
+    /// The outcome line with `dash` between the error and what was restored (ASCII mode passes `-`).
+    public func outcomeText(dash: String) -> String? {
+        switch state {
+        case .queued, .running: return nil
+        case .done(let summary): return summary
+        case .failed(let error): return "\(operation.rawValue) failed: \(error)"
+        case .rolledBack(let error, let restored): return "\(operation.rawValue) failed: \(error) \(dash) \(restored)"
+        case .cancelled(let detail): return detail
+        case .skipped(let reason): return "skipped: \(reason)"
+        }
+    }
+}
+
+/// `3s`, `1m05s`, `2h03m`.
+public func durationText(_ seconds: Int) -> String {
+    if seconds < 60 { return "\(seconds)s" }
+    if seconds < 3600 { return "\(seconds / 60)m\(String(format: "%02d", seconds % 60))s" }
+    return "\(seconds / 3600)h\(String(format: "%02d", (seconds % 3600) / 60))m"
+}
+
+/// `02:31:07` in local time.
+public func clockText(_ date: Date) -> String {
+    var t = time_t(date.timeIntervalSince1970)
+    var parts = tm()
+    localtime_r(&t, &parts)
+    return String(format: "%02d:%02d:%02d", parts.tm_hour, parts.tm_min, parts.tm_sec)
+}

@@ -1,0 +1,126 @@
+/// A key as the UI sees it, decoded from the terminal by the driver (or built by tests).
+public enum Key: Hashable, Sendable {
+    case char(Character)
+    case up, down, left, right, pageUp, pageDown, home, end
+    case tab, backTab, enter, escape, backspace, ctrlC
+}
+
+/// The five screens, in tab order; the number is the key that opens it.
+public enum Screen: Int, CaseIterable, Sendable {
+    case backends = 1, catalog, detail, jobs, settings
+
+    public var title: String {
+        switch self {
+        case .backends: return "Backends"
+        case .catalog: return "Catalog"
+        case .detail: return "Detail"
+        case .jobs: return "Jobs"
+        case .settings: return "Settings"
+        }
+    }
+}
+
+/// Everything a key can ask the UI to do.
+public enum Action: Equatable, Sendable {
+    case moveUp, moveDown, pageUp, pageDown, first, last
+    case nextScreen, previousScreen, show(Screen)
+    case openDetail, startFilter, escape
+    case upgradeSelected, upgradeAll, reinstallSelected, installSelected, uninstallSelected
+    case checkNow, cancelSelectedJob, clearFinishedJobs
+    case toggleAutoUpgrade, cycleSort, toggleShowAll, toggleDevelopment
+    case activateSetting, adjustSetting(Int)
+    case help, quit, forceQuit
+}
+
+/// One entry of a screen's key map: the keys, how help and the footer write them, what they do.
+public struct KeyBinding: Sendable, Equatable {
+    public var keys: [Key]
+    public var label: String
+    public var action: Action
+    public var description: String
+    /// Shown in the footer (the keys that matter most on this screen).
+    public var inFooter: Bool
+}
+
+/// The single source of key handling: the same table dispatches keys, writes the footer and the Help overlay.
+public enum KeyMap {
+    /// Every binding active on `screen`, screen keys first, then the keys that work everywhere.
+    public static func bindings(for screen: Screen, glyphs: Glyphs = .unicode) -> [KeyBinding] {
+        func b(_ keys: [Key], _ label: String, _ action: Action, _ description: String, footer: Bool = false) -> KeyBinding {
+            KeyBinding(keys: keys, label: label, action: action, description: description, inFooter: footer)
+        }
+        let up = glyphs == .ascii ? "Up" : "↑"
+        let down = glyphs == .ascii ? "Down" : "↓"
+        let move = [
+            b([.up, .char("k")], "\(up)/k", .moveUp, "move up"),
+            b([.down, .char("j")], "\(down)/j", .moveDown, "move down", footer: true),
+            b([.pageUp], "PgUp", .pageUp, "page up"),
+            b([.pageDown], "PgDn", .pageDown, "page down"),
+            b([.char("g"), .home], "g", .first, "first row"),
+            b([.char("G"), .end], "G", .last, "last row"),
+        ]
+        var screenKeys: [KeyBinding] = []
+        switch screen {
+        case .backends:
+            screenKeys = [
+                b([.enter], "Enter", .openDetail, "open the detail of the backend", footer: true),
+                b([.char("/")], "/", .startFilter, "filter by name or tag (Esc clears)", footer: true),
+                b([.escape], "Esc", .escape, "clear the filter"),
+                b([.char("u")], "u", .upgradeSelected, "upgrade the selected backend", footer: true),
+                b([.char("U")], "U", .upgradeAll, "upgrade every backend with an upgrade", footer: true),
+                b([.char("r")], "r", .reinstallSelected, "reinstall the selected backend"),
+                b([.char("d")], "d", .uninstallSelected, "uninstall the selected backend", footer: true),
+                b([.char("c")], "c", .checkNow, "check for upgrades now", footer: true),
+                b([.char("o")], "o", .cycleSort, "order: by name, upgrades first, upgrades only"),
+            ]
+        case .catalog:
+            screenKeys = [
+                b([.char("i")], "i", .installSelected, "install the selected entry", footer: true),
+                b([.enter], "Enter", .openDetail, "open the detail of an installed entry"),
+                b([.char("/")], "/", .startFilter, "filter by name or tag (Esc clears)", footer: true),
+                b([.escape], "Esc", .escape, "clear the filter"),
+                b([.char("r")], "r", .reinstallSelected, "reinstall the selected entry"),
+                b([.char("A")], "A", .toggleShowAll, "show entries for other hardware too", footer: true),
+                b([.char("P")], "P", .toggleDevelopment, "show development builds", footer: true),
+            ]
+        case .detail:
+            screenKeys = [
+                b([.char("u")], "u", .upgradeSelected, "upgrade this backend", footer: true),
+                b([.char("r")], "r", .reinstallSelected, "reinstall this backend", footer: true),
+                b([.char("d")], "d", .uninstallSelected, "uninstall this backend", footer: true),
+                b([.char("c")], "c", .checkNow, "check for upgrades now"),
+                b([.escape], "Esc", .escape, "back to Backends", footer: true),
+            ]
+        case .jobs:
+            screenKeys = [
+                b([.char("x")], "x", .cancelSelectedJob, "cancel the selected job", footer: true),
+                b([.char("C")], "C", .clearFinishedJobs, "clear finished jobs", footer: true),
+                b([.enter], "Enter", .openDetail, "open the detail of the job's backend"),
+            ]
+        case .settings:
+            screenKeys = [
+                b([.enter, .char(" ")], "Enter", .activateSetting, "toggle or change the selected setting", footer: true),
+                b([.right, .char("l"), .char("+")], glyphs == .ascii ? "Right/l" : "→/l", .adjustSetting(1), "next value", footer: true),
+                b([.left, .char("h"), .char("-")], glyphs == .ascii ? "Left/h" : "←/h", .adjustSetting(-1), "previous value"),
+            ]
+        }
+        let global = [
+            b([.tab], "Tab", .nextScreen, "next screen", footer: true),
+            b([.backTab], "Shift-Tab", .previousScreen, "previous screen"),
+            b(Screen.allCases.map { .char(Character(String($0.rawValue))) }, "1-5", .show(.backends),
+              "Backends, Catalog, Detail, Jobs, Settings"),
+            b([.char("s")], "s", .show(.settings), "settings"),
+            b([.char("a")], "a", .toggleAutoUpgrade, "toggle auto-upgrade (runtime_settings.json)", footer: true),
+            b([.char("?")], "?", .help, "this help", footer: true),
+            b([.char("q")], "q", .quit, "quit (asks while jobs run)", footer: true),
+            b([.ctrlC], "Ctrl-C", .forceQuit, "quit now, cancelling jobs"),
+        ]
+        return screenKeys + move + global
+    }
+
+    /// The action `key` triggers on `screen`, if any.
+    public static func action(for key: Key, on screen: Screen) -> Action? {
+        if case .char(let c) = key, let n = c.wholeNumberValue, let target = Screen(rawValue: n) { return .show(target) }
+        return bindings(for: screen).first { $0.keys.contains(key) }?.action
+    }
+}

@@ -1,0 +1,195 @@
+import CNCursesW
+import Dispatch
+import Foundation
+import HangarEngine
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How the UI looks: theme, colour and glyphs. `nil` fields are decided from the environment.
+public struct TUIOptions: Sendable {
+    /// A theme name or a path to a theme file; nil = `HANGAR_THEME`, then hangar's settings, then `default`.
+    public var theme: String?
+    /// No colour at all (also when `NO_COLOR` is set and non-empty).
+    public var noColor: Bool
+    /// ASCII glyphs; nil = from the locale (ASCII unless it is UTF-8).
+    public var asciiOnly: Bool?
+    /// Where themes are looked up; nil = the standard search path.
+    public var themeDirectories: [String]?
+    /// The environment to read `NO_COLOR`, `HANGAR_THEME` and the theme search path from.
+    public var environment: [String: String]
+
+    public init(theme: String? = nil, noColor: Bool = false, asciiOnly: Bool? = nil, themeDirectories: [String]? = nil,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.theme = theme
+        self.noColor = noColor
+        self.asciiOnly = asciiOnly
+        self.themeDirectories = themeDirectories
+        self.environment = environment
+    }
+
+    /// `NO_COLOR` set and non-empty (no-color.org), or `--no-color`.
+    public var colorDisabled: Bool { noColor || !(environment["NO_COLOR"] ?? "").isEmpty }
+
+    /// The search path for themes.
+    public var themeLibrary: ThemeLibrary {
+        themeDirectories.map(ThemeLibrary.init(directories:)) ?? ThemeLibrary.standard(environment: environment)
+    }
+
+    /// The theme to start with: the option, `HANGAR_THEME`, the saved choice, `default`.
+    public func themeName(saved: String?) -> String {
+        theme ?? environment["HANGAR_THEME"].flatMap { $0.isEmpty ? nil : $0 } ?? saved ?? "default"
+    }
+}
+
+/// The full-screen UI's entry points.
+public enum TerminalUI {
+    /// Runs the full-screen UI until the user quits; returns the exit status (0, or 2 when the terminal or the
+    /// theme cannot be used). Restores the terminal on every exit path: quit, Ctrl-C, SIGTERM, SIGHUP, a crash.
+    @MainActor
+    public static func run(engine: Engine, options: TUIOptions) -> Int32 {
+        setlocale(LC_ALL, "")
+        let glyphs = glyphs(for: options)
+        let library = options.themeLibrary
+        let saved = (try? engine.hangarSettings.load()) ?? HangarSettings()
+        let themeName = options.themeName(saved: saved.theme)
+        let theme: Theme
+        do {
+            theme = try library.load(themeName)
+        } catch {
+            FileHandle.standardError.write(Data("hangar: \(error); choose another with --theme NAME or HANGAR_THEME\n".utf8))
+            return 2
+        }
+        // The listing is local and fast; the galleries may need the network. Wait a little for them so a local
+        // gallery is on the first frame, but never let a slow network hold the screen: then they arrive later.
+        var snapshot = EngineSnapshot.loadLocal(engine)
+        let galleries = Mutex<EngineSnapshot?>(nil)
+        let galleriesRead = DispatchSemaphore(value: 0)
+        DispatchQueue.global(qos: .userInitiated).async { [snapshot] in
+            var full = snapshot
+            full.addGalleries(engine)
+            galleries.withLock { $0 = full }
+            galleriesRead.signal()
+        }
+        if galleriesRead.wait(timeout: .now() + 0.12) == .success, let full = galleries.withLock({ $0 }) { snapshot = full }
+        // ncurses installs SIGWINCH handling only for SIG_DFL; hangar takes SIGWINCH itself through Dispatch so an idle
+        // UI needs no polling timer to notice a resize.
+        signal(SIGWINCH, SIG_IGN)
+        guard let canvas = NCursesCanvas.open() else {
+            FileHandle.standardError.write(Data("hangar: cannot open the terminal (TERM=\(options.environment["TERM"] ?? "unset")); use hangar list\n".utf8))
+            return 2
+        }
+        let noColor = options.colorDisabled
+        canvas.apply(theme, noColor: noColor)
+
+        // The interval is read from hangar.json each round, so a change in Settings (or by another hangar) applies.
+        let checker = UpgradeChecker(engine: engine, interval: {
+            (try? engine.hangarSettings.load().checkInterval) ?? HangarSettings.defaultCheckInterval
+        })
+        let controller = UIController(engine: engine, checker: checker, snapshot: snapshot, glyphs: glyphs)
+        controller.setThemeChoices(current: themeName, names: library.availableNames(), colorNote: canvas.colorDescription(noColor: noColor))
+        controller.draw = { state in
+            canvas.beginFrame()
+            let layout = Screens.render(state, on: canvas)
+            canvas.endFrame()
+            return layout
+        }
+        controller.onThemeChange = { name in
+            do {
+                canvas.apply(try library.load(name), noColor: noColor)
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+
+        var finished = false
+        var status: Int32 = 0
+        let quit: @MainActor (Bool) -> Void = { cancelJobs in
+            if cancelJobs { engine.jobs.cancelAll() }
+            finished = true
+        }
+        controller.onQuit = quit
+
+        let input = DispatchSource.makeReadSource(fileDescriptor: STDIN_FILENO, queue: .main)
+        input.setEventHandler {
+            MainActor.assumeIsolated {
+                for event in canvas.readInput() {
+                    switch event {
+                    case .key(let key): controller.handle(key)
+                    case .click(let x, let y): controller.click(x: x, y: y)
+                    case .wheel(let delta): controller.scroll(by: delta)
+                    }
+                }
+                controller.setPageSize(height: canvas.height)
+            }
+        }
+        var sources: [any DispatchSourceProtocol] = [input]
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
+            source.setEventHandler {
+                MainActor.assumeIsolated {
+                    status = sig == SIGINT ? 0 : 128 + sig
+                    quit(true)
+                }
+            }
+            sources.append(source)
+        }
+        let resize = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: .main)
+        resize.setEventHandler {
+            MainActor.assumeIsolated {
+                canvas.resizeToTerminal()
+                controller.setPageSize(height: canvas.height)
+                controller.resized()
+            }
+        }
+        sources.append(resize)
+        sources.forEach { $0.resume() }
+
+        controller.setPageSize(height: canvas.height)
+        controller.redraw()
+        controller.start()
+        if !snapshot.galleriesLoaded { controller.reload() }
+        // The main thread waits in the run loop, which also drains the main queue: every event, key and
+        // timer above runs there, and an idle UI sleeps here.
+        while !finished {
+            _ = RunLoop.main.run(mode: .default, before: Date.distantFuture)
+        }
+        sources.forEach { $0.cancel() }
+        let active = controller.state.activeJobs.count
+        controller.stop()
+        canvas.close()
+        if active > 0 {
+            // Cancelled jobs stop at their next check and roll back; give them a moment so nothing is left half-done
+            // for the next start's recovery to clean up.
+            FileHandle.standardError.write(Data("hangar: waiting for \(active) cancelled job\(active == 1 ? "" : "s") to stop\n".utf8))
+            let stopped = DispatchSemaphore(value: 0)
+            DispatchQueue.global().async {
+                engine.jobs.waitAll()
+                stopped.signal()
+            }
+            _ = stopped.wait(timeout: .now() + 5)
+        }
+        return status
+    }
+
+    /// Renders one full frame of the UI for `engine` on `canvas`: reads the engine once, as `run` does before its
+    /// first frame (for tests and the first-frame benchmark).
+    @MainActor
+    @discardableResult
+    public static func renderFrame(engine: Engine, options: TUIOptions, on canvas: Canvas) -> UIState {
+        let state = UIState(snapshot: EngineSnapshot.load(engine), glyphs: glyphs(for: options))
+        Screens.render(state, on: canvas)
+        return state
+    }
+
+    /// Unicode unless asked for ASCII or the locale is not UTF-8.
+    static func glyphs(for options: TUIOptions) -> Glyphs {
+        if let ascii = options.asciiOnly { return ascii ? .ascii : .unicode }
+        setlocale(LC_ALL, "")
+        return hangar_nc_locale_is_utf8() != 0 ? .unicode : .ascii
+    }
+}

@@ -1,0 +1,307 @@
+import Dispatch
+import Foundation
+import HangarEngine
+
+/// Runs the state machine against a real engine: applies keys, turns effects into engine commands (which run on
+/// the engine's queues), folds job events that arrive on the main queue, and redraws only when something changed.
+@MainActor
+public final class UIController {
+    public let engine: Engine
+    /// The background checker whose results the header and the indicators show.
+    public let checker: UpgradeChecker
+    public private(set) var state: UIState
+    /// Draws one frame; set by the terminal driver (tests leave it nil and render the state themselves).
+    var draw: ((UIState) -> FrameLayout)?
+    /// Called when the user quits; `cancelJobs` tells whether running jobs must be cancelled first.
+    var onQuit: ((Bool) -> Void)?
+    /// Called when the theme changes in Settings; returns an error text when the theme cannot be used.
+    var onThemeChange: ((String) -> String?)?
+    private var layout = FrameLayout()
+    private var redrawScheduled = false
+    private var ticker: DispatchSourceTimer?
+    private var subscription: Int?
+    private var checkerSubscription: Int?
+    private let background = DispatchQueue(label: "hangar.tui.load", qos: .userInitiated)
+    private let clockStart = DispatchTime.now().uptimeNanoseconds
+    private var measuring: Set<String> = []
+
+    public init(engine: Engine, checker: UpgradeChecker, snapshot: EngineSnapshot, glyphs: Glyphs) {
+        self.engine = engine
+        self.checker = checker
+        state = UIState(snapshot: snapshot, glyphs: glyphs)
+        state.now = monotonicNow()
+        do {
+            state.checkInterval = try engine.hangarSettings.load().checkInterval
+        } catch {
+            state.message = ("\(error)", true)
+        }
+    }
+
+    /// Subscribes to job events and checker results (both delivered on the main queue) and starts the checker,
+    /// which checks at once and then every interval.
+    public func start() {
+        subscription = engine.jobs.subscribe(on: .main) { [weak self] event in
+            MainActor.assumeIsolated { self?.apply(event) }
+        }
+        checkerSubscription = checker.subscribe(on: .main) { [weak self] status in
+            MainActor.assumeIsolated { self?.apply(status) }
+        }
+        checker.start()
+    }
+
+    /// Unsubscribes and stops the checker and the ticker; jobs keep running in the engine.
+    public func stop() {
+        if let subscription { engine.jobs.unsubscribe(subscription) }
+        if let checkerSubscription { checker.unsubscribe(checkerSubscription) }
+        checker.stop()
+        ticker?.cancel()
+        ticker = nil
+    }
+
+    private func monotonicNow() -> Double { Double(DispatchTime.now().uptimeNanoseconds - clockStart) / 1e9 }
+
+    // MARK: - Input
+
+    /// One key from the terminal.
+    public func handle(_ key: Key) {
+        let effects = state.handle(key)
+        execute(effects)
+        setNeedsDisplay()
+    }
+
+    /// A mouse click at a cell: tabs switch screens, list rows select (a second click on the selection opens it).
+    public func click(x: Int, y: Int) {
+        guard state.confirmation == nil, !state.showHelp else { return }
+        if let tab = layout.tabs.first(where: { y == 2 && $0.columns.contains(x) }) {
+            _ = state.perform(.show(tab.screen))
+        } else if let index = layout.listIndex(atRow: y) {
+            if state.selection[state.screen] == index, state.screen != .settings {
+                execute(state.perform(.openDetail))
+            } else {
+                state.selection[state.screen] = index
+            }
+        }
+        setNeedsDisplay()
+    }
+
+    /// Mouse wheel: one row per notch.
+    public func scroll(by delta: Int) {
+        _ = state.perform(delta < 0 ? .moveUp : .moveDown)
+        setNeedsDisplay()
+    }
+
+    /// The terminal changed size: lay out again at once.
+    public func resized() { redraw() }
+
+    // MARK: - Engine events
+
+    /// Folds one job event into the Jobs rows; a finished job reloads the listing and re-checks upgrades.
+    public func apply(_ event: JobEvent) {
+        state.now = monotonicNow()
+        if let i = state.jobs.firstIndex(where: { $0.job == event.job }) {
+            state.jobs[i].apply(event.kind, now: state.now)
+        } else {
+            var row = JobRow(job: event.job, operation: event.operation, backend: event.backend)
+            row.apply(event.kind, now: state.now)
+            state.jobs.append(row)
+        }
+        if event.isTerminal {
+            state.diskUsage[event.backend] = nil
+            if let row = state.jobs.first(where: { $0.job == event.job }), let text = row.outcomeText {
+                let failed: Bool
+                switch row.state {
+                case .failed, .rolledBack: failed = true
+                default: failed = false
+                }
+                state.message = ("#\(row.job) \(text)", failed)
+            }
+            reload()
+            // As LocalAI does after every successful operation: the indicators must not show a done upgrade.
+            if case .done = event.kind { checker.checkNow() }
+        }
+        updateTicker()
+        setNeedsDisplay()
+    }
+
+    // MARK: - Effects
+
+    func execute(_ effects: [Effect]) {
+        for effect in effects { execute(effect) }
+    }
+
+    private func execute(_ effect: Effect) {
+        do {
+            switch effect {
+            case .install(let name): track(try engine.install(name, force: false), .install, name)
+            case .reinstall(let name): track(try engine.install(name, force: true), .reinstall, name)
+            case .upgrade(let name): track(try engine.upgrade(name), .upgrade, name)
+            case .upgradeAll(let names):
+                for name in names { track(try engine.upgrade(name), .upgrade, name) }
+                state.message = ("\(names.count) upgrade\(names.count == 1 ? "" : "s") queued (4 shows them)", false)
+            case .uninstall(let name):
+                track(try engine.uninstall(name), .uninstall, name)
+                state.message = ("uninstall \(name) queued", false)
+            case .cancel(let id): engine.jobs.cancel(id)
+            case .checkNow: checker.checkNow()
+            case .setAutoUpgrade(let on):
+                try engine.setAutoUpgrade(on)
+                reloadSettings()
+                let file = engine.configuration.configDir + "/" + RuntimeSettingsFile.fileName
+                // LocalAI §7: its watcher applies "on" at once; "off" after it was on only at its next start.
+                var text = on ? "auto-upgrade on: a running LocalAI picks it up" : "auto-upgrade off: a LocalAI that had it on applies this after a restart"
+                if let note = state.autoUpgradeSetting?.environmentNote, state.autoUpgradeSetting?.overriddenByEnvironment == true {
+                    text += "; but \(note)"
+                }
+                text += " (auto_upgrade_backends in \(file))"
+                // hangar's own checker reads the setting at check time: check now so flagged backends upgrade at once.
+                if on { checker.checkNow() }
+                state.message = (text, false)
+            case .setPreferDevelopment(let on):
+                try engine.setPreferDevelopment(on)
+                reloadSettings()
+                state.message = ("prefer development builds \(on ? "on" : "off") (prefer_development_backends in \(RuntimeSettingsFile.fileName))", false)
+            case .setCheckInterval(let seconds):
+                var saved = try engine.hangarSettings.load()
+                saved.checkInterval = seconds
+                try engine.hangarSettings.save(saved)
+                state.checkInterval = seconds
+                // Restart the schedule so the new interval counts from now.
+                checker.start()
+                state.message = ("check interval \(HangarSettings.formatInterval(seconds)), saved in \(engine.hangarSettings.path)", false)
+            case .setTheme(let name):
+                if let error = onThemeChange?(name) {
+                    state.message = (error, true)
+                } else {
+                    var saved = try engine.hangarSettings.load()
+                    saved.theme = name
+                    try engine.hangarSettings.save(saved)
+                    state.themeName = name
+                    state.message = ("theme \(name), saved in \(engine.hangarSettings.path)", false)
+                }
+            case .quit(let cancelJobs):
+                onQuit?(cancelJobs)
+            }
+        } catch {
+            state.message = ("\(error)", true)
+        }
+    }
+
+    /// Adds a Jobs row at once (the queued event follows on the main queue) so the screen never lags the key.
+    private func track(_ id: JobID, _ operation: JobOperation, _ backend: String) {
+        guard !state.jobs.contains(where: { $0.job == id }) else { return }
+        state.jobs.append(JobRow(job: id, operation: operation, backend: backend))
+        updateTicker()
+    }
+
+    /// The checker's latest status; an auto-upgrade round's jobs are marked as such on the Jobs screen.
+    public func apply(_ status: UpgradeCheckStatus) {
+        let wasChecking = state.upgrades.isChecking
+        state.upgrades = status
+        for id in status.autoUpgradeJobs {
+            if let i = state.jobs.firstIndex(where: { $0.job == id }) { state.jobs[i].background = true }
+        }
+        if wasChecking, !status.isChecking, state.message?.text.hasPrefix("checking") == true {
+            state.message = (Screens.checkText(state), status.error != nil)
+        }
+        updateTicker()
+        setNeedsDisplay()
+    }
+
+    /// Re-reads the listing, galleries and settings off the main thread.
+    public func reload() {
+        let engine = self.engine
+        background.async {
+            let snapshot = EngineSnapshot.load(engine)
+            DispatchQueue.main.async {
+                MainActor.assumeIsolated {
+                    self.state.snapshot = snapshot
+                    self.state.clampSelection()
+                    self.setNeedsDisplay()
+                }
+            }
+        }
+    }
+
+    private func reloadSettings() {
+        do {
+            state.snapshot.settings = try engine.settings()
+            state.snapshot.settingsError = nil
+        } catch {
+            state.snapshot.settingsError = "\(error)"
+        }
+    }
+
+    /// Size on disk and the last recorded operation are read once per backend, off the main thread, when the
+    /// Detail screen shows it (again after a job on it finished).
+    private func measureIfNeeded() {
+        guard state.screen == .detail, let row = state.selectedBackend else { return }
+        let name = row.name
+        guard state.diskUsage[name] == nil, !measuring.contains(name) else { return }
+        measuring.insert(name)
+        let engine = self.engine
+        background.async {
+            let size = engine.diskUsage(of: name)
+            let last = engine.lastOperation(for: name)
+            DispatchQueue.main.async {
+                MainActor.assumeIsolated {
+                    self.state.diskUsage[name] = size ?? 0
+                    self.state.lastOperations[name] = last
+                    self.measuring.remove(name)
+                    self.setNeedsDisplay()
+                }
+            }
+        }
+    }
+
+    // MARK: - Drawing
+
+    /// Coalesces redraw requests into one frame on the next main-queue turn.
+    public func setNeedsDisplay() {
+        guard !redrawScheduled else { return }
+        redrawScheduled = true
+        DispatchQueue.main.async {
+            MainActor.assumeIsolated { self.redraw() }
+        }
+    }
+
+    /// Draws now.
+    public func redraw() {
+        redrawScheduled = false
+        measureIfNeeded()
+        state.now = monotonicNow()
+        guard let draw else { return }
+        layout = draw(state)
+    }
+
+    /// Tells the state how many rows a page has on this terminal.
+    func setPageSize(height: Int) {
+        state.pageSize = Screens.pageSize(for: state.screen, height: height)
+    }
+
+    func setThemeChoices(current: String, names: [String], colorNote: String) {
+        state.themeName = current
+        state.themeNames = names
+        state.colorNote = colorNote
+    }
+
+    /// A 4 Hz tick only while something moves (jobs, a check): spinners, speed and ETA. Idle means no timer at all.
+    private func updateTicker() {
+        let busy = !state.activeJobs.isEmpty || state.upgrades.isChecking
+        if busy, ticker == nil {
+            let timer = DispatchSource.makeTimerSource(queue: .main)
+            timer.schedule(deadline: .now() + .milliseconds(250), repeating: .milliseconds(250), leeway: .milliseconds(20))
+            timer.setEventHandler { [weak self] in
+                MainActor.assumeIsolated {
+                    guard let self else { return }
+                    self.state.spinnerFrame += 1
+                    self.setNeedsDisplay()
+                }
+            }
+            timer.resume()
+            ticker = timer
+        } else if !busy, let timer = ticker {
+            timer.cancel()
+            ticker = nil
+        }
+    }
+}

@@ -1,0 +1,421 @@
+import Foundation
+import HangarEngine
+
+/// What the controller must do for the state machine: engine commands and settings writes.
+public enum Effect: Equatable, Sendable {
+    case install(String)
+    case reinstall(String)
+    case upgrade(String)
+    case upgradeAll([String])
+    case uninstall(String)
+    case cancel(JobID)
+    case checkNow
+    case setAutoUpgrade(Bool)
+    case setPreferDevelopment(Bool)
+    case setCheckInterval(Double)
+    case setTheme(String)
+    case quit(cancelJobs: Bool)
+}
+
+/// A question before a destructive action; the default answer is No.
+public struct Confirmation: Equatable, Sendable {
+    public var title: String
+    public var lines: [String]
+    public var effect: Effect
+}
+
+/// How the Backends list is ordered.
+public enum BackendOrder: String, CaseIterable, Sendable {
+    case name = "by name"
+    case upgradesFirst = "upgrades first"
+    case upgradesOnly = "upgrades only"
+}
+
+/// A row of the Settings screen.
+public enum SettingItem: Int, CaseIterable, Sendable {
+    case autoUpgrade, checkInterval, preferDevelopment, capability, galleries, theme
+}
+
+/// The whole UI as a value: screens are drawn from it, keys change it, effects leave it for the engine.
+public struct UIState: Sendable {
+    public var screen: Screen = .backends
+    public var snapshot: EngineSnapshot
+    public var upgrades = UpgradeCheckStatus()
+    /// Jobs in the order they were queued; finished rows stay until cleared.
+    public var jobs: [JobRow] = []
+    public var selection: [Screen: Int] = [:]
+    public var scroll: [Screen: Int] = [:]
+    public var filter = ""
+    public var isEditingFilter = false
+    public var order: BackendOrder = .name
+    public var catalogShowAll = false
+    public var catalogShowDevelopment = false
+    public var showHelp = false
+    /// First help line shown, when the help is taller than the terminal.
+    public var helpScroll = 0
+    public var confirmation: Confirmation?
+    /// One status line after an action; errors say so in words, not only in colour.
+    public var message: (text: String, isError: Bool)?
+    public var glyphs: Glyphs
+    /// Seconds between background checks (hangar's own settings file).
+    public var checkInterval: Double = 21600
+    public var themeName = "default"
+    public var themeNames: [String] = ["default"]
+    /// What the ncurses driver knows about colour, shown in Settings.
+    public var colorNote = ""
+    /// Last finished operation per backend from the engine's history, read off the main thread for Detail.
+    public var lastOperations: [String: OperationRecord] = [:]
+    /// Size on disk per backend, measured off the main thread for Detail.
+    public var diskUsage: [String: Int64] = [:]
+    /// Visible list rows, set by the last layout (PgUp/PgDn step).
+    public var pageSize = 10
+    public var spinnerFrame = 0
+    /// Seconds on the monotonic clock the progress samples use.
+    public var now: Double = 0
+
+    public init(snapshot: EngineSnapshot, glyphs: Glyphs = .unicode) {
+        self.snapshot = snapshot
+        self.glyphs = glyphs
+        catalogShowDevelopment = snapshot.settings?.preferDevelopmentBackends ?? false
+    }
+
+    // MARK: - Derived rows (pure functions of the state)
+
+    /// Installed rows after filter and order.
+    public var backendRows: [InstalledBackend] {
+        var rows = snapshot.installed
+        if !filter.isEmpty {
+            let needle = filter.lowercased()
+            rows = rows.filter { row in
+                row.name.lowercased().contains(needle) || (row.metadata?.alias.lowercased().contains(needle) ?? false)
+                    || (row.metadata?.metaBackendFor.lowercased().contains(needle) ?? false)
+                    || (snapshot.tagsByName[row.name] ?? []).contains { $0.lowercased().contains(needle) }
+            }
+        }
+        switch order {
+        case .name: return rows
+        case .upgradesFirst:
+            let (up, rest) = rows.reduce(into: ([InstalledBackend](), [InstalledBackend]())) { acc, row in
+                if upgrades.upgrade(for: row) != nil { acc.0.append(row) } else { acc.1.append(row) }
+            }
+            return up + rest
+        case .upgradesOnly: return rows.filter { upgrades.upgrade(for: $0) != nil }
+        }
+    }
+
+    /// Catalog rows: compatible entries (all with the toggle), development builds only when asked for.
+    public var catalogRows: [AvailableBackend] {
+        let needle = filter.lowercased()
+        return snapshot.catalog.filter { row in
+            (catalogShowAll || row.compatible)
+                && (catalogShowDevelopment || !row.entry.isDevelopment(devSuffix: snapshot.devSuffix))
+                && (needle.isEmpty || row.entry.name.lowercased().contains(needle)
+                    || row.entry.tags.contains { $0.lowercased().contains(needle) })
+        }
+    }
+
+    /// The backend the Detail screen shows: the selection on Backends.
+    public var selectedBackend: InstalledBackend? {
+        let rows = backendRows
+        let i = selection[.backends] ?? 0
+        return rows.indices.contains(i) ? rows[i] : nil
+    }
+
+    public var selectedCatalogEntry: AvailableBackend? {
+        let rows = catalogRows
+        let i = selection[.catalog] ?? 0
+        return rows.indices.contains(i) ? rows[i] : nil
+    }
+
+    public var selectedJob: JobRow? {
+        let i = selection[.jobs] ?? 0
+        return jobs.indices.contains(i) ? jobs[i] : nil
+    }
+
+    public var activeJobs: [JobRow] { jobs.filter { !$0.isFinished } }
+
+    /// The active job on a backend, if one runs or waits.
+    public func activeJob(for backend: String) -> JobRow? {
+        jobs.last { !$0.isFinished && $0.backend == backend }
+    }
+
+    /// The number of rows the current screen's list has (for moving the selection).
+    public var rowCount: Int {
+        switch screen {
+        case .backends, .detail: return backendRows.count
+        case .catalog: return catalogRows.count
+        case .jobs: return jobs.count
+        case .settings: return SettingItem.allCases.count
+        }
+    }
+
+    public var autoUpgradeSetting: EffectiveSetting? { snapshot.settings?[.autoUpgradeBackends] }
+
+    // MARK: - Keys
+
+    /// Handles one key: dialogs first, then the filter line, then the screen's key map.
+    public mutating func handle(_ key: Key) -> [Effect] {
+        if key == .ctrlC { return [.quit(cancelJobs: true)] }
+        if let confirmation {
+            self.confirmation = nil
+            if key == .char("y") || key == .char("Y") { return [confirmation.effect] }
+            message = ("\(confirmation.title) \(glyphs.dash) not done", false)
+            return []
+        }
+        if showHelp {
+            switch key {
+            case .escape, .char("?"), .char("q"), .enter: showHelp = false
+            case .down, .char("j"), .pageDown:
+                let last = KeyMap.bindings(for: screen).count - 1
+                helpScroll = min(last, helpScroll + (key == .pageDown ? max(1, pageSize) : 1))
+            case .up, .char("k"), .pageUp: helpScroll = max(0, helpScroll - (key == .pageUp ? max(1, pageSize) : 1))
+            default: break
+            }
+            return []
+        }
+        if isEditingFilter {
+            switch key {
+            case .enter: isEditingFilter = false
+            case .escape: isEditingFilter = false; filter = ""; clampSelection()
+            case .backspace: if !filter.isEmpty { filter.removeLast() }; resetSelection()
+            case .char(let c) where !c.isNewline: filter.append(c); resetSelection()
+            case .up: return perform(.moveUp)
+            case .down: return perform(.moveDown)
+            default: break
+            }
+            return []
+        }
+        guard let action = KeyMap.action(for: key, on: screen) else { return [] }
+        return perform(action)
+    }
+
+    /// Applies an action; returns what the engine must do.
+    public mutating func perform(_ action: Action) -> [Effect] {
+        switch action {
+        case .moveUp: move(by: -1)
+        case .moveDown: move(by: 1)
+        case .pageUp: move(by: -max(1, pageSize))
+        case .pageDown: move(by: max(1, pageSize))
+        case .first: selection[listScreen] = 0
+        case .last: selection[listScreen] = max(0, rowCount - 1)
+        case .nextScreen: switchTo(Screen(rawValue: screen.rawValue % Screen.allCases.count + 1)!)
+        case .previousScreen: switchTo(Screen(rawValue: (screen.rawValue + Screen.allCases.count - 2) % Screen.allCases.count + 1)!)
+        case .show(let target): switchTo(target)
+        case .openDetail: openDetail()
+        case .startFilter: isEditingFilter = true; message = nil
+        case .escape:
+            if screen == .detail { switchTo(.backends) } else if !filter.isEmpty { filter = ""; clampSelection() }
+        case .help: showHelp = true; helpScroll = 0
+        case .quit:
+            let running = activeJobs.count
+            if running == 0 { return [.quit(cancelJobs: false)] }
+            confirmation = Confirmation(
+                title: "Quit hangar?",
+                lines: ["\(running) job\(running == 1 ? " is" : "s are") still queued or running.",
+                        "Quitting cancels \(running == 1 ? "it" : "them"); nothing half-done is kept."],
+                effect: .quit(cancelJobs: true))
+        case .forceQuit: return [.quit(cancelJobs: true)]
+        case .upgradeSelected: return upgradeSelected()
+        case .upgradeAll: return upgradeAll()
+        case .reinstallSelected: reinstallSelected()
+        case .installSelected: return installSelected()
+        case .uninstallSelected: uninstallSelected()
+        case .checkNow:
+            message = ("checking for upgrades" + glyphs.ellipsis, false)
+            return [.checkNow]
+        case .cancelSelectedJob:
+            guard let job = selectedJob else { message = ("no job selected", true); return [] }
+            if job.isFinished { message = ("job #\(job.job) has already finished", true); return [] }
+            message = ("cancelling job #\(job.job) (\(job.operation.rawValue) \(job.backend))", false)
+            return [.cancel(job.job)]
+        case .clearFinishedJobs:
+            let before = jobs.count
+            jobs.removeAll { $0.isFinished }
+            message = ("cleared \(before - jobs.count) finished job\(before - jobs.count == 1 ? "" : "s")", false)
+            clampSelection()
+        case .toggleAutoUpgrade:
+            guard let setting = autoUpgradeSetting else {
+                message = ("cannot change auto-upgrade: \(snapshot.settingsError ?? "settings not loaded")", true)
+                return []
+            }
+            let current = setting.fileValue?.boolValue ?? setting.value.boolValue ?? false
+            return [.setAutoUpgrade(!current)]
+        case .cycleSort:
+            let all = BackendOrder.allCases
+            order = all[(all.firstIndex(of: order)! + 1) % all.count]
+            message = ("order: \(order.rawValue)", false)
+            clampSelection()
+        case .toggleShowAll:
+            catalogShowAll.toggle()
+            message = (catalogShowAll ? "showing entries for every capability" : "showing entries compatible with \(snapshot.capability.value)", false)
+            clampSelection()
+        case .toggleDevelopment:
+            catalogShowDevelopment.toggle()
+            message = (catalogShowDevelopment ? "showing development builds" : "hiding development builds", false)
+            clampSelection()
+        case .activateSetting: return changeSetting(by: 1, activate: true)
+        case .adjustSetting(let step): return changeSetting(by: step, activate: false)
+        }
+        return []
+    }
+
+    // MARK: - Helpers
+
+    /// The list the movement keys move: Detail steps through the Backends list.
+    private var listScreen: Screen { screen == .detail ? .backends : screen }
+
+    private mutating func move(by delta: Int) {
+        let count = rowCount
+        guard count > 0 else { return }
+        selection[listScreen] = max(0, min(count - 1, (selection[listScreen] ?? 0) + delta))
+    }
+
+    mutating func clampSelection() {
+        for screen in [Screen.backends, .catalog, .jobs] {
+            let saved = self.screen
+            self.screen = screen
+            selection[screen] = max(0, min(rowCount - 1, selection[screen] ?? 0))
+            self.screen = saved
+        }
+    }
+
+    private mutating func resetSelection() {
+        selection[screen] = 0
+        scroll[screen] = 0
+    }
+
+    private mutating func switchTo(_ target: Screen) {
+        screen = target
+        showHelp = false
+    }
+
+    private mutating func openDetail() {
+        switch screen {
+        case .backends:
+            if selectedBackend != nil { switchTo(.detail) }
+        case .catalog:
+            guard let entry = selectedCatalogEntry else { return }
+            select(backend: entry.entry.name, notInstalled: "\(entry.entry.name) is not installed: i installs it")
+        case .jobs:
+            guard let job = selectedJob else { return }
+            select(backend: job.backend, notInstalled: "\(job.backend) is not installed")
+        default: break
+        }
+    }
+
+    /// Selects `backend` on the Backends list and opens its detail (clearing a filter that hides it).
+    private mutating func select(backend: String, notInstalled: String) {
+        if !backendRows.contains(where: { $0.name == backend }) { filter = ""; order = .name }
+        guard let i = backendRows.firstIndex(where: { $0.name == backend }) else {
+            message = (notInstalled, true)
+            return
+        }
+        selection[.backends] = i
+        switchTo(.detail)
+    }
+
+    private func targetBackend() -> InstalledBackend? {
+        switch screen {
+        case .backends, .detail: return selectedBackend
+        case .catalog:
+            guard let entry = selectedCatalogEntry else { return nil }
+            return snapshot.installed.first { $0.name == entry.entry.name }
+        default: return nil
+        }
+    }
+
+    private mutating func upgradeSelected() -> [Effect] {
+        guard let row = targetBackend() else { message = ("no backend selected", true); return [] }
+        if row.isSystem { message = ("\(row.name) is a system backend (protected): it cannot be upgraded from a gallery", true); return [] }
+        if let job = activeJob(for: row.name) {
+            message = ("\(row.name) already has a job (#\(job.job), \(job.stateWord))", true)
+            return []
+        }
+        guard upgrades.upgrade(for: row) != nil else {
+            let when = upgrades.lastCheck.map { "last check \(clockText($0))" } ?? "not checked yet"
+            message = ("\(row.name) has no known upgrade (\(when)); c checks now", true)
+            return []
+        }
+        message = ("upgrade \(row.name) queued", false)
+        return [.upgrade(row.name)]
+    }
+
+    private mutating func upgradeAll() -> [Effect] {
+        let rows = snapshot.installed.filter { row in
+            guard let info = upgrades.report?.upgrades[row.name] else { return false }
+            return info.backendName == row.name && activeJob(for: row.name) == nil
+        }
+        guard !rows.isEmpty else {
+            message = ("nothing to upgrade" + (upgrades.lastCheck == nil ? " (not checked yet; c checks now)" : ""), false)
+            return []
+        }
+        var lines = ["Upgrades \(rows.count) backend\(rows.count == 1 ? "" : "s"), one job each:"]
+        for row in rows.prefix(8) {
+            lines.append("  \(row.name): " + Badges.upgradeChange(upgrades.report!.upgrades[row.name]!, glyphs: glyphs))
+        }
+        if rows.count > 8 { lines.append("  \(glyphs.ellipsis) and \(rows.count - 8) more") }
+        lines.append("A failed upgrade restores the previous version.")
+        confirmation = Confirmation(title: "Upgrade all?", lines: lines, effect: .upgradeAll(rows.map(\.name)))
+        return []
+    }
+
+    private mutating func reinstallSelected() {
+        guard let row = targetBackend() else { message = ("nothing installed is selected", true); return }
+        if row.isSystem { message = ("\(row.name) is a system backend (protected): it cannot be reinstalled", true); return }
+        confirmation = Confirmation(
+            title: "Reinstall \(row.name)?",
+            lines: ["Downloads \(row.name) again and replaces \(row.directory)",
+                    "(now \(Badges.version(row))). If that fails, the current files stay."],
+            effect: .reinstall(row.name))
+    }
+
+    private mutating func installSelected() -> [Effect] {
+        guard let row = selectedCatalogEntry else { message = ("no catalog entry selected", true); return [] }
+        if row.installed {
+            message = ("\(row.entry.name) is already installed: r reinstalls it", true)
+            return []
+        }
+        if !row.compatible {
+            message = ("\(row.entry.name) is not for this host (capability \(snapshot.capability.value))", true)
+            return []
+        }
+        let duplicate = snapshot.catalog.filter { $0.entry.name == row.entry.name }.count > 1
+        message = ("install \(row.entry.name) queued", false)
+        return [.install(duplicate ? row.entry.id : row.entry.name)]
+    }
+
+    private mutating func uninstallSelected() {
+        guard let row = targetBackend() else { message = ("no backend selected", true); return }
+        if row.isSystem { message = ("\(row.name) is a system backend (protected): it cannot be uninstalled", true); return }
+        var lines = ["Deletes \(row.directory) (\(Badges.version(row)))."]
+        if row.isMeta, let concrete = row.metadata?.metaBackendFor { lines.append("A meta backend also removes its build \(concrete).") }
+        lines.append("LocalAI can no longer load it until it is installed again.")
+        confirmation = Confirmation(title: "Uninstall \(row.name)?", lines: lines, effect: .uninstall(row.name))
+    }
+
+    /// Preset intervals for the background check.
+    public static let checkIntervals: [Double] = [900, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600]
+
+    private mutating func changeSetting(by step: Int, activate: Bool) -> [Effect] {
+        let item = SettingItem(rawValue: selection[.settings] ?? 0) ?? .autoUpgrade
+        switch item {
+        case .autoUpgrade:
+            return perform(.toggleAutoUpgrade)
+        case .preferDevelopment:
+            let current = snapshot.settings?.preferDevelopmentBackends ?? false
+            return [.setPreferDevelopment(!current)]
+        case .checkInterval:
+            let presets = Self.checkIntervals
+            let index = presets.firstIndex { $0 >= checkInterval } ?? presets.count - 1
+            let next = presets[(index + step + presets.count) % presets.count]
+            return [.setCheckInterval(next)]
+        case .theme:
+            guard !themeNames.isEmpty else { return [] }
+            let index = themeNames.firstIndex(of: themeName) ?? 0
+            return [.setTheme(themeNames[(index + step + themeNames.count) % themeNames.count])]
+        case .capability, .galleries:
+            if activate { message = ("\(item == .capability ? "capability" : "galleries") are set by flags or LocalAI's environment, not here", false) }
+            return []
+        }
+    }
+}

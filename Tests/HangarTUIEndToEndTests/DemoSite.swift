@@ -1,0 +1,72 @@
+import Foundation
+import HangarEngine
+import HangarFixtures
+import XCTest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fresh demo sandbox per test (the same generator as `hangar demo`, with small payloads so it builds in a blink),
+/// and the exact environment hangar runs with: HOME and the config in the sandbox, LocalAI's variables pointing at it,
+/// TERM=xterm-256color, LC_ALL=C.UTF-8, and a copy throttle so progress stays on screen long enough to be seen.
+final class DemoSite {
+    let root: String
+    let demo: DemoSandbox
+    let hangar: String
+    /// Bytes per second for local copies (`HANGAR_COPY_LIMIT`); piper's new build is 12 payload units.
+    var copyLimit: Int
+
+    static let payloadUnit = 64 << 10
+
+    init(copyLimit: Int = 512 << 10) throws {
+        hangar = try HangarExecutable.path()
+        root = FileManager.default.temporaryDirectory.path + "/hangar-e2e-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: root + "/home", withIntermediateDirectories: true)
+        demo = DemoSandbox(directory: root + "/demo", payloadUnit: Self.payloadUnit)
+        try demo.create(reset: true)
+        self.copyLimit = copyLimit
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    var environment: [String: String] {
+        var env = demo.environment
+        env["PATH"] = "/usr/bin:/bin"
+        env["HOME"] = root + "/home"
+        env["XDG_CONFIG_HOME"] = root + "/home/.config"
+        env["XDG_DATA_HOME"] = root + "/home/.local/share"
+        env["TERM"] = "xterm-256color"
+        env["LC_ALL"] = "C.UTF-8"
+        env["HANGAR_COPY_LIMIT"] = String(copyLimit)
+        return env
+    }
+
+    /// `env -i K=V … hangar ARGS` for a shell: the pane runs hangar with exactly `environment`.
+    func shellCommand(_ arguments: [String], extraEnvironment: [String: String] = [:]) -> String {
+        let env = environment.merging(extraEnvironment) { $1 }
+        let assignments = env.keys.sorted().map { Self.quote("\($0)=\(env[$0]!)") }
+        return (["cd", Self.quote(root), "&&", "env", "-i"] + assignments + ([hangar] + arguments).map(Self.quote))
+            .joined(separator: " ")
+    }
+
+    /// The UI (`hangar` with no subcommand) in a fresh tmux server, waited for until its first frame is drawn.
+    func openUI(_ arguments: [String] = [], width: Int = 120, height: Int = 35,
+                file: StaticString = #filePath, line: UInt = #line) throws -> TmuxSession {
+        let session = try TmuxSession(command: shellCommand(arguments), width: width, height: height, scratch: root)
+        eventually("the first frame", file: file, line: line, context: { session.screen() }) {
+            session.screen().contains("Backends") && session.screen().contains("piper")
+        }
+        return session
+    }
+
+    /// A backend's metadata.json as written on disk.
+    func metadata(_ name: String) -> [String: Any]? {
+        guard let data = FileManager.default.contents(atPath: demo.backendsPath + "/\(name)/metadata.json") else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    }
+
+    func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: demo.backendsPath + "/" + relative) }
+
+    static func quote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+}
