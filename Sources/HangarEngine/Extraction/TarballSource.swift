@@ -56,11 +56,13 @@ public struct TarballSource: BackendSource {
         case .local(let path): try download.copy(path)
         }
 
-        context.phase(.verifying, expected.isEmpty ? "no sha256 given" : "sha256 \(expected)")
-        let actual = download.digest()
-        if !expected.isEmpty && actual != expected {
-            throw HangarError.operation(
-                "sha256 mismatch for \(request.uri): expected \(expected), got \(actual) (nothing was extracted; the download is corrupt or the gallery entry is out of date)")
+        if !expected.isEmpty {
+            context.phase(.verifying, "sha256 \(expected)")
+            let actual = download.digest()
+            if actual != expected {
+                throw HangarError.operation(
+                    "sha256 mismatch for \(request.uri): expected \(expected), got \(actual) (nothing was extracted; the download is corrupt or the gallery entry is out of date)")
+            }
         }
 
         context.phase(.extracting, request.uri)
@@ -85,6 +87,14 @@ public struct TarballSource: BackendSource {
         guard entries.count == 1, let top = entries.first, top != "run.sh",
               let st = try Sys.lstatIfPresent(staging + "/" + top), Sys.isDirectory(st),
               let run = try Sys.lstatIfPresent(staging + "/" + top + "/run.sh"), !Sys.isDirectory(run) else { return }
+        // Symlinks were checked from their place inside `<top>`; one level up, a leading `..` would leave the backend.
+        let topFD = try Sys.openDirectory(staging + "/" + top, followSymlink: false)
+        defer { close(topFD) }
+        do {
+            try checkSymlinks(topFD, components: [], path: staging + "/" + top)
+        } catch let error as HangarError {
+            throw HangarError.operation(error.message + " once the single top directory \(top)/ is unwrapped")
+        }
         // Renamed first so a child with the directory's own name cannot collide with it.
         let holder = staging + "/.hangar-unwrap-" + Sys.randomToken()
         try Sys.rename(staging + "/" + top, holder)
@@ -94,6 +104,23 @@ public struct TarballSource: BackendSource {
             try Sys.rename(holder + "/" + child, staging + "/" + child)
         }
         if rmdir(holder) != 0 { throw Sys.failure("cannot remove", holder, errno) }
+    }
+
+    /// Checks every symlink below `fd` as if `components` were its path from the backend root.
+    private static func checkSymlinks(_ fd: Int32, components: [String], path: String) throws {
+        for name in try Sys.listDirectory(fd: fd, path: path) {
+            guard let st = try Sys.statAt(fd, name, followSymlinks: false) else { continue }
+            let childPath = path + "/" + name
+            if Sys.isSymlink(st) {
+                let target = try FileTree.readLink(fd, name, path: childPath)
+                try SafeTreeWriter.checkSymlinkTarget(target, at: components + [name], entry: (components + [name]).joined(separator: "/"))
+            } else if Sys.isDirectory(st) {
+                let child = hangar_openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
+                if child < 0 { throw Sys.failure("cannot open directory", childPath, errno) }
+                defer { close(child) }
+                try checkSymlinks(child, components: components + [name], path: childPath)
+            }
+        }
     }
 
     /// Where a tarball URI points.
