@@ -131,6 +131,44 @@ final class TUIEndToEndTests: XCTestCase {
         try quit(second)
     }
 
+    func testWithAutoUpgradeOnTheUIUpgradesFlaggedBackendsAsJobs() throws {
+        let site = try DemoSite(copyLimit: 64 << 20)
+        try RuntimeSettingsText.write(autoUpgrade: true, in: site.demo.configDir)
+        let ui = try site.openUI()
+        try ui.send("4")
+        eventually("auto-upgrade jobs on the Jobs screen", timeout: 20, context: { ui.screen() }) {
+            ui.screen().contains("upgrade piper (auto-upgrade)") && ui.screen().contains("upgrade kokoro (auto-upgrade)")
+        }
+        eventually("every auto-upgrade finished", timeout: 30, context: { ui.screen() }) { ui.screen().contains("0 active") }
+        XCTAssertEqual(site.metadata("piper")?["version"] as? String, "0.9.0")
+        XCTAssertEqual(site.metadata("kokoro")?["version"] as? String, "1.0.0", "the broken one rolled back")
+        try ui.send("1")
+        eventually("the refreshed list: piper current, kokoro still offered", timeout: 15, context: { ui.screen() }) {
+            let piper = row("piper", in: ui) ?? "", kokoro = row("kokoro", in: ui) ?? ""
+            return piper.contains("v0.9.0") && !piper.contains("↑") && kokoro.contains("↑ v1.1.0")
+        }
+        try quit(ui)
+    }
+
+    func testDetailShowsTheLastOperationOfAnotherHangarProcess() throws {
+        let site = try DemoSite()
+        var fast = site.environment
+        fast["HANGAR_COPY_LIMIT"] = String(1 << 30)
+        let cli = try ChildProcess.run([site.hangar, "upgrade", "kokoro"], environment: fast, scratch: site.root)
+        XCTAssertEqual(cli.status, 1, "the broken upgrade fails: \(cli.output)")
+        let ui = try site.openUI()
+        try select("kokoro", in: ui)
+        try ui.send("Enter")
+        eventually("the detail's last operation, recorded by the CLI", context: { ui.screen() }) {
+            ui.line(containing: "last operation")?.contains("rolled back at") == true
+        }
+        XCTAssertTrue(ui.line(containing: "last operation")?.contains("run.sh missing in new version of kokoro") == true, ui.screen())
+        eventually("the size on disk", context: { ui.screen() }) {
+            ui.line(containing: "size on disk")?.range(of: #"\d+(\.\d+)? (KiB|MiB)"#, options: .regularExpression) != nil
+        }
+        try quit(ui)
+    }
+
     func testSlashFiltersByNameAndEscapeClears() throws {
         let site = try DemoSite()
         let ui = try site.openUI()
