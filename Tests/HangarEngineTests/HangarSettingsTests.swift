@@ -31,6 +31,8 @@ final class HangarSettingsTests: XCTestCase {
 
         try store.save(HangarSettings(checkInterval: 90.5, theme: nil))
         XCTAssertEqual(try store.load(), HangarSettings(checkInterval: 90.5, theme: nil))
+        XCTAssertFalse(f.read(file)?.contains("theme") ?? true, "no theme saved means the key is gone, not null")
+        XCTAssertTrue(f.read(file)?.contains("\"future_key\"") == true)
     }
 
     func testSaveCreatesTheConfigDirectory() throws {

@@ -106,7 +106,7 @@ public struct HangarSettingsFile: Sendable {
         }
         var object = try read()
         object[Self.checkIntervalKey] = .number(Self.numberText(settings.checkInterval))
-        object[Self.themeKey] = settings.theme.map(JSONValue.string) ?? .null
+        object[Self.themeKey] = settings.theme.map(JSONValue.string)  // nil removes the key: the default theme
         try SettingsFileIO.createDirectories(configDir, mode: 0o700)
         try SettingsFileIO.replaceAtomically(path, contents: Array(JSONValue.object(object).goIndented().utf8), mode: 0o600)
     }
