@@ -81,6 +81,7 @@ final class HangarSettingsTests: XCTestCase {
         XCTAssertEqual(HangarSettings.formatInterval(21600), "6h")
         XCTAssertEqual(HangarSettings.formatInterval(5400), "1h30m")
         XCTAssertEqual(HangarSettings.formatInterval(45), "45s")
+        XCTAssertEqual(HangarSettings.formatInterval(0.5), "0.5s")
     }
 
     func testPreferDevelopmentWritesRuntimeSettingsKeepingOtherKeys() throws {

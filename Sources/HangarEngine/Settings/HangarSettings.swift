@@ -49,8 +49,9 @@ public struct HangarSettings: Sendable, Equatable {
         return total
     }
 
-    /// `6h`, `30m`, `1h30m`, `45s`: the inverse of `parseInterval` for whole seconds.
+    /// `6h`, `30m`, `1h30m`, `45s`, `0.5s`: the inverse of `parseInterval`.
     public static func formatInterval(_ seconds: Double) -> String {
+        if seconds < 60 && seconds != seconds.rounded() { return String(format: "%gs", seconds) }
         var rest = Int(seconds.rounded())
         if rest <= 0 { return "0s" }
         var text = ""
