@@ -142,11 +142,10 @@ public struct UIState: Sendable {
     /// The number of rows the current screen's list has (for moving the selection).
     public var rowCount: Int {
         switch screen {
-        case .backends: return backendRows.count
+        case .backends, .detail: return backendRows.count
         case .catalog: return catalogRows.count
         case .jobs: return jobs.count
         case .settings: return SettingItem.allCases.count
-        case .detail: return 0
         }
     }
 
@@ -197,8 +196,8 @@ public struct UIState: Sendable {
         case .moveDown: move(by: 1)
         case .pageUp: move(by: -max(1, pageSize))
         case .pageDown: move(by: max(1, pageSize))
-        case .first: selection[screen] = 0
-        case .last: selection[screen] = max(0, rowCount - 1)
+        case .first: selection[listScreen] = 0
+        case .last: selection[listScreen] = max(0, rowCount - 1)
         case .nextScreen: switchTo(Screen(rawValue: screen.rawValue % Screen.allCases.count + 1)!)
         case .previousScreen: switchTo(Screen(rawValue: (screen.rawValue + Screen.allCases.count - 2) % Screen.allCases.count + 1)!)
         case .show(let target): switchTo(target)
@@ -262,10 +261,13 @@ public struct UIState: Sendable {
 
     // MARK: - Helpers
 
+    /// The list the movement keys move: Detail steps through the Backends list.
+    private var listScreen: Screen { screen == .detail ? .backends : screen }
+
     private mutating func move(by delta: Int) {
         let count = rowCount
         guard count > 0 else { return }
-        selection[screen] = max(0, min(count - 1, (selection[screen] ?? 0) + delta))
+        selection[listScreen] = max(0, min(count - 1, (selection[listScreen] ?? 0) + delta))
     }
 
     mutating func clampSelection() {

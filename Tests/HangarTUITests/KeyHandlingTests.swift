@@ -43,6 +43,10 @@ final class KeyHandlingTests: XCTestCase {
         XCTAssertEqual(s.screen, .jobs)
         _ = s.handle(.char("1")); _ = s.handle(.enter)
         XCTAssertEqual(s.screen, .detail)
+        let first = Self.selectedName(s)
+        _ = s.handle(.char("j"))
+        XCTAssertNotEqual(Self.selectedName(s), first, "j on Detail steps to the next backend")
+        XCTAssertEqual(s.screen, .detail)
         _ = s.handle(.escape)
         XCTAssertEqual(s.screen, .backends)
     } }
