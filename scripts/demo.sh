@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Quick start: install what hangar needs, build it, build the demo sandbox and show it.
+# Quick start: install what hangar needs, build it, build the demo sandbox and open the UI on it
+# (on a terminal; piped, it lists the sandbox instead). `scripts/demo.sh --reset` starts the demo afresh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh

@@ -31,6 +31,8 @@ final class HangarSettingsTests: XCTestCase {
 
         try store.save(HangarSettings(checkInterval: 90.5, theme: nil))
         XCTAssertEqual(try store.load(), HangarSettings(checkInterval: 90.5, theme: nil))
+        XCTAssertFalse(f.read(file)?.contains("theme") ?? true, "no theme saved means the key is gone, not null")
+        XCTAssertTrue(f.read(file)?.contains("\"future_key\"") == true)
     }
 
     func testSaveCreatesTheConfigDirectory() throws {
@@ -79,6 +81,7 @@ final class HangarSettingsTests: XCTestCase {
         XCTAssertEqual(HangarSettings.formatInterval(21600), "6h")
         XCTAssertEqual(HangarSettings.formatInterval(5400), "1h30m")
         XCTAssertEqual(HangarSettings.formatInterval(45), "45s")
+        XCTAssertEqual(HangarSettings.formatInterval(0.5), "0.5s")
     }
 
     func testPreferDevelopmentWritesRuntimeSettingsKeepingOtherKeys() throws {

@@ -220,7 +220,8 @@ final class UpgradeCheckerTests: XCTestCase {
     }
 
     func testAManualUpgradeInProgressMakesTheAutoUpgradeGiveWay() throws {
-        let f = try upgradableSite(payloadBytes: 600_000)
+        // About two seconds of throttled copying: a wide window for the check to find the manual job running.
+        let f = try upgradableSite(payloadBytes: 2_500_000)
         let engine = Engine(configuration: try f.configuration(),
                             sources: [DirectorySource(throttleBytesPerSecond: 1_000_000)])
         try engine.setAutoUpgrade(true)

@@ -1,4 +1,5 @@
 import Foundation
+import HangarEngine
 import HangarFixtures
 import XCTest
 
@@ -58,6 +59,20 @@ final class DaemonTests: XCTestCase {
         XCTAssertEqual(site.metadata("stablediffusion-ggml")?["version"] as? String, "2.9.0")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: site.demo.backendsPath + "/.hangar/staging"), [],
                        "nothing half-done is left behind")
+    }
+
+    func testWithoutIntervalTheDaemonUsesHangarJSONAndAutoUpgradeOff() throws {
+        let site = try DemoSite()
+        try HangarSettingsFile(configDir: site.demo.configDir).save(HangarSettings(checkInterval: 0.5))
+        let daemon = try ChildProcess([site.hangar, "daemon"], environment: site.environment, outputPath: site.root + "/daemon.log")
+        eventually("three checks half a second apart", timeout: 15, context: { daemon.output }) {
+            daemon.output.components(separatedBy: "check finished: 5 upgrades available").count >= 4
+        }
+        daemon.signal(SIGTERM)
+        XCTAssertEqual(daemon.wait(timeout: 15), 0, daemon.output)
+        XCTAssertTrue(daemon.output.contains("checking every 0.5s, auto-upgrade off"), daemon.output)
+        XCTAssertFalse(daemon.output.contains("queued"), "auto-upgrade is off: nothing is upgraded: \(daemon.output)")
+        XCTAssertEqual(site.metadata("piper")?["version"] as? String, "0.8.0")
     }
 
     func testABadIntervalIsAUsageError() throws {

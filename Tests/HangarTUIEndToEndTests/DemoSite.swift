@@ -17,13 +17,13 @@ final class DemoSite {
     /// Bytes per second for local copies (`HANGAR_COPY_LIMIT`); piper's new build is 12 payload units.
     var copyLimit: Int
 
-    static let payloadUnit = 64 << 10
-
-    init(copyLimit: Int = 512 << 10) throws {
+    /// `payloadUnit`: bytes per demo "MiB". Sources copy in 1 MiB chunks, so a test that watches progress step by
+    /// step needs builds of several MiB.
+    init(copyLimit: Int = 512 << 10, payloadUnit: Int = 64 << 10) throws {
         hangar = try HangarExecutable.path()
         root = FileManager.default.temporaryDirectory.path + "/hangar-e2e-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root + "/home", withIntermediateDirectories: true)
-        demo = DemoSandbox(directory: root + "/demo", payloadUnit: Self.payloadUnit)
+        demo = DemoSandbox(directory: root + "/demo", payloadUnit: payloadUnit)
         try demo.create(reset: true)
         self.copyLimit = copyLimit
     }

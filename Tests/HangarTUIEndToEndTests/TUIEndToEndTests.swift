@@ -66,7 +66,8 @@ final class TUIEndToEndTests: XCTestCase {
     }
 
     func testUpgradeShowsProgressThenTheNewBadgeAndUpdatesMetadataOnDisk() throws {
-        let site = try DemoSite()
+        // piper's new build is a 3 MiB tarball copied at 2 MiB/s: three download steps, then extraction.
+        let site = try DemoSite(copyLimit: 2 << 20, payloadUnit: 256 << 10)
         let ui = try site.openUI()
         eventually("piper's upgrade indicator", context: { ui.screen() }) { row("piper", in: ui)?.contains("↑ v0.9.0") == true }
         try select("piper", in: ui)
@@ -77,7 +78,7 @@ final class TUIEndToEndTests: XCTestCase {
             if let percent = text.range(of: #"\d+%"#, options: .regularExpression) { progress.insert(String(text[percent])) }
             return text.contains("v0.9.0") && !text.contains("↑") && !text.contains("%")
         }
-        XCTAssertGreaterThanOrEqual(progress.count, 2, "progress was visible while copying: \(progress)")
+        XCTAssertGreaterThanOrEqual(progress.count, 3, "progress was visible while copying: \(progress)")
         XCTAssertEqual(site.metadata("piper")?["version"] as? String, "0.9.0")
         XCTAssertEqual(try String(contentsOfFile: site.demo.backendsPath + "/piper/VERSION", encoding: .utf8), "piper 0.9.0\n")
         try quit(ui)
@@ -129,6 +130,44 @@ final class TUIEndToEndTests: XCTestCase {
         XCTAssertEqual(rewritten?["auto_upgrade_backends"] as? Bool, false)
         eventually("no job running", timeout: 30, context: { second.screen() }) { !second.screen().contains("active)") }
         try quit(second)
+    }
+
+    func testWithAutoUpgradeOnTheUIUpgradesFlaggedBackendsAsJobs() throws {
+        let site = try DemoSite(copyLimit: 64 << 20)
+        try RuntimeSettingsText.write(autoUpgrade: true, in: site.demo.configDir)
+        let ui = try site.openUI()
+        try ui.send("4")
+        eventually("auto-upgrade jobs on the Jobs screen", timeout: 20, context: { ui.screen() }) {
+            ui.screen().contains("upgrade piper (auto-upgrade)") && ui.screen().contains("upgrade kokoro (auto-upgrade)")
+        }
+        eventually("every auto-upgrade finished", timeout: 30, context: { ui.screen() }) { ui.screen().contains("0 active") }
+        XCTAssertEqual(site.metadata("piper")?["version"] as? String, "0.9.0")
+        XCTAssertEqual(site.metadata("kokoro")?["version"] as? String, "1.0.0", "the broken one rolled back")
+        try ui.send("1")
+        eventually("the refreshed list: piper current, kokoro still offered", timeout: 15, context: { ui.screen() }) {
+            let piper = row("piper", in: ui) ?? "", kokoro = row("kokoro", in: ui) ?? ""
+            return piper.contains("v0.9.0") && !piper.contains("↑") && kokoro.contains("↑ v1.1.0")
+        }
+        try quit(ui)
+    }
+
+    func testDetailShowsTheLastOperationOfAnotherHangarProcess() throws {
+        let site = try DemoSite()
+        var fast = site.environment
+        fast["HANGAR_COPY_LIMIT"] = String(1 << 30)
+        let cli = try ChildProcess.run([site.hangar, "upgrade", "kokoro"], environment: fast, scratch: site.root)
+        XCTAssertEqual(cli.status, 1, "the broken upgrade fails: \(cli.output)")
+        let ui = try site.openUI()
+        try select("kokoro", in: ui)
+        try ui.send("Enter")
+        eventually("the detail's last operation, recorded by the CLI", context: { ui.screen() }) {
+            ui.line(containing: "last operation")?.contains("rolled back at") == true
+        }
+        XCTAssertTrue(ui.line(containing: "last operation")?.contains("run.sh missing in new version of kokoro") == true, ui.screen())
+        eventually("the size on disk", context: { ui.screen() }) {
+            ui.line(containing: "size on disk")?.range(of: #"\d+(\.\d+)? (KiB|MiB)"#, options: .regularExpression) != nil
+        }
+        try quit(ui)
     }
 
     func testSlashFiltersByNameAndEscapeClears() throws {

@@ -108,8 +108,8 @@ final class OperationHistory: Sendable {
 
     /// The newest record for `backend`, including other processes' operations.
     func last(for backend: String) -> OperationRecord? {
-        flush()
-        return queue.sync { loadedRecords().last { $0.backend == backend } }
+        // On the queue: after every event already published, so a job that just ended is included.
+        queue.sync { loadedRecords().last { $0.backend == backend } }
     }
 
     private func handle(_ event: JobEvent) {

@@ -49,8 +49,9 @@ public struct HangarSettings: Sendable, Equatable {
         return total
     }
 
-    /// `6h`, `30m`, `1h30m`, `45s`: the inverse of `parseInterval` for whole seconds.
+    /// `6h`, `30m`, `1h30m`, `45s`, `0.5s`: the inverse of `parseInterval`.
     public static func formatInterval(_ seconds: Double) -> String {
+        if seconds < 60 && seconds != seconds.rounded() { return String(format: "%gs", seconds) }
         var rest = Int(seconds.rounded())
         if rest <= 0 { return "0s" }
         var text = ""
@@ -106,7 +107,7 @@ public struct HangarSettingsFile: Sendable {
         }
         var object = try read()
         object[Self.checkIntervalKey] = .number(Self.numberText(settings.checkInterval))
-        object[Self.themeKey] = settings.theme.map(JSONValue.string) ?? .null
+        object[Self.themeKey] = settings.theme.map(JSONValue.string)  // nil removes the key: the default theme
         try SettingsFileIO.createDirectories(configDir, mode: 0o700)
         try SettingsFileIO.replaceAtomically(path, contents: Array(JSONValue.object(object).goIndented().utf8), mode: 0o600)
     }
