@@ -7,8 +7,8 @@ public struct RegistrySetup: Sendable {
     /// Problems with the Docker credentials file (pulls continue anonymously).
     public let warnings: [String]
 
-    /// Reads `DOCKER_CONFIG`/`HOME` for logins; test-only knobs: `HANGAR_FAKE_FREE_BYTES` (pretend free space)
-    /// and `HANGAR_RETRY_BACKOFF` (comma-separated seconds between attempts).
+    /// Reads `DOCKER_CONFIG`/`HOME` for logins; test-only knobs: `HANGAR_FAKE_FREE_BYTES` (pretend free space),
+    /// `HANGAR_RETRY_BACKOFF` (comma-separated seconds between attempts), `HANGAR_DOWNLOAD_LIMIT` (bytes/s).
     public init(configuration: HangarConfiguration, http: HTTPClient, insecureRegistries: [String] = [],
                 maxExtractBytes: Int64 = 64 << 30) {
         let env = configuration.environment
@@ -16,7 +16,8 @@ public struct RegistrySetup: Sendable {
         let backoff = env["HANGAR_RETRY_BACKOFF"].map { $0.split(separator: ",").compactMap { Double($0) } } ?? [1, 3, 9]
         client = RegistryClient(http: http, credentials: credentials, insecureRegistries: insecureRegistries, retryBackoff: backoff)
         source = OCISource(client: client, maxExtractBytes: maxExtractBytes,
-                           fakeFreeBytes: env["HANGAR_FAKE_FREE_BYTES"].flatMap { Int64($0) }, retryBackoff: backoff)
+                           fakeFreeBytes: env["HANGAR_FAKE_FREE_BYTES"].flatMap { Int64($0) }, retryBackoff: backoff,
+                           throttleBytesPerSecond: env["HANGAR_DOWNLOAD_LIMIT"].flatMap { Int64($0) })
         resolver = RegistryDigestResolver(client: client)
         warnings = credentials.warnings
     }
