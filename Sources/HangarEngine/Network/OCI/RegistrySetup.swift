@@ -4,11 +4,16 @@ public struct RegistrySetup: Sendable {
     public let client: RegistryClient
     public let source: OCISource
     public let resolver: RegistryDigestResolver
+    /// `ocifile://` tarballs (no registry involved, but the same image format).
+    public let fileSource: OCIFileSource
     /// Problems with the Docker credentials file (pulls continue anonymously).
     public let warnings: [String]
 
     /// Reads `DOCKER_CONFIG`/`HOME` for logins; test-only knobs: `HANGAR_FAKE_FREE_BYTES` (pretend free space),
     /// `HANGAR_RETRY_BACKOFF` (comma-separated seconds between attempts), `HANGAR_DOWNLOAD_LIMIT` (bytes/s).
+    /// The image sources, in the order the engine should try them.
+    public var sources: [any BackendSource] { [fileSource, source] }
+
     public init(configuration: HangarConfiguration, http: HTTPClient, insecureRegistries: [String] = [],
                 maxExtractBytes: Int64 = 64 << 30) {
         let env = configuration.environment
@@ -19,6 +24,7 @@ public struct RegistrySetup: Sendable {
                            fakeFreeBytes: env["HANGAR_FAKE_FREE_BYTES"].flatMap { Int64($0) }, retryBackoff: backoff,
                            throttleBytesPerSecond: env["HANGAR_DOWNLOAD_LIMIT"].flatMap { Int64($0) })
         resolver = RegistryDigestResolver(client: client)
+        fileSource = OCIFileSource(maxExtractBytes: maxExtractBytes)
         warnings = credentials.warnings
     }
 }
