@@ -134,13 +134,18 @@ public final class RegistryProcess: @unchecked Sendable {
 
     /// Stops the process and removes its directory.
     public func stop() {
-        if let process, process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        terminateChild(process, removing: root)
         process = nil
-        try? FileManager.default.removeItem(atPath: root)
     }
+}
+
+/// SIGTERM and reap a fixture's child process (if still running), then remove its temp dir.
+func terminateChild(_ process: Process?, removing directory: String) {
+    if let process, process.isRunning {
+        process.terminate()
+        process.waitUntilExit()
+    }
+    try? FileManager.default.removeItem(atPath: directory)
 }
 
 /// Runs a helper program to completion and returns its stdout; non-zero exit is an error with its stderr.

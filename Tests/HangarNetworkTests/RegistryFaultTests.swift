@@ -59,9 +59,9 @@ final class RegistryFaultTests: RegistryTestCase {
 
     func testCutConnectionResumesWithRangeAndInstalls() throws {
         let repo = "faults/resume"
-        let random = (0..<300_000).map { _ in UInt8.random(in: 0...255) }
+        let random = try randomBytes(300_000)
         let source = try site.source("resume-v1")
-        try Data(random).write(to: URL(fileURLWithPath: source + "/lib/weights.bin"))
+        try random.write(to: URL(fileURLWithPath: source + "/lib/weights.bin"))
         let pushed = try pusher.push(directory: source, repository: repo, tag: "latest", index: true)
         let replica = try RegistryReplica(of: try registry, repository: repo, tag: "latest")
         defer { replica.stop() }
@@ -75,7 +75,7 @@ final class RegistryFaultTests: RegistryTestCase {
         XCTAssertEqual(requests.count, 2, "one cut transfer and one resumed one")
         XCTAssertNil(requests.first?.header("range"))
         XCTAssertEqual(requests.last?.header("range"), "bytes=100000-")
-        XCTAssertEqual(FileManager.default.contents(atPath: site.backends + "/resume/lib/weights.bin"), Data(random))
+        XCTAssertEqual(FileManager.default.contents(atPath: site.backends + "/resume/lib/weights.bin"), random)
         XCTAssertEqual(try site.metadata("resume")["digest"] as? String, pushed.digest)
     }
 
@@ -91,7 +91,7 @@ final class RegistryFaultTests: RegistryTestCase {
 
         let source = try site.source("killed-v2")
         // Random, so gzip keeps it at 16 MiB: far more than the loopback socket buffers hold.
-        let random = try XCTUnwrap(FileHandle(forReadingAtPath: "/dev/urandom")?.readData(ofLength: 16 << 20))
+        let random = try randomBytes(16 << 20)
         try random.write(to: URL(fileURLWithPath: source + "/big.bin"))
         try ownPusher.push(directory: source, repository: repo, tag: "latest", index: true, gzipLevel: 1)
         // 8 MiB/s makes the layer take about 2 s, so the kill lands mid-blob.

@@ -161,7 +161,7 @@ struct LayerPuller {
         thread.stackSize = 1 << 20
         thread.start()
 
-        let stream = LayerStream(pipe: pipe, throttle: throttleBytesPerSecond)
+        let stream = LayerStream(pipe: pipe, throttle: throttleBytesPerSecond, isCancelled: isCancelled)
         let context = self.context
         do {
             try withHTTPRetries(backoff: retryBackoff, isCancelled: isCancelled) { _ in
@@ -204,14 +204,18 @@ private final class LayerStream {
     /// Set once the extractor stopped: the rest is only hashed, so a corrupt blob is reported as such.
     private var readerStopped = false
     private let throttle: Int64?
+    private let isCancelled: @Sendable () -> Bool
     private let started = DispatchTime.now().uptimeNanoseconds
 
-    init(pipe: BytePipe, throttle: Int64?) {
+    init(pipe: BytePipe, throttle: Int64?, isCancelled: @escaping @Sendable () -> Bool) {
         self.pipe = pipe
         self.throttle = throttle
+        self.isCancelled = isCancelled
     }
 
     func accept(_ chunk: UnsafeRawBufferPointer, limit: Int64, resumedAt: Int64, what: String) throws {
+        // libcurl may hand over many buffered chunks before it polls again: stop at the first one after a cancel.
+        if isCancelled() { throw CancelledError() }
         if offset + Int64(chunk.count) > limit {
             // A resumed request answered from byte 0 overruns the blob: the stream must start over.
             if resumedAt > 0 { throw RangeIgnored() }
