@@ -61,6 +61,11 @@ struct OCIInstallSection: BenchSection {
                                                               timeout: 600)
             if round > 0 { hangar.samples.append(milliseconds(clock.now - started)) }
             guard run.run.status == 0 else { throw BenchFailure("hangar install failed:\n\(run.run.transcript)") }
+            // The timing only counts if the whole tree arrived.
+            let installed = try FileTree.treeSize(backends + "/big")
+            guard installed.bytes >= unpacked else {
+                throw BenchFailure("hangar installed \(installed.bytes) bytes, expected at least \(unpacked)")
+            }
             if round > 0 { peakRSS = max(peakRSS, run.maxRSSBytes) }
             let uninstall = try HangarExecutable.run(["uninstall", "big"], environment: environment, directory: root, timeout: 120)
             guard uninstall.status == 0 else { throw BenchFailure("hangar uninstall failed:\n\(uninstall.transcript)") }

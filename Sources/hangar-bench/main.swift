@@ -24,6 +24,7 @@ printError("hangar-bench: debug build; figures are only meaningful with `swift r
 let sections: [any BenchSection] = [
     GalleryParseSection(),
     InstalledListingSection(),
+    CheckLatencySection(),
     OCIInstallSection(),
 ]
 

@@ -26,12 +26,21 @@ struct GlobalOptions: ParsableArguments {
           help: "Refuse sources whose integrity cannot be verified (env LOCALAI_REQUIRE_BACKEND_INTEGRITY).")
     var requireIntegrity = false
 
+    @Option(name: .customLong("max-extract-size"),
+            help: "Largest size one backend archive or image may unpack to, e.g. 16MiB, 2GiB (env HANGAR_MAX_EXTRACT_SIZE; default 64GiB).")
+    var maxExtractSize: String?
+
+    @Option(name: .customLong("insecure-registry"),
+            help: "Allow plain http for this registry HOST[:PORT]; repeatable (env HANGAR_INSECURE_REGISTRIES, comma-separated). Loopback registries need no flag.")
+    var insecureRegistries: [String] = []
+
     /// The resolved configuration, or a configuration error naming the bad value.
     func configuration() throws -> HangarConfiguration {
         try HangarConfiguration.resolve(
             flags: .init(backendsPath: backendsPath, systemBackendsPath: backendsSystemPath,
                          backendGalleries: backendGalleries, configDir: configDir, capability: capability,
-                         requireIntegrity: requireIntegrity ? true : nil),
+                         requireIntegrity: requireIntegrity ? true : nil, maxExtractSize: maxExtractSize,
+                         insecureRegistries: insecureRegistries),
             environment: ProcessInfo.processInfo.environment,
             workingDirectory: FileManager.default.currentDirectoryPath)
     }

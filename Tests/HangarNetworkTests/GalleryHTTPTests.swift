@@ -109,14 +109,15 @@ final class GalleryHTTPTests: LoopbackHTTPTestCase {
 
     // MARK: The real binary
 
-    private func runHangar(_ arguments: [String]) throws -> HangarExecutable.Run {
+    private func runHangar(_ arguments: [String], galleryURL: String? = nil,
+                           env: [String: String] = [:]) throws -> HangarExecutable.Run {
         let backends = directory + "/backends"
         try FileManager.default.createDirectory(atPath: backends, withIntermediateDirectories: true)
-        let galleries = "[{\"name\":\"x\",\"url\":\"\(server.url("/index.yaml"))\"}]"
+        let galleries = "[{\"name\":\"x\",\"url\":\"\(galleryURL ?? server.url("/index.yaml"))\"}]"
         return try HangarExecutable.run(
             arguments + ["--backends-path", backends, "--config-dir", directory + "/configuration",
                          "--backend-galleries", galleries, "--capability", "default"],
-            environment: ["PATH": "/usr/bin:/bin", "HOME": directory], directory: directory)
+            environment: ["PATH": "/usr/bin:/bin", "HOME": directory].merging(env) { $1 }, directory: directory)
     }
 
     func testListAvailableOverHTTPThroughTheBinary() throws {
@@ -137,5 +138,28 @@ final class GalleryHTTPTests: LoopbackHTTPTestCase {
         XCTAssertEqual(run.stdout.split(separator: "\n").map(String.init), [" - x@cpu-llama", " - x@whisper"], run.transcript)
         XCTAssertTrue(run.stderr.contains("hangar: warning: gallery \"x\": using the cached copy"), run.transcript)
         XCTAssertTrue(run.stderr.contains("returned HTTP 500"), run.transcript)
+    }
+
+    func testProxyFromTheEnvironmentIsUsedForOtherHosts() throws {
+        // The loopback server plays the proxy: it receives the absolute-form request for a host hangar never
+        // resolves itself, so no traffic leaves 127.0.0.1.
+        server.route("http://gallery.invalid/index.yaml", .init(text: index))
+        let run = try runHangar(["list", "--available"], galleryURL: "http://gallery.invalid/index.yaml",
+                                env: ["http_proxy": server.url("")])
+        XCTAssertEqual(run.status, 0, run.transcript)
+        XCTAssertEqual(run.stdout.split(separator: "\n").map(String.init), [" - x@cpu-llama", " - x@whisper"], run.transcript)
+        XCTAssertEqual(server.requests(to: "http://gallery.invalid/index.yaml").count, 1)
+    }
+
+    func testLoopbackIsNeverSentThroughTheProxy() throws {
+        server.route("/index.yaml", .init(text: index))
+        let deadProxy = try LoopbackHTTPServer()
+        let proxyURL = deadProxy.url("")
+        deadProxy.stop()
+        for variable in ["http_proxy", "HTTP_PROXY", "all_proxy"] {
+            let run = try runHangar(["list", "--available"], env: [variable: proxyURL, "no_proxy": "corp.example"])
+            XCTAssertEqual(run.status, 0, run.transcript)
+            XCTAssertEqual(run.stdout.split(separator: "\n").count, 2, run.transcript)
+        }
     }
 }

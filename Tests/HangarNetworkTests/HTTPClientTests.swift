@@ -78,4 +78,14 @@ final class HTTPClientTests: LoopbackHTTPTestCase {
             XCTAssertTrue("\(error)".contains("use an http:// or https:// URL"), "\(error)")
         }
     }
+
+    func testHeaderWithALineBreakIsRefusedBeforeSending() throws {
+        server.route("/x", .init(text: "ok"))
+        XCTAssertThrowsError(try client().send(HTTPRequest(url: server.url("/x"),
+                                                           headers: ["Authorization": "Bearer t\r\nX-Injected: 1"]))) { error in
+            XCTAssertEqual((error as? HTTPFailure)?.isTransient, false)
+            XCTAssertTrue("\(error)".contains("contains a line break"), "\(error)")
+        }
+        XCTAssertTrue(server.requests.isEmpty, "nothing was sent")
+    }
 }

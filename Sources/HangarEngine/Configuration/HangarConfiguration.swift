@@ -20,6 +20,11 @@ public struct HangarConfiguration: Sendable, Equatable {
     /// `--capability` (hangar's own flag); LocalAI's force variable is read by capability detection.
     public var forcedCapability: String?
     public var requireIntegrity: Bool
+    /// Largest total size one archive or image may unpack to (`--max-extract-size`, `HANGAR_MAX_EXTRACT_SIZE`).
+    public var maxExtractSize: Int64 = HangarConfiguration.defaultMaxExtractSize
+    /// Registries (`host` or `host:port`, lower-cased) that may be reached over plain http besides loopback
+    /// (`--insecure-registry`, `HANGAR_INSECURE_REGISTRIES`).
+    public var insecureRegistries: [String] = []
     /// The environment the configuration was resolved from; capability detection reads it too.
     public var environment: [String: String]
     /// Problems that did not stop resolution (e.g. an unreadable runtime_settings.json), to show the user.
@@ -34,10 +39,14 @@ public struct HangarConfiguration: Sendable, Equatable {
         public var capability: String?
         public var requireIntegrity: Bool?
         public var preferDevelopment: Bool?
+        /// `--max-extract-size` as typed (`16MiB`, `2GiB`, plain bytes).
+        public var maxExtractSize: String?
+        /// Every `--insecure-registry`; nil or empty means "not given".
+        public var insecureRegistries: [String]?
 
         public init(backendsPath: String? = nil, systemBackendsPath: String? = nil, backendGalleries: String? = nil,
                     configDir: String? = nil, capability: String? = nil, requireIntegrity: Bool? = nil,
-                    preferDevelopment: Bool? = nil) {
+                    preferDevelopment: Bool? = nil, maxExtractSize: String? = nil, insecureRegistries: [String]? = nil) {
             self.backendsPath = backendsPath
             self.systemBackendsPath = systemBackendsPath
             self.backendGalleries = backendGalleries
@@ -45,6 +54,8 @@ public struct HangarConfiguration: Sendable, Equatable {
             self.capability = capability
             self.requireIntegrity = requireIntegrity
             self.preferDevelopment = preferDevelopment
+            self.maxExtractSize = maxExtractSize
+            self.insecureRegistries = insecureRegistries
         }
     }
 
@@ -137,7 +148,47 @@ public struct HangarConfiguration: Sendable, Equatable {
                                        env: ["LOCALAI_REQUIRE_BACKEND_INTEGRITY", "REQUIRE_BACKEND_INTEGRITY"]),
             environment: environment)
         if let settingsWarning { resolved.warnings.append(settingsWarning) }
+
+        let size = pick("max_extract_size", flag: flags.maxExtractSize, flagName: "--max-extract-size",
+                        env: ["HANGAR_MAX_EXTRACT_SIZE"], default: "")
+        resolved.sources["max_extract_size"] = sources["max_extract_size"]
+        if !size.isEmpty {
+            guard let bytes = parseByteSize(size), bytes > 0 else {
+                let given = flags.maxExtractSize?.isEmpty == false ? "--max-extract-size \(size)" : "HANGAR_MAX_EXTRACT_SIZE=\(size)"
+                throw HangarError.configuration("\(given) is not a size: use bytes or a unit, e.g. 16MiB or 2GiB")
+            }
+            resolved.maxExtractSize = bytes
+        }
+        if let hosts = flags.insecureRegistries, !hosts.isEmpty {
+            resolved.sources["insecure_registries"] = "--insecure-registry"
+            resolved.insecureRegistries = try hosts.map { try registryHost($0, given: "--insecure-registry \($0)") }
+        } else if let list = environment["HANGAR_INSECURE_REGISTRIES"], !list.isEmpty {
+            resolved.sources["insecure_registries"] = "HANGAR_INSECURE_REGISTRIES"
+            resolved.insecureRegistries = try list.split(separator: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                .map { try registryHost($0, given: "HANGAR_INSECURE_REGISTRIES entry \($0)") }
+        } else {
+            resolved.sources["insecure_registries"] = "default"
+        }
         return resolved
+    }
+
+    /// The default extraction cap: far above any real backend, low enough to stop a decompression bomb.
+    public static let defaultMaxExtractSize: Int64 = 64 << 30
+
+    /// Validates one `HOST[:PORT]` for the insecure-registry list and lower-cases it.
+    private static func registryHost(_ value: String, given: String) throws -> String {
+        let host = value.lowercased()
+        let parts = host.split(separator: ":", omittingEmptySubsequences: false)
+        let name = parts.first ?? ""
+        let validName = !name.isEmpty
+            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") }
+        let validPort = parts.count == 1 || (parts.count == 2 && UInt16(parts[1]).map { $0 > 0 } == true)
+        guard validName, validPort else {
+            throw HangarError.configuration(
+                "\(given) is not a registry host: give HOST or HOST:PORT without scheme or path, e.g. registry.local:5000")
+        }
+        return host
     }
 
     /// `backend_galleries` from runtime_settings.json, which LocalAI applies when neither flag nor env set it.

@@ -8,3 +8,27 @@ public func formatBytes(_ n: Int64) -> String {
     let tenths = Int((value * 10).rounded())
     return "\(tenths / 10).\(tenths % 10) \(units[unit])"
 }
+
+/// Parses `16MiB`, `2GiB`, `1.5G`, `500MB` or plain bytes (`K`/`M`/`G`/`T` and `KiB`/... are binary, `KB`/`MB`/...
+/// decimal); nil for anything else or a value that does not fit in an Int64.
+public func parseByteSize(_ text: String) -> Int64? {
+    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    let unitStart = trimmed.firstIndex { !($0.isASCII && ($0.isNumber || $0 == ".")) } ?? trimmed.endIndex
+    let numberText = trimmed[..<unitStart]
+    let unit = trimmed[unitStart...].trimmingCharacters(in: .whitespaces).lowercased()
+    let multipliers: [String: Int64] = [
+        "": 1, "b": 1,
+        "k": 1 << 10, "kib": 1 << 10, "kb": 1_000,
+        "m": 1 << 20, "mib": 1 << 20, "mb": 1_000_000,
+        "g": 1 << 30, "gib": 1 << 30, "gb": 1_000_000_000,
+        "t": 1 << 40, "tib": 1 << 40, "tb": 1_000_000_000_000,
+    ]
+    guard !numberText.isEmpty, let multiplier = multipliers[unit] else { return nil }
+    if let whole = Int64(numberText) {
+        let (bytes, overflow) = whole.multipliedReportingOverflow(by: multiplier)
+        return overflow ? nil : bytes
+    }
+    guard let fraction = Double(numberText) else { return nil }
+    let bytes = (fraction * Double(multiplier)).rounded()
+    return bytes < 9.2e18 ? Int64(bytes) : nil
+}

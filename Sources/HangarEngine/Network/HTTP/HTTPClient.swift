@@ -11,6 +11,9 @@ public final class HTTPClient: Sendable {
     /// Idle handles, each with its own connection cache, so consecutive requests to a host reuse the connection.
     private let idle = Mutex<[CurlSession]>([])
     private let noProxy: String
+    /// A CA bundle replacing the system trust store, from `SSL_CERT_FILE` or `CURL_CA_BUNDLE` (libcurl itself
+    /// reads neither: it always passes the distribution's bundle to OpenSSL).
+    private let caBundle: String?
     private static let maxIdleSessions = 8
     /// How often a running transfer looks at cancellation and the stall clock.
     private static let pollMilliseconds: Int32 = 50
@@ -24,6 +27,8 @@ public final class HTTPClient: Sendable {
         let user = environment["no_proxy"] ?? environment["NO_PROXY"] ?? ""
         self.noProxy = user == "*" ? "*" : ([user, "localhost", "127.0.0.1", "::1"].filter { !$0.isEmpty })
             .joined(separator: ",")
+        self.caBundle = [environment["SSL_CERT_FILE"], environment["CURL_CA_BUNDLE"]].compactMap { $0 }
+            .first { !$0.isEmpty }
     }
 
     /// Whole body in memory (galleries, manifests, tokens). Returns any status; does not throw for >= 400.
@@ -47,14 +52,20 @@ public final class HTTPClient: Sendable {
         guard var origin = HTTPOrigin(request.url) else {
             throw HTTPFailure(message: "invalid URL \"\(request.url)\": use an http:// or https:// URL", isTransient: false)
         }
+        // A line break in a header would let a value (e.g. a token from a server) smuggle in headers of its own.
+        if let bad = request.headers.first(where: { ($0.key + $0.value).contains(where: \.isNewline) }) {
+            throw HTTPFailure(message: "\(request.method) \(request.url): header \(bad.key.debugDescription) contains a line break; refusing to send it",
+                              isTransient: false)
+        }
         let deadline = options.totalTimeout.map { monotonicSeconds() + $0 }
         var current = request
-        for hop in 0...options.maxRedirects {
+        let maxRedirects = max(0, options.maxRedirects)
+        for hop in 0...maxRedirects {
             let (response, location) = try transfer(current, origin: origin, isCancelled: isCancelled,
                                                     sink: sink, deadline: deadline)
             guard [301, 302, 303, 307, 308].contains(response.status), let location else { return response }
-            guard hop < options.maxRedirects else {
-                throw HTTPFailure(message: "\(request.method) \(request.url) redirected more than \(options.maxRedirects) times (last to \(location)): check the URL",
+            guard hop < maxRedirects else {
+                throw HTTPFailure(message: "\(request.method) \(request.url) redirected more than \(maxRedirects) times (last to \(location)): check the URL",
                                   isTransient: false)
             }
             guard let next = HTTPOrigin(location) else {
@@ -112,6 +123,7 @@ public final class HTTPClient: Sendable {
         _ = hangar_curl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
         _ = hangar_curl_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1)
         _ = hangar_curl_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2)
+        if let caBundle { _ = hangar_curl_setopt_string(h, CURLOPT_CAINFO, caBundle) }
         _ = hangar_curl_setopt_long(h, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS))
         _ = hangar_curl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(options.connectTimeout * 1000))
         _ = hangar_curl_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1)
@@ -119,7 +131,10 @@ public final class HTTPClient: Sendable {
         _ = hangar_curl_setopt_string(h, CURLOPT_USERAGENT, options.userAgent)
         _ = hangar_curl_setopt_pointer(h, CURLOPT_ERRORBUFFER, session.errorBuffer)
         _ = hangar_curl_setopt_slist(h, CURLOPT_HTTPHEADER, list)
-        if sink == nil {
+        if sink != nil {
+            // Fewer, larger callbacks for multi-gigabyte blobs.
+            _ = hangar_curl_setopt_long(h, CURLOPT_BUFFERSIZE, 256 << 10)
+        } else {
             // In-memory bodies (indexes, manifests) compress well; streamed blobs must arrive byte for byte.
             _ = hangar_curl_setopt_string(h, CURLOPT_ACCEPT_ENCODING, "")
         }
@@ -128,7 +143,9 @@ public final class HTTPClient: Sendable {
         case "HEAD": _ = hangar_curl_setopt_long(h, CURLOPT_NOBODY, 1)
         default:
             _ = hangar_curl_setopt_string(h, CURLOPT_CUSTOMREQUEST, request.method)
-            if let body = request.body {
+            // POST/PUT/PATCH always carry a Content-Length (0 without a body), as registries expect.
+            if request.body != nil || ["POST", "PUT", "PATCH"].contains(request.method) {
+                let body = request.body ?? []
                 _ = hangar_curl_setopt_off(h, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
                 if body.isEmpty {
                     _ = hangar_curl_setopt_string(h, CURLOPT_COPYPOSTFIELDS, "")
@@ -222,7 +239,8 @@ public final class HTTPClient: Sendable {
     private func failure(_ code: CURLcode, request: HTTPRequest, origin: HTTPOrigin, context: TransferContext,
                          detail: String) -> HTTPFailure {
         let what = "\(request.method) \(request.url)"
-        let why = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        let why = (detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
+            .split(whereSeparator: \.isNewline).joined(separator: " ")
         switch code {
         case CURLE_COULDNT_CONNECT:
             return HTTPFailure(message: "cannot connect to \(origin.hostPort) (\(what)): \(why); check that the server is running and the URL's host and port, or the proxy settings (https_proxy, no_proxy)",
@@ -236,7 +254,7 @@ public final class HTTPClient: Sendable {
         case CURLE_OPERATION_TIMEDOUT:
             return HTTPFailure(message: "\(what) timed out: \(why); check the network or try again", isTransient: true)
         case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
-            return HTTPFailure(message: "TLS certificate of \(origin.hostPort) could not be verified (\(what)): \(why); install the issuing CA in the system trust store (or point SSL_CERT_FILE at it)",
+            return HTTPFailure(message: "TLS certificate of \(origin.hostPort) could not be verified (\(what)): \(why); install the issuing CA in the system trust store (update-ca-certificates) or point SSL_CERT_FILE at a bundle that has it",
                                isTransient: false)
         case CURLE_SSL_CONNECT_ERROR:
             return HTTPFailure(message: "TLS handshake with \(origin.hostPort) failed (\(what)): \(why); check that the URL should use https",
@@ -378,6 +396,7 @@ struct HTTPOrigin: Equatable {
     var hostPort: String { "\(host):\(port)" }
 }
 
+/// Seconds on a clock that never jumps (stall and deadline checks, retry sleeps).
 func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
 /// `1.5 s`, `60 s`.

@@ -25,7 +25,7 @@ public struct OCISource: BackendSource {
 
     public init(client: RegistryClient, platform: OCIPlatform = .current, maxExtractBytes: Int64 = 64 << 30,
                 spaceFactor: Int64 = 3, fakeFreeBytes: Int64? = nil, retryBackoff: [Double] = [1, 3, 9],
-                pipeCapacity: Int = 8 << 20, throttleBytesPerSecond: Int64? = nil) {
+                pipeCapacity: Int = 4 << 20, throttleBytesPerSecond: Int64? = nil) {
         self.client = client
         self.platform = platform
         self.maxExtractBytes = maxExtractBytes

@@ -9,13 +9,15 @@ public struct RegistrySetup: Sendable {
     /// Problems with the Docker credentials file (pulls continue anonymously).
     public let warnings: [String]
 
-    /// Reads `DOCKER_CONFIG`/`HOME` for logins; test-only knobs: `HANGAR_FAKE_FREE_BYTES` (pretend free space),
-    /// `HANGAR_RETRY_BACKOFF` (comma-separated seconds between attempts), `HANGAR_DOWNLOAD_LIMIT` (bytes/s).
     /// The image sources, in the order the engine should try them.
     public var sources: [any BackendSource] { [fileSource, source] }
 
-    public init(configuration: HangarConfiguration, http: HTTPClient, insecureRegistries: [String] = [],
-                maxExtractBytes: Int64 = 64 << 30) {
+    /// Plain http is allowed for `configuration.insecureRegistries`; layers may unpack to `configuration.maxExtractSize`.
+    /// Reads `DOCKER_CONFIG`/`HOME` for logins; test-only knobs: `HANGAR_FAKE_FREE_BYTES` (pretend free space),
+    /// `HANGAR_RETRY_BACKOFF` (comma-separated seconds between attempts), `HANGAR_DOWNLOAD_LIMIT` (bytes/s).
+    public init(configuration: HangarConfiguration, http: HTTPClient) {
+        let insecureRegistries = configuration.insecureRegistries
+        let maxExtractBytes = configuration.maxExtractSize
         let env = configuration.environment
         let credentials = RegistryCredentials.load(environment: env)
         let backoff = env["HANGAR_RETRY_BACKOFF"].map { $0.split(separator: ",").compactMap { Double($0) } } ?? [1, 3, 9]
