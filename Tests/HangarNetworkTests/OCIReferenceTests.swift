@@ -76,7 +76,7 @@ final class OCIReferenceTests: XCTestCase {
         XCTAssertTrue(ImageReference.isPullable("oci://quay.io/x/y:z"))
         XCTAssertTrue(ImageReference.isPullable("quay.io/go-skynet/local-ai-backends:latest-cpu-llama-cpp"))
         for uri in ["/srv/backend", "./dir", "https://example.com/a.tar.gz", "ocifile:///tmp/x.tar", "github:a/b",
-                    "Not A Ref", "file:///x"] {
+                    "Not A Ref", "file:///x", "backends/foo", "foo", "ubuntu:22.04"] {
             XCTAssertFalse(ImageReference.isPullable(uri), uri)
         }
     }
