@@ -61,7 +61,9 @@ struct GlobalOptions: ParsableArguments {
         let limit = ProcessInfo.processInfo.environment["HANGAR_COPY_LIMIT"].flatMap { Int64($0) }
         let registry = RegistrySetup(configuration: configuration, http: HTTPClient())
         let engine = Engine(configuration: configuration, transport: HTTPGalleryTransport(), digestResolver: registry.resolver,
-                            sources: [DirectorySource(throttleBytesPerSecond: limit)] + registry.sources)
+                            sources: [DirectorySource(throttleBytesPerSecond: limit),
+                                      TarballSource(maxExtractSize: configuration.maxExtractSize, throttleBytesPerSecond: limit)]
+                                + registry.sources)
         for warning in configuration.warnings + registry.warnings { Output.stderr("hangar: warning: \(warning)") }
         if hasBackends {
             let report = engine.recover()

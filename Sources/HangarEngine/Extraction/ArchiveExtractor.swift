@@ -23,7 +23,7 @@ public struct ExtractionOptions: Sendable, Equatable {
     /// Bytes earlier extractions (previous layers) already wrote into the tree, counted against `maxBytes`.
     public var bytesAlreadyExtracted: Int64
 
-    public init(maxBytes: Int64 = 64 << 30, maxEntries: Int = 1_000_000, applyWhiteouts: Bool = false,
+    public init(maxBytes: Int64 = HangarConfiguration.defaultMaxExtractSize, maxEntries: Int = 1_000_000, applyWhiteouts: Bool = false,
                 skipSpecialFiles: Bool = false, bytesAlreadyExtracted: Int64 = 0) {
         self.maxBytes = maxBytes
         self.maxEntries = maxEntries

@@ -161,10 +161,11 @@ public struct Recovery: Sendable {
         }
     }
 
-    /// The backend a staging entry belongs to: `<name>.<operation>.<pid>.<random>[.old]`.
+    /// The backend a staging entry belongs to: `<name>.<operation>.<pid>.<random>[.old|.download]` (`.download`: a
+    /// tarball being fetched beside its staging dir, removed under the backend's lock like the staging dir itself).
     static func stagingOwner(_ entry: String) -> String? {
         var parts = entry.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        if parts.last == "old" { parts.removeLast() }
+        if parts.last == "old" || parts.last == "download" { parts.removeLast() }
         guard parts.count >= 4 else { return nil }
         let random = parts.removeLast(), pid = parts.removeLast(), operation = parts.removeLast()
         guard random.count == 16, random.allSatisfy(\.isHexDigit), Int32(pid) != nil,
