@@ -60,4 +60,30 @@ final class RegistryAuthTests: XCTestCase {
         XCTAssertTrue(install.stderr.contains("check the login in ~/.docker/config.json"), install.transcript)
         XCTAssertFalse(FileManager.default.fileExists(atPath: site.backends + "/piper"))
     }
+
+    func testBasicAuthUsesTheDockerConfigLogin() throws {
+        _ = try HangarExecutable.path()
+        let registry = try RegistryProcess(basicAuth: ("alice", "secret"))
+        defer { registry.stop() }
+        let site = try RegistrySite()
+        defer { site.remove() }
+        let login = Data("alice:secret".utf8).base64EncodedString()
+        let pusher = ImagePusher(registry: registry.address, authorization: "Basic " + login, workDirectory: site.root + "/push")
+        let pushed = try pusher.push(directory: try site.source("basic-1"), repository: "private/basic", tag: "latest")
+        try site.writeGallery([("basic", "oci://\(registry.address)/private/basic:latest", [])])
+
+        let anonymous = try site.hangar(["install", "basic"])
+        XCTAssertEqual(anonymous.status, 1, anonymous.transcript)
+        XCTAssertTrue(anonymous.stderr.contains("needs a login: run docker login \(registry.address)"), anonymous.transcript)
+
+        // The username/password form of an auths entry, under $DOCKER_CONFIG.
+        let config = site.root + "/docker"
+        try FileManager.default.createDirectory(atPath: config, withIntermediateDirectories: true)
+        try #"{"auths":{"\#(registry.address)":{"username":"alice","password":"secret"}}}"#
+            .write(toFile: config + "/config.json", atomically: true, encoding: .utf8)
+        let install = try site.hangar(["install", "basic"], env: ["DOCKER_CONFIG": config])
+        XCTAssertEqual(install.status, 0, install.transcript)
+        XCTAssertEqual(site.read("basic/VERSION"), "basic-1\n")
+        XCTAssertEqual(try site.metadata("basic")["digest"] as? String, pushed.digest)
+    }
 }
