@@ -68,4 +68,26 @@ final class RegistryInstallTests: RegistryTestCase {
         XCTAssertEqual(try site.metadata("kokoro")["digest"] as? String, pushed.digest, "the digest actually pulled")
         XCTAssertTrue(install.stderr.contains("missing/kokoro"), "the failed primary is reported: \(install.stderr)")
     }
+
+    func testUpgradeFallsBackToAMirrorWhenThePrimaryFailsMidPull() throws {
+        let registry = try self.registry
+        let repo = "localai/piper"
+        try pusher.push(directory: try site.source("piper-v1"), repository: repo, tag: "latest", index: true)
+        try site.writeGallery([("piper", "oci://\(registry.address)/\(repo):latest", [])])
+        XCTAssertEqual(try site.hangar(["install", "piper"]).status, 0)
+
+        let v2 = try pusher.push(directory: try site.source("piper-v2"), repository: repo, tag: "latest", index: true)
+        // The primary answers manifests but every blob request fails; the mirror (a bare reference) has the same image.
+        let primary = try RegistryReplica(of: registry, repository: repo, tag: "latest")
+        defer { primary.stop() }
+        primary.server.addFaults(primary.blobPath(primary.layerDigests[0]), Array(repeating: .status(503), count: 10))
+        try site.writeGallery([("piper", primary.uri, ["\(registry.address)/\(repo):latest"])])
+
+        let upgrade = try site.hangar(["upgrade", "piper"])
+        XCTAssertEqual(upgrade.status, 0, upgrade.transcript)
+        XCTAssertTrue(upgrade.stderr.contains("HTTP 503") && upgrade.stderr.contains("trying the next source"), upgrade.transcript)
+        XCTAssertEqual(site.read("piper/VERSION"), "piper-v2\n")
+        XCTAssertEqual(try site.metadata("piper")["digest"] as? String, v2.digest)
+        XCTAssertEqual(try site.metadata("piper")["uri"] as? String, primary.uri, "the gallery URI is recorded, as LocalAI does")
+    }
 }
