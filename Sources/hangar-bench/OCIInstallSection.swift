@@ -82,6 +82,7 @@ struct OCIInstallSection: BenchSection {
         report.facts = [
             ("image", "1 layer, \(formatBytes(layer.size)) gzip-compressed, \(formatBytes(unpacked)) unpacked (half random, half text)"),
             ("registry", "docker-registry on \(registry.address), blobs in its page-cached storage"),
+            ("peak RSS", "VmHWM of the hangar process, sampled every 2 ms"),
             ("runs", "\(iterations) of each after one warm-up, alternating"),
         ]
         return report

@@ -111,7 +111,9 @@ public struct OCISource: BackendSource {
 }
 
 /// Thrown when a resumed blob request came back as the whole blob (HTTP 200, not 206).
-struct RangeIgnored: Error {}
+struct RangeIgnored: Error, CustomStringConvertible {
+    var description: String { "the registry answered a resumed download from the start twice; try again later" }
+}
 
 /// Downloads and applies the layers of one image, cumulative progress across layers.
 struct LayerPuller {
