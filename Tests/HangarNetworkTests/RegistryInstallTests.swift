@@ -90,4 +90,19 @@ final class RegistryInstallTests: RegistryTestCase {
         XCTAssertEqual(try site.metadata("piper")["digest"] as? String, v2.digest)
         XCTAssertEqual(try site.metadata("piper")["uri"] as? String, primary.uri, "the gallery URI is recorded, as LocalAI does")
     }
+
+    func testTagFallbacksReachTheRegistry() throws {
+        let registry = try self.registry
+        // Only the branch build exists for one entry, only its development build for the other (§4.2 b and c).
+        let master = try pusher.push(directory: try site.source("master-build"), repository: "tags/x", tag: "master-cpu-x")
+        let dev = try pusher.push(directory: try site.source("dev-build"), repository: "tags/y", tag: "master-cpu-y-development")
+        try site.writeGallery([("x", "oci://\(registry.address)/tags/x:latest-cpu-x", []),
+                               ("y", "oci://\(registry.address)/tags/y:latest-cpu-y", [])])
+        for (name, label, pushed) in [("x", "master-build", master), ("y", "dev-build", dev)] {
+            let install = try site.hangar(["install", name])
+            XCTAssertEqual(install.status, 0, install.transcript)
+            XCTAssertEqual(site.read("\(name)/VERSION"), "\(label)\n")
+            XCTAssertEqual(try site.metadata(name)["digest"] as? String, pushed.digest, "the digest of what was pulled")
+        }
+    }
 }
