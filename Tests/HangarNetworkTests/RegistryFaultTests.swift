@@ -79,6 +79,30 @@ final class RegistryFaultTests: RegistryTestCase {
         XCTAssertEqual(try site.metadata("resume")["digest"] as? String, pushed.digest)
     }
 
+    func testServerIgnoringRangeMakesThePullStartOverOnACleanStagingDir() throws {
+        let repo = "faults/norange"
+        let source = try site.source("norange-v1")
+        try randomBytes(300_000).write(to: URL(fileURLWithPath: source + "/lib/weights.bin"))
+        let pushed = try pusher.push(directory: source, repository: repo, tag: "latest", index: true)
+        let replica = try RegistryReplica(of: try registry, repository: repo, tag: "latest")
+        defer { replica.stop() }
+        let blob = replica.blobPath(pushed.layers[0].digest)
+        let bytes = try HTTPClient().send(HTTPRequest(url: "\(try registry.baseURL)\(blob)")).body
+        // The first transfer is cut; every answer is the whole blob with a 2xx that is not 206, whatever the Range.
+        replica.server.route(blob, faults: [.closeAfter(bytes: 100_000)]) { _ in
+            LoopbackHTTPServer.Reply(status: 203, headers: ["Content-Type": "application/octet-stream"], body: bytes)
+        }
+        try site.writeGallery([("norange", replica.uri, [])])
+
+        let install = try site.hangar(["install", "norange"])
+        XCTAssertEqual(install.status, 0, install.transcript)
+        XCTAssertTrue(install.stderr.contains("does not resume downloads; pulling"), install.transcript)
+        XCTAssertEqual(replica.server.requests(to: blob).map { $0.header("range") }, [nil, "bytes=100000-", nil])
+        XCTAssertEqual(FileManager.default.contents(atPath: site.backends + "/norange/lib/weights.bin"),
+                       FileManager.default.contents(atPath: source + "/lib/weights.bin"))
+        XCTAssertEqual(try site.metadata("norange")["digest"] as? String, pushed.digest)
+    }
+
     func testRegistryKilledInTheMiddleOfABlob() throws {
         let own = try RegistryProcess()
         defer { own.stop() }
