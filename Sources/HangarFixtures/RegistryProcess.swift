@@ -28,15 +28,24 @@ public final class RegistryProcess: @unchecked Sendable {
     public private(set) var address: String = ""
     private var process: Process?
     private let tokenAuth: TokenAuth?
+    private let basicAuth: (user: String, password: String)?
 
     /// The binary the Debian package installs.
     public static let executable = "/usr/bin/docker-registry"
 
-    /// Starts a registry and waits until `/v2/` answers.
-    public init(tokenAuth: TokenAuth? = nil) throws {
+    /// Starts a registry and waits until `/v2/` answers. `basicAuth` protects it with an htpasswd login (bcrypt,
+    /// made with Debian's Python, so apache2-utils is not needed).
+    public init(tokenAuth: TokenAuth? = nil, basicAuth: (user: String, password: String)? = nil) throws {
         self.tokenAuth = tokenAuth
+        self.basicAuth = basicAuth
         root = FileManager.default.temporaryDirectory.path + "/hangar-registry-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        if let basicAuth {
+            let hash = try runTool("/usr/bin/python3", ["-W", "ignore", "-c",
+                "import crypt,sys;print(crypt.crypt(sys.argv[1],crypt.mksalt(crypt.METHOD_BLOWFISH,rounds=16)))", basicAuth.password])
+            try "\(basicAuth.user):\(hash.trimmingCharacters(in: .whitespacesAndNewlines))\n"
+                .write(toFile: root + "/htpasswd", atomically: true, encoding: .utf8)
+        }
         try start()
     }
 
@@ -79,6 +88,15 @@ public final class RegistryProcess: @unchecked Sendable {
                     service: \(tokenAuth.service)
                     issuer: \(tokenAuth.issuer)
                     rootcertbundle: \(tokenAuth.certificatePath)
+
+                """
+        }
+        if basicAuth != nil {
+            yaml += """
+                auth:
+                  htpasswd:
+                    realm: test-realm
+                    path: \(root)/htpasswd
 
                 """
         }
@@ -134,13 +152,18 @@ public final class RegistryProcess: @unchecked Sendable {
 
     /// Stops the process and removes its directory.
     public func stop() {
-        if let process, process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        terminateChild(process, removing: root)
         process = nil
-        try? FileManager.default.removeItem(atPath: root)
     }
+}
+
+/// SIGTERM and reap a fixture's child process (if still running), then remove its temp dir.
+func terminateChild(_ process: Process?, removing directory: String) {
+    if let process, process.isRunning {
+        process.terminate()
+        process.waitUntilExit()
+    }
+    try? FileManager.default.removeItem(atPath: directory)
 }
 
 /// Runs a helper program to completion and returns its stdout; non-zero exit is an error with its stderr.

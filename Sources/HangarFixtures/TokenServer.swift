@@ -76,12 +76,8 @@ public final class TokenServer: @unchecked Sendable {
     }
 
     public func stop() {
-        if let process, process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        terminateChild(process, removing: root)
         process = nil
-        try? FileManager.default.removeItem(atPath: root)
     }
 
     static let script = #"""

@@ -25,6 +25,7 @@ let sections: [any BenchSection] = [
     GalleryParseSection(),
     InstalledListingSection(),
     CheckLatencySection(),
+    OCIInstallSection(),
     TUISection(),
 ]
 

@@ -67,8 +67,8 @@ struct GlobalOptions: ParsableArguments {
                             digestResolver: registry.resolver,
                             sources: [DirectorySource(throttleBytesPerSecond: limit),
                                       TarballSource(maxExtractSize: configuration.maxExtractSize,
-                                                    throttleBytesPerSecond: limit, client: http),
-                                      registry.source])
+                                                    throttleBytesPerSecond: limit, client: http)]
+                                + registry.sources)
         for warning in configuration.warnings + registry.warnings { Output.stderr("hangar: warning: \(warning)") }
         if hasBackends {
             let report = engine.recover()

@@ -68,4 +68,41 @@ final class RegistryInstallTests: RegistryTestCase {
         XCTAssertEqual(try site.metadata("kokoro")["digest"] as? String, pushed.digest, "the digest actually pulled")
         XCTAssertTrue(install.stderr.contains("missing/kokoro"), "the failed primary is reported: \(install.stderr)")
     }
+
+    func testUpgradeFallsBackToAMirrorWhenThePrimaryFailsMidPull() throws {
+        let registry = try self.registry
+        let repo = "localai/piper"
+        try pusher.push(directory: try site.source("piper-v1"), repository: repo, tag: "latest", index: true)
+        try site.writeGallery([("piper", "oci://\(registry.address)/\(repo):latest", [])])
+        XCTAssertEqual(try site.hangar(["install", "piper"]).status, 0)
+
+        let v2 = try pusher.push(directory: try site.source("piper-v2"), repository: repo, tag: "latest", index: true)
+        // The primary answers manifests but every blob request fails; the mirror (a bare reference) has the same image.
+        let primary = try RegistryReplica(of: registry, repository: repo, tag: "latest")
+        defer { primary.stop() }
+        primary.server.addFaults(primary.blobPath(primary.layerDigests[0]), Array(repeating: .status(503), count: 10))
+        try site.writeGallery([("piper", primary.uri, ["\(registry.address)/\(repo):latest"])])
+
+        let upgrade = try site.hangar(["upgrade", "piper"])
+        XCTAssertEqual(upgrade.status, 0, upgrade.transcript)
+        XCTAssertTrue(upgrade.stderr.contains("HTTP 503") && upgrade.stderr.contains("trying the next source"), upgrade.transcript)
+        XCTAssertEqual(site.read("piper/VERSION"), "piper-v2\n")
+        XCTAssertEqual(try site.metadata("piper")["digest"] as? String, v2.digest)
+        XCTAssertEqual(try site.metadata("piper")["uri"] as? String, primary.uri, "the gallery URI is recorded, as LocalAI does")
+    }
+
+    func testTagFallbacksReachTheRegistry() throws {
+        let registry = try self.registry
+        // Only the branch build exists for one entry, only its development build for the other (§4.2 b and c).
+        let master = try pusher.push(directory: try site.source("master-build"), repository: "tags/x", tag: "master-cpu-x")
+        let dev = try pusher.push(directory: try site.source("dev-build"), repository: "tags/y", tag: "master-cpu-y-development")
+        try site.writeGallery([("x", "oci://\(registry.address)/tags/x:latest-cpu-x", []),
+                               ("y", "oci://\(registry.address)/tags/y:latest-cpu-y", [])])
+        for (name, label, pushed) in [("x", "master-build", master), ("y", "dev-build", dev)] {
+            let install = try site.hangar(["install", name])
+            XCTAssertEqual(install.status, 0, install.transcript)
+            XCTAssertEqual(site.read("\(name)/VERSION"), "\(label)\n")
+            XCTAssertEqual(try site.metadata(name)["digest"] as? String, pushed.digest, "the digest of what was pulled")
+        }
+    }
 }

@@ -102,6 +102,11 @@ struct RegistrySite {
     }
 }
 
+/// `count` random bytes from the kernel (fast even in debug builds, and incompressible for gzip).
+func randomBytes(_ count: Int) throws -> Data {
+    try XCTUnwrap(FileHandle(forReadingAtPath: "/dev/urandom")?.readData(ofLength: count))
+}
+
 /// The tag's digest as a client sees it: HEAD with the full Accept list, `Docker-Content-Digest`.
 func headDigest(_ registry: RegistryProcess, _ repository: String, _ tag: String) throws -> String {
     let response = try HTTPClient(options: HTTPClientOptions()).send(HTTPRequest(

@@ -1,48 +1,54 @@
 import Foundation
 
 /// A bounded byte queue between a push producer (curl's write callback) and a pull consumer (libarchive's read
-/// callback) on another thread, so a layer is extracted while it downloads with at most `capacity` bytes in memory.
+/// callback) on another thread, so a layer is extracted while it downloads. It is one fixed ring buffer of
+/// `capacity` bytes: memory stays flat however large the layer, and nothing is allocated per chunk.
 ///
 /// Either side can stop the other: `fail` (producer: e.g. digest mismatch) makes the next `read` throw;
 /// `closeReading(error:)` (consumer: extraction failed) makes the next `write` throw. A consumer that finished
-/// cleanly before the stream ended (tar end-of-archive before the gzip trailer) lets later writes be dropped.
+/// cleanly before the stream ended lets later writes be dropped.
 public final class BytePipe: @unchecked Sendable {
     // All state below is guarded by `condition`.
     private let condition = NSCondition()
-    private var chunks: [[UInt8]] = []
-    private var head = 0
-    /// Bytes of `chunks[head]` already handed out.
-    private var headOffset = 0
-    private var buffered = 0
+    private let storage: UnsafeMutableRawBufferPointer
+    private var start = 0
+    private var count = 0
     private var finished = false
     private var producerError: (any Error)?
     private var readerClosed = false
     private var readerError: (any Error)?
-    public let capacity: Int
 
     /// Thrown to the producer when the consumer stopped with an error (the consumer reports the real one).
     public struct ReaderStopped: Error, CustomStringConvertible {
         public var description: String { "extraction stopped" }
     }
 
-    public init(capacity: Int = 8 << 20) {
-        self.capacity = max(1, capacity)
+    public init(capacity: Int = 4 << 20) {
+        storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, capacity), alignment: 16)
     }
 
-    /// Queues a copy of `bytes`, waiting while the queue is full. Throws once the consumer failed.
+    deinit { storage.deallocate() }
+
+    public var capacity: Int { storage.count }
+
+    /// Copies `bytes` in, waiting while the buffer is full. Throws once the consumer failed.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        guard !bytes.isEmpty else { return }
+        var offset = 0
         condition.lock()
         defer { condition.unlock() }
-        while buffered >= capacity && !readerClosed { condition.wait() }
-        if readerError != nil { throw ReaderStopped() }
-        if readerClosed { return }
-        chunks.append(Array(bytes))
-        buffered += bytes.count
-        condition.broadcast()
+        while offset < bytes.count {
+            while count == storage.count && !readerClosed { condition.wait() }
+            if readerError != nil { throw ReaderStopped() }
+            if readerClosed { return }
+            let n = min(storage.count - count, bytes.count - offset)
+            copyIn(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + n]), at: (start + count) % storage.count)
+            count += n
+            offset += n
+            condition.broadcast()
+        }
     }
 
-    /// End of stream: the consumer reads what is queued, then nil.
+    /// End of stream: the consumer reads what is buffered, then 0.
     public func finish() {
         condition.lock()
         finished = true
@@ -58,36 +64,21 @@ public final class BytePipe: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Fills `buffer` with the next queued bytes (waiting for some), returns the count; 0 at the end of the stream.
+    /// Fills `buffer` with the next buffered bytes (waiting for some), returns the count; 0 at the end of the stream.
     /// Throws the producer's error.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         condition.lock()
         defer { condition.unlock() }
-        while head == chunks.count && !finished && producerError == nil { condition.wait() }
+        while count == 0 && !finished && producerError == nil { condition.wait() }
         if let producerError { throw producerError }
-        var filled = 0
-        while filled < buffer.count && head < chunks.count {
-            let chunk = chunks[head]
-            let count = min(chunk.count - headOffset, buffer.count - filled)
-            chunk.withUnsafeBytes { bytes in
-                UnsafeMutableRawBufferPointer(rebasing: buffer[filled..<filled + count])
-                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[headOffset..<headOffset + count]))
-            }
-            filled += count
-            headOffset += count
-            if headOffset == chunk.count {
-                chunks[head] = []
-                head += 1
-                headOffset = 0
-            }
-        }
-        if head > 64 && head * 2 > chunks.count {
-            chunks.removeFirst(head)
-            head = 0
-        }
-        buffered -= filled
+        let n = min(count, buffer.count)
+        let first = min(n, storage.count - start)
+        buffer.baseAddress!.copyMemory(from: storage.baseAddress! + start, byteCount: first)
+        if n > first { (buffer.baseAddress! + first).copyMemory(from: storage.baseAddress!, byteCount: n - first) }
+        start = (start + n) % storage.count
+        count -= n
         condition.broadcast()
-        return filled
+        return n
     }
 
     /// The consumer is done: with an error the producer stops; without, the producer's remaining bytes are dropped.
@@ -95,11 +86,17 @@ public final class BytePipe: @unchecked Sendable {
         condition.lock()
         readerClosed = true
         readerError = error
-        chunks = []
-        head = 0
-        headOffset = 0
-        buffered = 0
+        count = 0
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Copies `bytes` into the ring at `position`, wrapping at the end.
+    private func copyIn(_ bytes: UnsafeRawBufferPointer, at position: Int) {
+        let first = min(bytes.count, storage.count - position)
+        (storage.baseAddress! + position).copyMemory(from: bytes.baseAddress!, byteCount: first)
+        if bytes.count > first {
+            storage.baseAddress!.copyMemory(from: bytes.baseAddress! + first, byteCount: bytes.count - first)
+        }
     }
 }

@@ -110,10 +110,15 @@ public struct ImageReference: Sendable, Equatable, CustomStringConvertible {
     /// Whether `uri` is something hangar pulls from a registry: `oci://…`, or a bare reference such as the official
     /// gallery's Docker Hub mirrors (`localai/localai-backends:tag`), which LocalAI cannot pull (§5.1). URLs, paths,
     /// `ocifile://` and other schemes are not.
+    /// A bare reference must name `namespace/repository` and a tag or digest, so a relative path such as
+    /// `backends/foo` that happens not to exist is never sent to Docker Hub.
     public static func isPullable(_ uri: String) -> Bool {
         if uri.hasPrefix("oci://") { return true }
         if uri.hasPrefix("/") || uri.hasPrefix(".") || uri.hasPrefix("~") || uri.contains("://") { return false }
         if uri.hasPrefix("github:") || uri.hasPrefix("hf.co/") { return false }
+        guard uri.contains("/"), let last = uri.split(separator: "/").last, last.contains(":") || last.contains("@") else {
+            return false
+        }
         return (try? parse(uri)) != nil
     }
 

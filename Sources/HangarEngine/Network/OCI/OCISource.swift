@@ -20,10 +20,12 @@ public struct OCISource: BackendSource {
     public let retryBackoff: [Double]
     /// Bytes buffered between the download and the extraction thread.
     public let pipeCapacity: Int
+    /// Test/demo-only: cap blob downloads at this many bytes per second (`HANGAR_DOWNLOAD_LIMIT`).
+    public let throttleBytesPerSecond: Int64?
 
     public init(client: RegistryClient, platform: OCIPlatform = .current, maxExtractBytes: Int64 = 64 << 30,
                 spaceFactor: Int64 = 3, fakeFreeBytes: Int64? = nil, retryBackoff: [Double] = [1, 3, 9],
-                pipeCapacity: Int = 8 << 20) {
+                pipeCapacity: Int = 4 << 20, throttleBytesPerSecond: Int64? = nil) {
         self.client = client
         self.platform = platform
         self.maxExtractBytes = maxExtractBytes
@@ -31,6 +33,7 @@ public struct OCISource: BackendSource {
         self.fakeFreeBytes = fakeFreeBytes
         self.retryBackoff = retryBackoff
         self.pipeCapacity = pipeCapacity
+        self.throttleBytesPerSecond = throttleBytesPerSecond
     }
 
     public func handles(_ uri: String) -> Bool {
@@ -48,7 +51,8 @@ public struct OCISource: BackendSource {
         context.warning("installing \(reference) without signature verification (cosign verification is not implemented)")
 
         let puller = LayerPuller(client: client, reference: reference, layers: layers, staging: staging, context: context,
-                                 retryBackoff: retryBackoff, pipeCapacity: pipeCapacity, maxExtractBytes: maxExtractBytes)
+                                 retryBackoff: retryBackoff, pipeCapacity: pipeCapacity, maxExtractBytes: maxExtractBytes,
+                                 throttleBytesPerSecond: throttleBytesPerSecond)
         do {
             try puller.pullAll()
         } catch is RangeIgnored {
@@ -107,7 +111,9 @@ public struct OCISource: BackendSource {
 }
 
 /// Thrown when a resumed blob request came back as the whole blob (HTTP 200, not 206).
-struct RangeIgnored: Error {}
+struct RangeIgnored: Error, CustomStringConvertible {
+    var description: String { "the registry answered a resumed download from the start twice; try again later" }
+}
 
 /// Downloads and applies the layers of one image, cumulative progress across layers.
 struct LayerPuller {
@@ -119,6 +125,7 @@ struct LayerPuller {
     let retryBackoff: [Double]
     let pipeCapacity: Int
     let maxExtractBytes: Int64
+    let throttleBytesPerSecond: Int64?
 
     func pullAll() throws {
         let total = layers.reduce(Int64(0)) { $0 + $1.size }
@@ -156,13 +163,13 @@ struct LayerPuller {
         thread.stackSize = 1 << 20
         thread.start()
 
-        let stream = LayerStream(pipe: pipe)
+        let stream = LayerStream(pipe: pipe, throttle: throttleBytesPerSecond, isCancelled: isCancelled)
         let context = self.context
         do {
             try withHTTPRetries(backoff: retryBackoff, isCancelled: isCancelled) { _ in
                 let resumeAt = stream.offset
                 let response = try client.streamBlob(reference, digest: layer.digest, from: resumeAt, isCancelled: isCancelled) { chunk in
-                    try stream.accept(chunk, limit: layer.size, what: what)
+                    try stream.accept(chunk, limit: layer.size, resumedAt: resumeAt, what: what)
                     context.progress(bytes: doneBefore + stream.offset, total: total)
                 }
                 if resumeAt > 0 && response.status == 200 { throw RangeIgnored() }
@@ -198,20 +205,37 @@ private final class LayerStream {
     private var hasher = SHA256()
     /// Set once the extractor stopped: the rest is only hashed, so a corrupt blob is reported as such.
     private var readerStopped = false
+    private let throttle: Int64?
+    private let isCancelled: @Sendable () -> Bool
+    private let started = DispatchTime.now().uptimeNanoseconds
 
-    init(pipe: BytePipe) { self.pipe = pipe }
+    init(pipe: BytePipe, throttle: Int64?, isCancelled: @escaping @Sendable () -> Bool) {
+        self.pipe = pipe
+        self.throttle = throttle
+        self.isCancelled = isCancelled
+    }
 
-    func accept(_ chunk: UnsafeRawBufferPointer, limit: Int64, what: String) throws {
-        offset += Int64(chunk.count)
-        if offset > limit {
+    func accept(_ chunk: UnsafeRawBufferPointer, limit: Int64, resumedAt: Int64, what: String) throws {
+        // libcurl may hand over many buffered chunks before it polls again: stop at the first one after a cancel.
+        if isCancelled() { throw CancelledError() }
+        if offset + Int64(chunk.count) > limit {
+            // A resumed request answered from byte 0 overruns the blob: the stream must start over.
+            if resumedAt > 0 { throw RangeIgnored() }
             throw HangarError.operation("\(what): the registry sent more than the manifest's \(formatBytes(limit)); refused")
         }
+        offset += Int64(chunk.count)
         hasher.update(chunk)
-        if readerStopped { return }
-        do {
-            try pipe.write(chunk)
-        } catch is BytePipe.ReaderStopped {
-            readerStopped = true
+        if !readerStopped {
+            do {
+                try pipe.write(chunk)
+            } catch is BytePipe.ReaderStopped {
+                readerStopped = true
+            }
+        }
+        if let throttle, throttle > 0 {
+            let due = started + UInt64(Double(offset) / Double(throttle) * 1e9)
+            let now = DispatchTime.now().uptimeNanoseconds
+            if due > now { usleep(UInt32(min(due - now, 200_000_000) / 1000)) }
         }
     }
 

@@ -1,0 +1,37 @@
+import Foundation
+import HangarEngine
+import HangarFixtures
+import XCTest
+
+/// `--require-backend-integrity` (§4.8): OCI sources are refused before any request or disk write, because hangar
+/// cannot verify cosign signatures yet; without the flag the install goes on and says it is unverified.
+final class RegistryIntegrityTests: RegistryTestCase {
+    func testStrictModeRefusesOCIBeforeContactingTheRegistry() throws {
+        let repo = "strict/piper"
+        try pusher.push(directory: try site.source("strict-1"), repository: repo, tag: "latest", index: true)
+        let replica = try RegistryReplica(of: try registry, repository: repo, tag: "latest")
+        defer { replica.stop() }
+        try site.writeGallery([("piper", replica.uri, [])])
+        let galleryURL = "file://" + site.galleryPath
+
+        let noPolicy = try site.hangar(["install", "piper", "--require-backend-integrity"])
+        XCTAssertEqual(noPolicy.status, 1, noPolicy.transcript)
+        XCTAssertTrue(noPolicy.stderr.contains("strict integrity: gallery \"t\" has no verification policy for OCI backend \"piper\""),
+                      noPolicy.transcript)
+
+        // A gallery with a cosign policy: LocalAI would verify; hangar says plainly that it cannot.
+        let withPolicy = try site.hangar(["install", "piper"], env: [
+            "LOCALAI_REQUIRE_BACKEND_INTEGRITY": "true",
+            "LOCALAI_BACKEND_GALLERIES": #"[{"name":"t","url":"\#(galleryURL)","verification":{"issuer":"https://token.actions.githubusercontent.com","identity_regex":".*"}}]"#,
+        ])
+        XCTAssertEqual(withPolicy.status, 1, withPolicy.transcript)
+        XCTAssertTrue(withPolicy.stderr.contains("cosign signature verification is not implemented in hangar"), withPolicy.transcript)
+        XCTAssertEqual(replica.server.requests.count, 0, "nothing was requested from the registry")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: site.backends + "/piper"))
+        XCTAssertEqual(site.stagingLeftovers(), [])
+
+        let lenient = try site.hangar(["install", "piper"])
+        XCTAssertEqual(lenient.status, 0, lenient.transcript)
+        XCTAssertTrue(lenient.stderr.contains("without signature verification"), lenient.transcript)
+    }
+}
