@@ -172,7 +172,8 @@ struct LayerPuller {
                     try stream.accept(chunk, limit: layer.size, resumedAt: resumeAt, what: what)
                     context.progress(bytes: doneBefore + stream.offset, total: total)
                 }
-                if resumeAt > 0 && response.status == 200 { throw RangeIgnored() }
+                // The client feeds the sink nothing from an answer that does not continue at `resumeAt`: start over.
+                if resumeAt > 0 && response.isSuccess && !response.resumes(from: resumeAt) { throw RangeIgnored() }
                 _ = try client.checked(response, reference, what: "blob \(layer.digest)")
             }
             try context.checkCancelled()
