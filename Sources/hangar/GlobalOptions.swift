@@ -22,7 +22,8 @@ struct GlobalOptions: ParsableArguments {
             help: "Force the host capability used to pick builds (e.g. default, nvidia-cuda-12, amd, disable); env LOCALAI_FORCE_META_BACKEND_CAPABILITY.")
     var capability: String?
 
-    @Flag(name: .customLong("require-backend-integrity"),
+    // LocalAI's flag name, and the shorter one the network issue uses.
+    @Flag(name: [.customLong("require-backend-integrity"), .customLong("require-integrity")],
           help: "Refuse sources whose integrity cannot be verified (env LOCALAI_REQUIRE_BACKEND_INTEGRITY).")
     var requireIntegrity = false
 

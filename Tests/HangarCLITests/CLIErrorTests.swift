@@ -40,6 +40,19 @@ final class CLIErrorTests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: missing), "hangar must not create a mistyped backends path")
     }
 
+    func testStrictIntegrityRefusesAnUnverifiableTarballUnderEitherFlagNameBeforeAnyDownload() throws {
+        let site = try sandbox.site()
+        // Port 9 (discard) on loopback: if hangar tried to download, the error would be a connection failure instead.
+        let gallery = try sandbox.gallery("strict.yaml", [GalleryItem(name: "foo", uri: "http://127.0.0.1:9/foo.tar.gz",
+                                                                      version: "1.0.0")])
+        for flag in ["--require-backend-integrity", "--require-integrity"] {
+            let r = try site.run(["install", "foo", flag], gallery: gallery)
+            XCTAssertEqual(r.status, 1, r.transcript)
+            XCTAssertTrue(r.stderr.contains("strict integrity: backend \"foo\" has no SHA256"), r.transcript)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: site.backends + "/foo"), r.transcript)
+        }
+    }
+
     func testMalformedGalleriesJSONIsAConfigurationError() throws {
         let site = try sandbox.site()
         assertConfigurationError(try site.run(["list", "--available", "--backend-galleries", "[{"], gallery: nil),
