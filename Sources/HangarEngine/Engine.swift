@@ -73,7 +73,8 @@ public final class Engine: Sendable {
         return AvailableListing(backends: rows, gallery: snapshot)
     }
 
-    /// LocalAI's upgrade detection against the unfiltered gallery (spec §4.4).
+    /// LocalAI's upgrade detection against the unfiltered gallery (spec §4.4), with
+    /// `configuration.checkConcurrency` digest lookups at once.
     public func checkUpgrades() throws -> UpgradeReport {
         let installed = try installed()
         let snapshot = gallery()
@@ -82,7 +83,8 @@ public final class Engine: Sendable {
             throw HangarError.operation("cannot check for upgrades: " + snapshot.failures.joined(separator: "; "))
         }
         var report = UpgradeCheck.run(installed: installed, gallery: snapshot.entries,
-                                      devSuffix: configuration.devSuffix, resolver: digestResolver)
+                                      devSuffix: configuration.devSuffix, resolver: digestResolver,
+                                      maxConcurrentLookups: configuration.checkConcurrency)
         report.warnings.insert(contentsOf: snapshot.warnings, at: 0)
         return report
     }

@@ -1,6 +1,6 @@
 import Foundation
 
-// hangar-bench: `swift run -c release hangar-bench [--gallery PATH] [--iterations N] [--json]`.
+// hangar-bench: `swift run -c release hangar-bench [--gallery PATH] [--iterations N] [--json] [--only ID]`.
 // Exits 1 when a goal fails, 2 on bad arguments or a section error.
 
 let packageRoot = URL(fileURLWithPath: #filePath)
@@ -20,14 +20,19 @@ case .exit(let status): exit(status)
 printError("hangar-bench: debug build; figures are only meaningful with `swift run -c release hangar-bench`")
 #endif
 
-/// The sections, run in order.
-let sections: [any BenchSection] = [
+/// Every section, in the order they run.
+let allSections: [any BenchSection] = [
     GalleryParseSection(),
     InstalledListingSection(),
     CheckLatencySection(),
     OCIInstallSection(),
     TUISection(),
 ]
+let sections = allSections.filter { section in options.only.map { $0 == section.id } ?? true }
+if sections.isEmpty, let only = options.only {
+    printError("hangar-bench: --only \(only): no such section; use one of \(allSections.map(\.id).joined(separator: ", "))")
+    exit(2)
+}
 
 var reports: [BenchReport] = []
 for section in sections {

@@ -25,6 +25,8 @@ public struct HangarConfiguration: Sendable, Equatable {
     /// Registries (`host` or `host:port`, lower-cased) that may be reached over plain http besides loopback
     /// (`--insecure-registry`, `HANGAR_INSECURE_REGISTRIES`).
     public var insecureRegistries: [String] = []
+    /// How many registry digest HEADs an upgrade check runs at once (`HANGAR_CHECK_CONCURRENCY`, 1…64, default 8).
+    public var checkConcurrency: Int = HangarConfiguration.defaultCheckConcurrency
     /// The environment the configuration was resolved from; capability detection reads it too.
     public var environment: [String: String]
     /// Problems that did not stop resolution (e.g. an unreadable runtime_settings.json), to show the user.
@@ -174,8 +176,23 @@ public struct HangarConfiguration: Sendable, Equatable {
         } else {
             resolved.sources["insecure_registries"] = "default"
         }
+        if let text = environment["HANGAR_CHECK_CONCURRENCY"], !text.isEmpty {
+            guard let bound = Int(text.trimmingCharacters(in: .whitespaces)), checkConcurrencyRange.contains(bound) else {
+                throw HangarError.configuration(
+                    "HANGAR_CHECK_CONCURRENCY=\(text) is not a number from \(checkConcurrencyRange.lowerBound) to \(checkConcurrencyRange.upperBound): give how many registry lookups a check runs at once, e.g. 8")
+            }
+            resolved.sources["check_concurrency"] = "HANGAR_CHECK_CONCURRENCY"
+            resolved.checkConcurrency = bound
+        } else {
+            resolved.sources["check_concurrency"] = "default"
+        }
         return resolved
     }
+
+    /// 8 HEADs at once: 40 installed backends cost 5 round trips, and a registry sees no burst worth throttling.
+    public static let defaultCheckConcurrency = 8
+    /// What `HANGAR_CHECK_CONCURRENCY` accepts: each lookup is a thread, and past 64 a registry would see a flood.
+    public static let checkConcurrencyRange = 1...64
 
     /// The default extraction cap: far above any real backend, low enough to stop a decompression bomb.
     public static let defaultMaxExtractSize: Int64 = 64 << 30

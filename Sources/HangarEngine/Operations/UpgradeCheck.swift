@@ -60,9 +60,10 @@ public struct UpgradeReport: Sendable, Equatable {
 
 /// LocalAI's `CheckBackendUpgrades` (spec §4.4), single node, with the digest lookups run concurrently.
 public enum UpgradeCheck {
-    /// `gallery` must be the *unfiltered* list (§10, #11024).
+    /// `gallery` must be the *unfiltered* list (§10, #11024); at most `maxConcurrentLookups` HEADs are in flight.
     public static func run(installed: InstalledBackends, gallery: [GalleryEntry], devSuffix: String,
-                           resolver: any DigestResolver, maxConcurrentLookups: Int = 8) -> UpgradeReport {
+                           resolver: any DigestResolver,
+                           maxConcurrentLookups: Int = HangarConfiguration.defaultCheckConcurrency) -> UpgradeReport {
         var upgrades: [String: UpgradeInfo] = [:]
         var warnings: [String] = []
         var digestWork: [(name: String, entry: GalleryEntry, metadata: BackendMetadata)] = []
