@@ -6,7 +6,10 @@ struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Check installed backends for upgrades.",
-        discussion: "--json prints exactly LocalAI's GET /backends/upgrades shape: {} when everything is up to date.")
+        discussion: """
+            --json prints exactly LocalAI's GET /backends/upgrades shape: {} when everything is up to date. \
+            Registry digest lookups run 8 at a time (env HANGAR_CHECK_CONCURRENCY, 1-64).
+            """)
 
     @OptionGroup var global: GlobalOptions
 
