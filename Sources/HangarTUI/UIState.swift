@@ -1,5 +1,6 @@
 import Foundation
 import HangarEngine
+import Synchronization
 
 /// What the controller must do for the state machine: engine commands and settings writes.
 public enum Effect: Equatable, Sendable {
@@ -39,7 +40,11 @@ public enum SettingItem: Int, CaseIterable, Sendable {
 /// The whole UI as a value: screens are drawn from it, keys change it, effects leave it for the engine.
 public struct UIState: Sendable {
     public var screen: Screen = .backends
-    public var snapshot: EngineSnapshot
+    public var snapshot: EngineSnapshot {
+        // A new snapshot gets a new cache, so copies of the state never share rows of different snapshots.
+        didSet { catalogCache = CatalogRowCache() }
+    }
+    private var catalogCache = CatalogRowCache()
     public var upgrades = UpgradeCheckStatus()
     /// Jobs in the order they were queued; finished rows stay until cleared.
     public var jobs: [JobRow] = []
@@ -127,9 +132,15 @@ public struct UIState: Sendable {
     }
 
     /// Catalog rows: compatible entries (all with the toggle), development builds only when asked for.
+    /// Cached per snapshot, filter and toggles: progress redraws at 4-20 Hz must not filter 1,033 entries each time.
     public var catalogRows: [AvailableBackend] {
         let needle = (filters[.catalog] ?? "").lowercased()
-        return snapshot.catalog.filter { row in
+        let key = CatalogRowCache.Key(filter: needle, showAll: catalogShowAll, showDevelopment: catalogShowDevelopment)
+        return catalogCache.rows(for: key) { computeCatalogRows(needle) }
+    }
+
+    private func computeCatalogRows(_ needle: String) -> [AvailableBackend] {
+        snapshot.catalog.filter { row in
             (catalogShowAll || row.compatible)
                 && (catalogShowDevelopment || !row.entry.isDevelopment(devSuffix: snapshot.devSuffix))
                 && (needle.isEmpty || row.entry.name.lowercased().contains(needle)
@@ -500,5 +511,24 @@ public struct UIState: Sendable {
             if activate { message = ("\(item == .capability ? "capability" : "galleries") are set by flags or LocalAI's environment, not here", false) }
             return []
         }
+    }
+}
+
+/// The last Catalog rows computed for one snapshot (a state gets a new cache with each new snapshot).
+final class CatalogRowCache: Sendable {
+    struct Key: Equatable, Sendable {
+        var filter: String
+        var showAll: Bool
+        var showDevelopment: Bool
+    }
+
+    private let cached = Mutex<(key: Key, rows: [AvailableBackend])?>(nil)
+
+    /// The rows for `key`, computed only when the key changed since the last call.
+    func rows(for key: Key, compute: () -> [AvailableBackend]) -> [AvailableBackend] {
+        if let hit = cached.withLock({ $0 }), hit.key == key { return hit.rows }
+        let rows = compute()
+        cached.withLock { $0 = (key, rows) }
+        return rows
     }
 }

@@ -100,6 +100,22 @@ final class ScrollAndSizeTests: XCTestCase {
         XCTAssertEqual(s.confirmation?.title, "Uninstall piper?")
     } }
 
+    func testCachedCatalogRowsFollowTheSnapshotFilterAndToggles() throws { try onMain {
+        let fixture = try TUIFixture()
+        var s = try UIState.loaded(try fixture.engine())
+        let compatible = s.catalogRows.map(\.entry.name)
+        XCTAssertFalse(compatible.contains("cuda12-bark"))
+        var copy = s
+        copy.snapshot.catalog.removeAll { $0.entry.name == "bark" }
+        XCTAssertFalse(copy.catalogRows.contains { $0.entry.name == "bark" }, "a new snapshot is filtered afresh")
+        XCTAssertEqual(s.catalogRows.map(\.entry.name), compatible, "the original keeps its rows")
+        _ = s.handle(.char("2"))
+        _ = s.handle(.char("A"))
+        XCTAssertTrue(s.catalogRows.contains { $0.entry.name == "cuda12-bark" })
+        for key: Key in [.char("/"), .char("p"), .char("i")] { _ = s.handle(key) }
+        XCTAssertEqual(s.catalogRows.map(\.entry.name), ["piper"])
+    } }
+
     func testFrameLayoutsWithDifferentRowHeightsDiffer() {
         var a = FrameLayout()
         var b = FrameLayout()
