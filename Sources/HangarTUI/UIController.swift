@@ -31,6 +31,8 @@ public final class UIController {
     private var settingsGeneration = 0
     /// A job succeeded since the last re-check; the re-check waits until no job is active.
     private var recheckWhenIdle = false
+    /// The user pressed c: when that check ends, the Catalog is re-read from the galleries it fetched.
+    private var reloadAfterCheck = false
 
     public init(engine: Engine, checker: UpgradeChecker, snapshot: EngineSnapshot, glyphs: Glyphs) {
         self.engine = engine
@@ -155,7 +157,9 @@ public final class UIController {
                 state.message = ("uninstall \(name) queued", false)
             case .cancel(let id): engine.jobs.cancel(id)
             // The user asked: the galleries are fetched again, not taken from the in-memory copy.
-            case .checkNow: checker.checkNow(refreshGalleries: true)
+            case .checkNow:
+                reloadAfterCheck = true
+                checker.checkNow(refreshGalleries: true)
             case .setAutoUpgrade(let on):
                 try engine.setAutoUpgrade(on)
                 reloadSettings()
@@ -218,6 +222,10 @@ public final class UIController {
         }
         // "upgrades first/only" reorder with the result: keep the same backend selected.
         state.reselect()
+        if reloadAfterCheck, wasChecking, !status.isChecking {
+            reloadAfterCheck = false
+            reload()
+        }
         updateTicker()
         setNeedsDisplay()
     }

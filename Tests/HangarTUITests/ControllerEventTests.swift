@@ -97,6 +97,20 @@ final class ControllerEventTests: XCTestCase {
         waitOnMain("the listing to settle") { !controller.isReloading }
     } }
 
+    func testCheckNowFetchesTheGalleriesAgainAndTheCatalogShowsWhatItSaw() throws { try onMain {
+        let fixture = try TUIFixture()
+        let controller = try Self.controller(fixture)
+        defer { controller.stop() }
+        waitOnMain("the first check to finish") { !controller.state.upgrades.isChecking }
+        // The gallery publishes piper 0.9.1 after hangar read it.
+        let gallery = try String(contentsOfFile: fixture.gallery, encoding: .utf8)
+        try gallery.replacingOccurrences(of: "version: 0.9.0", with: "version: 0.9.1").write(toFile: fixture.gallery, atomically: true, encoding: .utf8)
+        controller.handle(.char("c"))
+        waitOnMain("the check") { controller.state.upgrades.report?.upgrades["piper"]?.availableVersion == "0.9.1" }
+        waitOnMain("the catalog") { controller.state.snapshot.catalog.contains { $0.entry.name == "piper" && $0.entry.version == "0.9.1" } }
+        waitOnMain("the listing to settle") { !controller.isReloading }
+    } }
+
     func testCatalogAndBackendsShareTheMetaAndAliasUpgradeLookup() throws { try onMain {
         let fixture = try TUIFixture()
         var s = try UIState.loaded(try fixture.engine())
