@@ -65,14 +65,3 @@ public struct EngineSnapshot: Sendable {
                        loadedAt: Date(timeIntervalSince1970: 0), galleriesLoaded: false)
     }
 }
-
-extension UpgradeCheckStatus {
-    /// The upgrade shown on a row: its own, or the build behind a meta or alias row.
-    public func upgrade(for row: InstalledBackend) -> UpgradeInfo? {
-        guard let upgrades = report?.upgrades else { return nil }
-        if let own = upgrades[row.name] { return own }
-        if let target = row.metadata?.metaBackendFor, !target.isEmpty, let via = upgrades[target] { return via }
-        if let build = row.metadata?.name, build != row.name, let via = upgrades[build] { return via }
-        return nil
-    }
-}

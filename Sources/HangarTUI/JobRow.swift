@@ -92,10 +92,8 @@ public struct JobRow: Sendable, Equatable {
         }
     }
 
-    /// The outcome line of a finished job, e.g. `upgrade failed: run.sh missing in new image — v1.0.0 restored`.
-    public var outcomeText: String? { outcomeText(dash: "—") }
-
-    /// The outcome line with `dash` between the error and what was restored (ASCII mode passes `-`).
+    /// The outcome line of a finished job, e.g. `upgrade failed: run.sh missing in new image — v1.0.0 restored`,
+    /// with the glyph set's `dash` between the error and what was restored (ASCII mode passes `-`).
     public func outcomeText(dash: String) -> String? {
         switch state {
         case .queued, .running: return nil

@@ -79,7 +79,9 @@ public enum KeyMap {
                 b([.enter], "Enter", .openDetail, "open the detail of an installed entry"),
                 b([.char("/")], "/", .startFilter, "filter by name or tag (Esc clears)", footer: true),
                 b([.escape], "Esc", .escape, "clear the filter"),
+                b([.char("u")], "u", .upgradeSelected, "upgrade the selected entry (when installed)"),
                 b([.char("r")], "r", .reinstallSelected, "reinstall the selected entry"),
+                b([.char("d")], "d", .uninstallSelected, "uninstall the selected entry (when installed)"),
                 b([.char("A")], "A", .toggleShowAll, "show entries for other hardware too", footer: true),
                 b([.char("P")], "P", .toggleDevelopment, "show development builds", footer: true),
             ]
@@ -107,8 +109,9 @@ public enum KeyMap {
         let global = [
             b([.tab], "Tab", .nextScreen, "next screen", footer: true),
             b([.backTab], "Shift-Tab", .previousScreen, "previous screen"),
-            b(Screen.allCases.map { .char(Character(String($0.rawValue))) }, "1-5", .show(.backends),
-              "Backends, Catalog, Detail, Jobs, Settings"),
+        ] + Screen.allCases.map { target in
+            b([.char(Character(String(target.rawValue)))], String(target.rawValue), .show(target), target.title)
+        } + [
             b([.char("s")], "s", .show(.settings), "settings"),
             b([.char("a")], "a", .toggleAutoUpgrade, "toggle auto-upgrade (runtime_settings.json)", footer: true),
             b([.char("?")], "?", .help, "this help", footer: true),
@@ -120,7 +123,28 @@ public enum KeyMap {
 
     /// The action `key` triggers on `screen`, if any.
     public static func action(for key: Key, on screen: Screen) -> Action? {
-        if case .char(let c) = key, let n = c.wholeNumberValue, let target = Screen(rawValue: n) { return .show(target) }
-        return bindings(for: screen).first { $0.keys.contains(key) }?.action
+        bindings(for: screen).first { $0.keys.contains(key) }?.action
+    }
+
+    /// The Help overlay's lines (key label, description): the bindings in order, the per-screen digit keys merged
+    /// into one `1-5` line.
+    public static func helpLines(for screen: Screen, glyphs: Glyphs = .unicode) -> [(label: String, description: String)] {
+        var lines: [(label: String, description: String)] = []
+        var digits: [KeyBinding] = []
+        func flushDigits() {
+            guard let first = digits.first, let last = digits.last else { return }
+            lines.append((first.label + (digits.count > 1 ? "-" + last.label : ""), digits.map(\.description).joined(separator: ", ")))
+            digits = []
+        }
+        for binding in bindings(for: screen, glyphs: glyphs) {
+            if case .show = binding.action, binding.label.count == 1, binding.label.first?.isNumber == true {
+                digits.append(binding)
+                continue
+            }
+            flushDigits()
+            lines.append((binding.label, binding.description))
+        }
+        flushDigits()
+        return lines
     }
 }

@@ -14,7 +14,9 @@ public enum Screens {
         canvas.fill(x: 0, y: 0, width: canvas.width, height: canvas.height, style: .text)
         guard canvas.width >= minimumWidth, canvas.height >= minimumHeight else {
             tooSmall(state, canvas)
-            return FrameLayout()
+            var layout = FrameLayout()
+            layout.tooSmall = true
+            return layout
         }
         var layout = FrameLayout()
         header(state, canvas)
@@ -51,13 +53,18 @@ public enum Screens {
     // MARK: - Frame pieces
 
     private static func tooSmall(_ state: UIState, _ canvas: Canvas) {
-        let lines = ["Terminal too small: \(canvas.width)x\(canvas.height)",
-                     "hangar needs at least \(minimumWidth)x\(minimumHeight)",
-                     "q quits"]
+        var lines = ["Terminal too small: \(canvas.width)x\(canvas.height)",
+                     "hangar needs at least \(minimumWidth)x\(minimumHeight)"]
+        // A question asked before the terminal shrank (or by q here) must stay answerable and visible.
+        if let confirmation = state.confirmation {
+            lines += [confirmation.title, "y = yes   n = no"]
+        } else {
+            lines.append("q quits")
+        }
         let top = max(0, (canvas.height - lines.count) / 2)
         for (i, line) in lines.enumerated() {
             let x = max(0, (canvas.width - line.count) / 2)
-            canvas.put(line, x: x, y: top + i, style: Style(i == 0 ? .error : .text, i == 0 ? [.bold] : []), maxWidth: canvas.width)
+            canvas.put(state.glyphs.truncate(line, canvas.width), x: x, y: top + i, style: Style(i == 0 ? .error : .text, i == 0 ? [.bold] : []), maxWidth: canvas.width)
         }
     }
 
@@ -163,12 +170,15 @@ public enum Screens {
         }
     }
 
+    /// Help lines that fit on a terminal of `height` rows (the dialog's border, title and footer take six).
+    public static func helpRoom(height: Int) -> Int { max(1, height - 6) }
+
     private static func help(_ state: UIState, _ canvas: Canvas) {
-        let bindings = KeyMap.bindings(for: state.screen, glyphs: state.glyphs)
-        let keyWidth = bindings.map(\.label.count).max() ?? 6
-        let lines = bindings.map { $0.label.padding(toLength: keyWidth + 2, withPad: " ", startingAt: 0) + $0.description }
+        let help = KeyMap.helpLines(for: state.screen, glyphs: state.glyphs)
+        let keyWidth = help.map(\.label.count).max() ?? 6
+        let lines = help.map { $0.label.padding(toLength: keyWidth + 2, withPad: " ", startingAt: 0) + $0.description }
         // Scrolls with j/k when the terminal is shorter than the list.
-        let room = max(1, canvas.height - 6)
+        let room = helpRoom(height: canvas.height)
         let first = min(state.helpScroll, max(0, lines.count - room))
         let more = lines.count > room ? " (j/k scroll, \(first + 1)-\(min(lines.count, first + room)) of \(lines.count))" : ""
         Widgets.dialog(canvas, title: "Keys: \(state.screen.title)", lines: Array(lines.dropFirst(first)),
@@ -184,8 +194,9 @@ public enum Screens {
     /// Draws list rows `first..<first+visible` with `draw(index, y, selected)`; fills the selection bar first.
     private static func list(_ state: UIState, _ canvas: Canvas, screen: Screen, top: Int, visible: Int, count: Int,
                              rowsPerItem: Int = 1, _ layout: inout FrameLayout, draw: (Int, Int, Bool) -> Void) {
-        let selected = min(state.selection[screen] ?? 0, max(0, count - 1))
+        let selected = UIState.clamp(state.selection[screen] ?? 0, count: count)
         let first = Widgets.scrollOffset(selected: selected, previous: state.scroll[screen] ?? 0, visible: visible, count: count)
+        layout.listScreen = screen
         layout.listTop = top
         layout.listFirstIndex = first
         layout.listVisibleItems = min(visible, max(0, count - first))
@@ -232,16 +243,16 @@ public enum Screens {
                                                    ("KIND", kindWidth), ("GALLERY", galleryWidth)], glyphs: state.glyphs)
         list(state, canvas, screen: .backends, top: body.top + 1, visible: body.height - 1, count: rows.count, &layout) { i, y, selected in
             let row = rows[i]
-            var upgradeText = state.upgrades.upgrade(for: row).map { Badges.upgrade($0, glyphs: state.glyphs) } ?? ""
+            var upgradeText = state.upgrades.upgrade(for: row)?.indicator(arrow: state.glyphs.upgrade) ?? ""
             var upgradeRole = StyleRole.upgrade
             if let job = state.activeJob(for: row.name) {
                 upgradeText = "\(job.operation.rawValue) " + (job.percent.map { "\($0)%" } ?? job.stateWord)
                 upgradeRole = .accent
             }
-            let kind = Badges.kind(row, devSuffix: state.snapshot.devSuffix, glyphs: state.glyphs)
+            let kind = row.kindMarks(devSuffix: state.snapshot.devSuffix, arrow: state.glyphs.arrow)
             Widgets.row(canvas, y: y, x: 2, cells: [
                 (row.name, nameWidth, selectionStyle(selected, .text)),
-                (Badges.version(row), versionWidth, selectionStyle(selected, row.broken != nil ? .error : .text)),
+                (row.versionBadge, versionWidth, selectionStyle(selected, row.broken != nil ? .error : .text)),
                 (upgradeText, upgradeWidth, selectionStyle(selected, upgradeRole)),
                 (kind, kindWidth, selectionStyle(selected, row.broken != nil ? .error : .dim)),
                 (Badges.gallery(row, galleries: state.snapshot.galleries), galleryWidth, selectionStyle(selected, .dim)),
@@ -275,7 +286,9 @@ public enum Screens {
             let row = rows[i]
             var stateText = row.installed ? "\(state.glyphs.ok) installed" : "not installed"
             var stateRole: StyleRole = row.installed ? .ok : .dim
-            if row.installed, state.upgrades.report?.upgrades[row.entry.name] != nil {
+            // The same lookup as the Backends row: a meta or alias shows its build's upgrade.
+            if row.installed, let installed = state.snapshot.installed.first(where: { $0.name == row.entry.name }),
+               state.upgrades.upgrade(for: installed) != nil {
                 stateText = "\(state.glyphs.upgrade) upgradable"
                 stateRole = .upgrade
             }
@@ -307,10 +320,10 @@ public enum Screens {
     static func detailLines(_ state: UIState, _ row: InstalledBackend) -> [(label: String, value: String, role: StyleRole)] {
         let m = row.metadata
         let g = state.glyphs
+        let kind = row.kindMarks(devSuffix: state.snapshot.devSuffix, arrow: g.arrow)
         var lines: [(String, String, StyleRole)] = [
             ("name", row.name, .accent),
-            ("kind", Badges.kind(row, devSuffix: state.snapshot.devSuffix, glyphs: g).isEmpty ? "backend"
-                : Badges.kind(row, devSuffix: state.snapshot.devSuffix, glyphs: g), row.broken != nil ? .error : .text),
+            ("kind", kind.isEmpty ? "backend" : kind, row.broken != nil ? .error : .text),
             ("version", m.map { $0.version.isEmpty ? "(none recorded)" : "v" + $0.version } ?? "-", .text),
             ("digest", m.map { $0.digest.isEmpty ? "(none recorded)" : $0.digest } ?? "-", .text),
             ("alias", m.map { $0.alias.isEmpty ? "-" : $0.alias } ?? "-", .text),
@@ -325,7 +338,7 @@ public enum Screens {
         ]
         if let broken = row.broken { lines.append(("error", broken, .error)) }
         if let info = state.upgrades.upgrade(for: row) {
-            lines.append(("upgrade", Badges.upgradeChange(info, glyphs: g) + "  (u upgrades)", .upgrade))
+            lines.append(("upgrade", info.change(arrow: g.arrow) + "  (u upgrades)", .upgrade))
         } else if state.upgrades.lastCheck != nil {
             lines.append(("upgrade", "up to date at the last check (\(clockText(state.upgrades.lastCheck!)))", .ok))
         } else {
@@ -341,15 +354,31 @@ public enum Screens {
         return lines
     }
 
+    /// Lines that matter most when Detail is too short for all of them; the rest give way, in their order.
+    static let importantDetailLabels: Set<String> = ["name", "kind", "version", "error", "upgrade", "running", "last operation"]
+
+    /// All lines when they fit; otherwise the important ones first (in their order), then as many others as fit,
+    /// and a last line saying how many were left out.
+    static func fitDetailLines(_ lines: [(label: String, value: String, role: StyleRole)], height: Int, glyphs: Glyphs)
+        -> [(label: String, value: String, role: StyleRole)] {
+        guard lines.count > height, height > 0 else { return lines }
+        let room = height - 1
+        let important = lines.indices.filter { importantDetailLabels.contains(lines[$0].label) }
+        let others = lines.indices.filter { !importantDetailLabels.contains(lines[$0].label) }
+        let kept = Set(important.prefix(room) + others.prefix(max(0, room - important.count)))
+        let shown = lines.indices.filter(kept.contains).map { lines[$0] }
+        return shown + [("\(glyphs.ellipsis)", "\(lines.count - shown.count) more lines on a taller terminal", .dim)]
+    }
+
     private static func detail(_ state: UIState, _ canvas: Canvas, _ body: (top: Int, height: Int)) {
         guard let row = state.selectedBackend else {
             canvas.put("Nothing selected: pick a backend on the Backends screen (1) and press Enter.", x: 1, y: body.top + 1,
                        style: Style(.dim), maxWidth: canvas.width - 2)
             return
         }
-        let lines = detailLines(state, row)
+        let lines = fitDetailLines(detailLines(state, row), height: body.height, glyphs: state.glyphs)
         let labelWidth = 17
-        for (i, line) in lines.prefix(body.height).enumerated() {
+        for (i, line) in lines.enumerated() {
             canvas.put(line.label, x: 2, y: body.top + i, style: Style(.dim))
             canvas.put(state.glyphs.truncate(line.value, canvas.width - labelWidth - 4), x: labelWidth + 2, y: body.top + i,
                        style: Style(line.role))
@@ -472,8 +501,9 @@ public enum Screens {
     }
 
     private static func settings(_ state: UIState, _ canvas: Canvas, _ body: (top: Int, height: Int), _ layout: inout FrameLayout) {
-        let selected = state.selection[.settings] ?? 0
+        let selected = state.selectedIndex(on: .settings)
         var y = body.top
+        layout.listScreen = .settings
         layout.listTop = body.top
         layout.rowsPerItem = 0
         for item in SettingItem.allCases {

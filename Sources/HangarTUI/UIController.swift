@@ -24,6 +24,15 @@ public final class UIController {
     private let background = DispatchQueue(label: "hangar.tui.load", qos: .userInitiated)
     private let clockStart = DispatchTime.now().uptimeNanoseconds
     private var measuring: Set<String> = []
+    /// A reload runs; further requests wait for it and then coalesce into one more.
+    private var reloadInFlight = false
+    private var reloadPending = false
+    /// Bumped by every settings write, so a reload that read the settings before it does not undo it on screen.
+    private var settingsGeneration = 0
+    /// A job succeeded since the last re-check; the re-check waits until no job is active.
+    private var recheckWhenIdle = false
+    /// The user pressed c: when that check ends, the Catalog is re-read from the galleries it fetched.
+    private var reloadAfterCheck = false
 
     public init(engine: Engine, checker: UpgradeChecker, snapshot: EngineSnapshot, glyphs: Glyphs) {
         self.engine = engine
@@ -75,10 +84,10 @@ public final class UIController {
         if let tab = layout.tabs.first(where: { y == 2 && $0.columns.contains(x) }) {
             _ = state.perform(.show(tab.screen))
         } else if let index = layout.listIndex(atRow: y) {
-            if state.selection[state.screen] == index, state.screen != .settings {
+            if state.selectedIndex(on: state.screen) == index, state.screen != .settings {
                 execute(state.perform(.openDetail))
             } else {
-                state.selection[state.screen] = index
+                state.select(index, on: state.screen)
             }
         }
         setNeedsDisplay()
@@ -95,7 +104,8 @@ public final class UIController {
 
     // MARK: - Engine events
 
-    /// Folds one job event into the Jobs rows; a finished job reloads the listing and re-checks upgrades.
+    /// Folds one job event into the Jobs rows; a finished job reloads the listing (coalesced), and once no job is
+    /// active after a success, upgrades are checked again.
     public func apply(_ event: JobEvent) {
         state.now = monotonicNow()
         if let i = state.jobs.firstIndex(where: { $0.job == event.job }) {
@@ -107,7 +117,7 @@ public final class UIController {
         }
         if event.isTerminal {
             state.diskUsage[event.backend] = nil
-            if let row = state.jobs.first(where: { $0.job == event.job }), let text = row.outcomeText {
+            if let row = state.jobs.first(where: { $0.job == event.job }), let text = row.outcomeText(dash: state.glyphs.dash) {
                 let failed: Bool
                 switch row.state {
                 case .failed, .rolledBack: failed = true
@@ -116,8 +126,12 @@ public final class UIController {
                 state.message = ("#\(row.job) \(text)", failed)
             }
             reload()
-            // As LocalAI does after every successful operation: the indicators must not show a done upgrade.
-            if case .done = event.kind { checker.checkNow() }
+            // As LocalAI does after successful operations, but once for a batch (`U` on 40 backends is one check).
+            if case .done = event.kind { recheckWhenIdle = true }
+            if recheckWhenIdle, state.activeJobs.isEmpty {
+                recheckWhenIdle = false
+                checker.checkNow()
+            }
         }
         updateTicker()
         setNeedsDisplay()
@@ -142,7 +156,10 @@ public final class UIController {
                 track(try engine.uninstall(name), .uninstall, name)
                 state.message = ("uninstall \(name) queued", false)
             case .cancel(let id): engine.jobs.cancel(id)
-            case .checkNow: checker.checkNow()
+            // The user asked: the galleries are fetched again, not taken from the in-memory copy.
+            case .checkNow:
+                reloadAfterCheck = true
+                checker.checkNow(refreshGalleries: true)
             case .setAutoUpgrade(let on):
                 try engine.setAutoUpgrade(on)
                 reloadSettings()
@@ -165,8 +182,8 @@ public final class UIController {
                 saved.checkInterval = seconds
                 try engine.hangarSettings.save(saved)
                 state.checkInterval = seconds
-                // Restart the schedule so the new interval counts from now.
-                checker.start()
+                // The next check comes one new interval from now; changing the interval does not check.
+                checker.reschedule()
                 state.message = ("check interval \(HangarSettings.formatInterval(seconds)), saved in \(engine.hangarSettings.path)", false)
             case .setTheme(let name):
                 if let error = onThemeChange?(name) {
@@ -203,26 +220,55 @@ public final class UIController {
         if wasChecking, !status.isChecking, state.message?.text.hasPrefix("checking") == true {
             state.message = (Screens.checkText(state), status.error != nil)
         }
+        // "upgrades first/only" reorder with the result: keep the same backend selected.
+        state.reselect()
+        if reloadAfterCheck, wasChecking, !status.isChecking {
+            reloadAfterCheck = false
+            reload()
+        }
         updateTicker()
         setNeedsDisplay()
     }
 
-    /// Re-reads the listing, galleries and settings off the main thread.
+    /// Re-reads the listing, galleries and settings off the main thread. Requests during a reload coalesce into
+    /// one more after it; settings changed meanwhile stay as written; the selection stays on the same backend.
     public func reload() {
+        if reloadInFlight {
+            reloadPending = true
+            return
+        }
+        reloadInFlight = true
         let engine = self.engine
+        let settingsAtStart = settingsGeneration
         background.async {
             let snapshot = EngineSnapshot.load(engine)
             DispatchQueue.main.async {
-                MainActor.assumeIsolated {
-                    self.state.snapshot = snapshot
-                    self.state.clampSelection()
-                    self.setNeedsDisplay()
-                }
+                MainActor.assumeIsolated { self.finishReload(snapshot, settingsAtStart: settingsAtStart) }
             }
         }
     }
 
+    private func finishReload(_ loaded: EngineSnapshot, settingsAtStart: Int) {
+        var snapshot = loaded
+        if settingsGeneration != settingsAtStart {
+            snapshot.settings = state.snapshot.settings
+            snapshot.settingsError = state.snapshot.settingsError
+        }
+        state.snapshot = snapshot
+        state.reselect()
+        reloadInFlight = false
+        if reloadPending {
+            reloadPending = false
+            reload()
+        }
+        setNeedsDisplay()
+    }
+
+    /// Whether a reload is running or waiting (tests wait for the listing to settle).
+    var isReloading: Bool { reloadInFlight || reloadPending }
+
     private func reloadSettings() {
+        settingsGeneration += 1
         do {
             state.snapshot.settings = try engine.settings()
             state.snapshot.settingsError = nil
@@ -271,11 +317,15 @@ public final class UIController {
         state.now = monotonicNow()
         guard let draw else { return }
         layout = draw(state)
+        // The next frame scrolls from here, so moving up a long list does not jump and clicks hit what is shown.
+        if let list = layout.listScreen, list != .settings { state.scroll[list] = layout.listFirstIndex }
+        state.isTooSmall = layout.tooSmall
     }
 
     /// Tells the state how many rows a page has on this terminal.
     func setPageSize(height: Int) {
         state.pageSize = Screens.pageSize(for: state.screen, height: height)
+        state.helpRoom = Screens.helpRoom(height: height)
     }
 
     func setThemeChoices(current: String, names: [String], colorNote: String) {

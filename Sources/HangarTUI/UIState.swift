@@ -1,5 +1,6 @@
 import Foundation
 import HangarEngine
+import Synchronization
 
 /// What the controller must do for the state machine: engine commands and settings writes.
 public enum Effect: Equatable, Sendable {
@@ -39,13 +40,34 @@ public enum SettingItem: Int, CaseIterable, Sendable {
 /// The whole UI as a value: screens are drawn from it, keys change it, effects leave it for the engine.
 public struct UIState: Sendable {
     public var screen: Screen = .backends
-    public var snapshot: EngineSnapshot
+    public var snapshot: EngineSnapshot {
+        // A new snapshot gets a new cache, so copies of the state never share rows of different snapshots.
+        didSet { catalogCache = CatalogRowCache() }
+    }
+    private var catalogCache = CatalogRowCache()
     public var upgrades = UpgradeCheckStatus()
     /// Jobs in the order they were queued; finished rows stay until cleared.
     public var jobs: [JobRow] = []
-    public var selection: [Screen: Int] = [:]
+    /// The selected row per screen, as an index into that screen's rows. `selectedKeys` follows every change, so
+    /// after a reload, a reorder or a check result `reselect()` finds the same backend, entry or job again.
+    public var selection: [Screen: Int] = [:] {
+        didSet {
+            for screen in Self.listScreens where selection[screen] != oldValue[screen] {
+                selectedKeys[screen] = key(at: selectedIndex(on: screen), on: screen)
+            }
+        }
+    }
+    /// Backend name (Backends), entry id (Catalog) or job number (Jobs) of the selected row.
+    public private(set) var selectedKeys: [Screen: String] = [:]
+    /// First visible row per list screen, stored after each frame so the next frame starts from it.
     public var scroll: [Screen: Int] = [:]
-    public var filter = ""
+    /// One filter per list screen; Detail shares the Backends one.
+    public var filters: [Screen: String] = [:]
+    /// The filter of the current screen's list.
+    public var filter: String {
+        get { filters[filterScreen] ?? "" }
+        set { filters[filterScreen] = newValue }
+    }
     public var isEditingFilter = false
     public var order: BackendOrder = .name
     public var catalogShowAll = false
@@ -54,6 +76,11 @@ public struct UIState: Sendable {
     /// First help line shown, when the help is taller than the terminal.
     public var helpScroll = 0
     public var confirmation: Confirmation?
+    /// The last frame could not draw the screens (terminal below the minimum size): only quitting and answering
+    /// a question (which the too-small message shows) act, so nothing happens unseen.
+    public var isTooSmall = false
+    /// Help lines that fit on the terminal, set by the last layout (help scrolling stops at the end).
+    public var helpRoom = 10
     /// One status line after an action; errors say so in words, not only in colour.
     public var message: (text: String, isError: Bool)?
     public var glyphs: Glyphs
@@ -77,6 +104,7 @@ public struct UIState: Sendable {
         self.snapshot = snapshot
         self.glyphs = glyphs
         catalogShowDevelopment = snapshot.settings?.preferDevelopmentBackends ?? false
+        reselect()
     }
 
     // MARK: - Derived rows (pure functions of the state)
@@ -84,7 +112,7 @@ public struct UIState: Sendable {
     /// Installed rows after filter and order.
     public var backendRows: [InstalledBackend] {
         var rows = snapshot.installed
-        if !filter.isEmpty {
+        if let filter = filters[.backends], !filter.isEmpty {
             let needle = filter.lowercased()
             rows = rows.filter { row in
                 row.name.lowercased().contains(needle) || (row.metadata?.alias.lowercased().contains(needle) ?? false)
@@ -104,9 +132,15 @@ public struct UIState: Sendable {
     }
 
     /// Catalog rows: compatible entries (all with the toggle), development builds only when asked for.
+    /// Cached per snapshot, filter and toggles: progress redraws at 4-20 Hz must not filter 1,033 entries each time.
     public var catalogRows: [AvailableBackend] {
-        let needle = filter.lowercased()
-        return snapshot.catalog.filter { row in
+        let needle = (filters[.catalog] ?? "").lowercased()
+        let key = CatalogRowCache.Key(filter: needle, showAll: catalogShowAll, showDevelopment: catalogShowDevelopment)
+        return catalogCache.rows(for: key) { computeCatalogRows(needle) }
+    }
+
+    private func computeCatalogRows(_ needle: String) -> [AvailableBackend] {
+        snapshot.catalog.filter { row in
             (catalogShowAll || row.compatible)
                 && (catalogShowDevelopment || !row.entry.isDevelopment(devSuffix: snapshot.devSuffix))
                 && (needle.isEmpty || row.entry.name.lowercased().contains(needle)
@@ -114,22 +148,81 @@ public struct UIState: Sendable {
         }
     }
 
-    /// The backend the Detail screen shows: the selection on Backends.
+    /// The backend keys act on and Detail shows: the highlighted Backends row; on Detail the backend it was opened
+    /// on, by name, even when an order or filter change has since hidden its row.
     public var selectedBackend: InstalledBackend? {
+        if screen == .detail, let name = selectedKeys[.backends] { return snapshot.installed.first { $0.name == name } }
         let rows = backendRows
-        let i = selection[.backends] ?? 0
-        return rows.indices.contains(i) ? rows[i] : nil
+        return rows.isEmpty ? nil : rows[Self.clamp(selection[.backends] ?? 0, count: rows.count)]
     }
 
     public var selectedCatalogEntry: AvailableBackend? {
         let rows = catalogRows
-        let i = selection[.catalog] ?? 0
-        return rows.indices.contains(i) ? rows[i] : nil
+        return rows.isEmpty ? nil : rows[Self.clamp(selection[.catalog] ?? 0, count: rows.count)]
     }
 
     public var selectedJob: JobRow? {
-        let i = selection[.jobs] ?? 0
-        return jobs.indices.contains(i) ? jobs[i] : nil
+        jobs.isEmpty ? nil : jobs[Self.clamp(selection[.jobs] ?? 0, count: jobs.count)]
+    }
+
+    /// The selected index on `screen`, clamped to its rows: drawing, keys and clicks all use this one.
+    public func selectedIndex(on screen: Screen) -> Int {
+        Self.clamp(selection[screen] ?? 0, count: rowCount(on: screen))
+    }
+
+    static func clamp(_ index: Int, count: Int) -> Int { max(0, min(count - 1, index)) }
+
+    /// The screens whose rows change under the selection.
+    static let listScreens: [Screen] = [.backends, .catalog, .jobs]
+
+    private func key(at index: Int, on screen: Screen) -> String? {
+        switch screen {
+        case .backends:
+            let rows = backendRows
+            return rows.indices.contains(index) ? rows[index].name : nil
+        case .catalog:
+            let rows = catalogRows
+            return rows.indices.contains(index) ? rows[index].entry.id : nil
+        case .jobs: return jobs.indices.contains(index) ? String(jobs[index].job) : nil
+        default: return nil
+        }
+    }
+
+    private func index(of key: String, on screen: Screen) -> Int? {
+        switch screen {
+        case .backends: return backendRows.firstIndex { $0.name == key }
+        case .catalog: return catalogRows.firstIndex { $0.entry.id == key }
+        case .jobs: return jobs.firstIndex { String($0.job) == key }
+        default: return nil
+        }
+    }
+
+    /// Selects row `index` of `screen` (clamped) and remembers what it is.
+    public mutating func select(_ index: Int, on screen: Screen) {
+        let i = Self.clamp(index, count: rowCount(on: screen))
+        selection[screen] = i
+        selectedKeys[screen] = key(at: i, on: screen)
+    }
+
+    /// After the rows changed (reload, order, filter, toggles, check result, cleared jobs) the same backend, entry
+    /// or job stays selected; when it is gone the selection stays where it was (clamped). Detail goes back to
+    /// Backends when its backend is no longer installed.
+    public mutating func reselect() {
+        for list in Self.listScreens {
+            let wanted = selectedKeys[list]
+            if let wanted, let i = index(of: wanted, on: list) {
+                selection[list] = i
+                continue
+            }
+            if list == .backends, screen == .detail, let wanted, snapshot.installed.contains(where: { $0.name == wanted }) {
+                continue
+            }
+            select(selection[list] ?? 0, on: list)
+            if list == .backends, screen == .detail, let wanted {
+                switchTo(.backends)
+                message = ("\(wanted) is no longer installed", false)
+            }
+        }
     }
 
     public var activeJobs: [JobRow] { jobs.filter { !$0.isFinished } }
@@ -140,7 +233,10 @@ public struct UIState: Sendable {
     }
 
     /// The number of rows the current screen's list has (for moving the selection).
-    public var rowCount: Int {
+    public var rowCount: Int { rowCount(on: screen) }
+
+    /// The number of rows `screen`'s list has.
+    public func rowCount(on screen: Screen) -> Int {
         switch screen {
         case .backends, .detail: return backendRows.count
         case .catalog: return catalogRows.count
@@ -166,17 +262,18 @@ public struct UIState: Sendable {
             switch key {
             case .escape, .char("?"), .char("q"), .enter: showHelp = false
             case .down, .char("j"), .pageDown:
-                let last = KeyMap.bindings(for: screen).count - 1
-                helpScroll = min(last, helpScroll + (key == .pageDown ? max(1, pageSize) : 1))
-            case .up, .char("k"), .pageUp: helpScroll = max(0, helpScroll - (key == .pageUp ? max(1, pageSize) : 1))
+                let last = max(0, KeyMap.helpLines(for: screen).count - max(1, helpRoom))
+                helpScroll = min(last, helpScroll + (key == .pageDown ? max(1, helpRoom) : 1))
+            case .up, .char("k"), .pageUp: helpScroll = max(0, helpScroll - (key == .pageUp ? max(1, helpRoom) : 1))
             default: break
             }
             return []
         }
+        if isTooSmall, KeyMap.action(for: key, on: screen) != .quit { return [] }
         if isEditingFilter {
             switch key {
             case .enter: isEditingFilter = false
-            case .escape: isEditingFilter = false; filter = ""; clampSelection()
+            case .escape: isEditingFilter = false; filter = ""; reselect()
             case .backspace: if !filter.isEmpty { filter.removeLast() }; resetSelection()
             case .char(let c) where !c.isNewline: filter.append(c); resetSelection()
             case .up: return perform(.moveUp)
@@ -196,15 +293,15 @@ public struct UIState: Sendable {
         case .moveDown: move(by: 1)
         case .pageUp: move(by: -max(1, pageSize))
         case .pageDown: move(by: max(1, pageSize))
-        case .first: selection[listScreen] = 0
-        case .last: selection[listScreen] = max(0, rowCount - 1)
+        case .first: select(0, on: listScreen)
+        case .last: select(rowCount - 1, on: listScreen)
         case .nextScreen: switchTo(Screen(rawValue: screen.rawValue % Screen.allCases.count + 1)!)
         case .previousScreen: switchTo(Screen(rawValue: (screen.rawValue + Screen.allCases.count - 2) % Screen.allCases.count + 1)!)
         case .show(let target): switchTo(target)
         case .openDetail: openDetail()
         case .startFilter: isEditingFilter = true; message = nil
         case .escape:
-            if screen == .detail { switchTo(.backends) } else if !filter.isEmpty { filter = ""; clampSelection() }
+            if screen == .detail { switchTo(.backends) } else if !filter.isEmpty { filter = ""; reselect() }
         case .help: showHelp = true; helpScroll = 0
         case .quit:
             let running = activeJobs.count
@@ -232,7 +329,7 @@ public struct UIState: Sendable {
             let before = jobs.count
             jobs.removeAll { $0.isFinished }
             message = ("cleared \(before - jobs.count) finished job\(before - jobs.count == 1 ? "" : "s")", false)
-            clampSelection()
+            reselect()
         case .toggleAutoUpgrade:
             guard let setting = autoUpgradeSetting else {
                 message = ("cannot change auto-upgrade: \(snapshot.settingsError ?? "settings not loaded")", true)
@@ -244,15 +341,15 @@ public struct UIState: Sendable {
             let all = BackendOrder.allCases
             order = all[(all.firstIndex(of: order)! + 1) % all.count]
             message = ("order: \(order.rawValue)", false)
-            clampSelection()
+            reselect()
         case .toggleShowAll:
             catalogShowAll.toggle()
             message = (catalogShowAll ? "showing entries for every capability" : "showing entries compatible with \(snapshot.capability.value)", false)
-            clampSelection()
+            reselect()
         case .toggleDevelopment:
             catalogShowDevelopment.toggle()
             message = (catalogShowDevelopment ? "showing development builds" : "hiding development builds", false)
-            clampSelection()
+            reselect()
         case .activateSetting: return changeSetting(by: 1, activate: true)
         case .adjustSetting(let step): return changeSetting(by: step, activate: false)
         }
@@ -264,24 +361,22 @@ public struct UIState: Sendable {
     /// The list the movement keys move: Detail steps through the Backends list.
     private var listScreen: Screen { screen == .detail ? .backends : screen }
 
-    private mutating func move(by delta: Int) {
-        let count = rowCount
-        guard count > 0 else { return }
-        selection[listScreen] = max(0, min(count - 1, (selection[listScreen] ?? 0) + delta))
-    }
+    /// The list whose filter `/` edits: Detail filters the Backends list.
+    private var filterScreen: Screen { screen == .detail ? .backends : screen }
 
-    mutating func clampSelection() {
-        for screen in [Screen.backends, .catalog, .jobs] {
-            let saved = self.screen
-            self.screen = screen
-            selection[screen] = max(0, min(rowCount - 1, selection[screen] ?? 0))
-            self.screen = saved
+    private mutating func move(by delta: Int) {
+        guard rowCount > 0 else { return }
+        if screen == .detail, let name = selectedKeys[.backends], let i = backendRows.firstIndex(where: { $0.name == name }) {
+            select(i + delta, on: .backends)
+        } else {
+            select(selectedIndex(on: listScreen) + delta, on: listScreen)
         }
     }
 
+    /// A filter keystroke: the first match is selected and the list starts at the top.
     private mutating func resetSelection() {
-        selection[screen] = 0
-        scroll[screen] = 0
+        select(0, on: filterScreen)
+        scroll[filterScreen] = 0
     }
 
     private mutating func switchTo(_ target: Screen) {
@@ -292,7 +387,9 @@ public struct UIState: Sendable {
     private mutating func openDetail() {
         switch screen {
         case .backends:
-            if selectedBackend != nil { switchTo(.detail) }
+            guard selectedBackend != nil else { return }
+            select(selectedIndex(on: .backends), on: .backends)
+            switchTo(.detail)
         case .catalog:
             guard let entry = selectedCatalogEntry else { return }
             select(backend: entry.entry.name, notInstalled: "\(entry.entry.name) is not installed: i installs it")
@@ -305,12 +402,12 @@ public struct UIState: Sendable {
 
     /// Selects `backend` on the Backends list and opens its detail (clearing a filter that hides it).
     private mutating func select(backend: String, notInstalled: String) {
-        if !backendRows.contains(where: { $0.name == backend }) { filter = ""; order = .name }
+        if !backendRows.contains(where: { $0.name == backend }) { filters[.backends] = nil; order = .name }
         guard let i = backendRows.firstIndex(where: { $0.name == backend }) else {
             message = (notInstalled, true)
             return
         }
-        selection[.backends] = i
+        select(i, on: .backends)
         switchTo(.detail)
     }
 
@@ -331,11 +428,8 @@ public struct UIState: Sendable {
             message = ("\(row.name) already has a job (#\(job.job), \(job.stateWord))", true)
             return []
         }
-        guard upgrades.upgrade(for: row) != nil else {
-            let when = upgrades.lastCheck.map { "last check \(clockText($0))" } ?? "not checked yet"
-            message = ("\(row.name) has no known upgrade (\(when)); c checks now", true)
-            return []
-        }
+        // Sent even without a known upgrade (not checked yet, or the check failed): the engine compares with the
+        // gallery itself and says "up to date", as `hangar upgrade NAME` does.
         message = ("upgrade \(row.name) queued", false)
         return [.upgrade(row.name)]
     }
@@ -351,7 +445,7 @@ public struct UIState: Sendable {
         }
         var lines = ["Upgrades \(rows.count) backend\(rows.count == 1 ? "" : "s"), one job each:"]
         for row in rows.prefix(8) {
-            lines.append("  \(row.name): " + Badges.upgradeChange(upgrades.report!.upgrades[row.name]!, glyphs: glyphs))
+            lines.append("  \(row.name): " + upgrades.report!.upgrades[row.name]!.change(arrow: glyphs.arrow))
         }
         if rows.count > 8 { lines.append("  \(glyphs.ellipsis) and \(rows.count - 8) more") }
         lines.append("A failed upgrade restores the previous version.")
@@ -365,7 +459,7 @@ public struct UIState: Sendable {
         confirmation = Confirmation(
             title: "Reinstall \(row.name)?",
             lines: ["Downloads \(row.name) again and replaces \(row.directory)",
-                    "(now \(Badges.version(row))). If that fails, the current files stay."],
+                    "(now \(row.versionBadge)). If that fails, the current files stay."],
             effect: .reinstall(row.name))
     }
 
@@ -387,7 +481,7 @@ public struct UIState: Sendable {
     private mutating func uninstallSelected() {
         guard let row = targetBackend() else { message = ("no backend selected", true); return }
         if row.isSystem { message = ("\(row.name) is a system backend (protected): it cannot be uninstalled", true); return }
-        var lines = ["Deletes \(row.directory) (\(Badges.version(row)))."]
+        var lines = ["Deletes \(row.directory) (\(row.versionBadge))."]
         if row.isMeta, let concrete = row.metadata?.metaBackendFor { lines.append("A meta backend also removes its build \(concrete).") }
         lines.append("LocalAI can no longer load it until it is installed again.")
         confirmation = Confirmation(title: "Uninstall \(row.name)?", lines: lines, effect: .uninstall(row.name))
@@ -417,5 +511,24 @@ public struct UIState: Sendable {
             if activate { message = ("\(item == .capability ? "capability" : "galleries") are set by flags or LocalAI's environment, not here", false) }
             return []
         }
+    }
+}
+
+/// The last Catalog rows computed for one snapshot (a state gets a new cache with each new snapshot).
+final class CatalogRowCache: Sendable {
+    struct Key: Equatable, Sendable {
+        var filter: String
+        var showAll: Bool
+        var showDevelopment: Bool
+    }
+
+    private let cached = Mutex<(key: Key, rows: [AvailableBackend])?>(nil)
+
+    /// The rows for `key`, computed only when the key changed since the last call.
+    func rows(for key: Key, compute: () -> [AvailableBackend]) -> [AvailableBackend] {
+        if let hit = cached.withLock({ $0 }), hit.key == key { return hit.rows }
+        let rows = compute()
+        cached.withLock { $0 = (key, rows) }
+        return rows
     }
 }

@@ -6,10 +6,15 @@ public struct FrameLayout: Sendable, Equatable {
     public var listFirstIndex = 0
     public var listVisibleItems = 0
     public var rowsPerItem = 1
+    /// The screen whose list was drawn (nil when none was, e.g. Detail), so its scroll position can be kept.
+    public var listScreen: Screen?
+    /// The terminal was below the minimum size: only the size message was drawn.
+    public var tooSmall = false
 
     public static func == (a: FrameLayout, b: FrameLayout) -> Bool {
         a.tabs.map(\.screen) == b.tabs.map(\.screen) && a.tabs.map(\.columns) == b.tabs.map(\.columns)
             && a.listTop == b.listTop && a.listFirstIndex == b.listFirstIndex && a.listVisibleItems == b.listVisibleItems
+            && a.rowsPerItem == b.rowsPerItem && a.listScreen == b.listScreen && a.tooSmall == b.tooSmall
     }
 
     /// The list index at screen row `y`, if a list row is there.

@@ -50,8 +50,8 @@ struct DemoCommand: ParsableCommand {
         var table = Table(header: ["NAME", "VERSION", "UPGRADE", "KIND"])
         let report = try engine.checkUpgrades()
         for row in try engine.installed().rows {
-            let upgrade = report.upgrades[row.name].map { "↑ " + ($0.availableVersion.isEmpty ? "new build" : "v" + $0.availableVersion) } ?? ""
-            table.add([row.name, row.versionBadge, upgrade, row.kindMarks])
+            table.add([row.name, row.versionBadge, report.upgrade(for: row)?.indicator() ?? "",
+                       row.kindMarks(devSuffix: engine.configuration.devSuffix)])
         }
         Output.stdout(table.render())
         Output.stdout("")

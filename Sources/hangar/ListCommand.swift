@@ -39,7 +39,8 @@ struct ListCommand: ParsableCommand {
         }
         var table = Table(header: ["NAME", "VERSION", "SOURCE", "KIND"])
         for row in installed.rows {
-            table.add([row.name, row.versionBadge, row.metadata?.uri ?? row.metadata?.galleryURL ?? "", row.kindMarks])
+            table.add([row.name, row.versionBadge, row.metadata?.uri ?? row.metadata?.galleryURL ?? "",
+                       row.kindMarks(devSuffix: engine.configuration.devSuffix)])
         }
         Output.stdout(table.render())
     }
@@ -80,26 +81,6 @@ extension InstalledBackend {
         o["metadata"] = metadata.map { .object($0.jsonObject) } ?? .null
         if let broken { o["broken"] = .string(broken) }
         return o
-    }
-
-    /// `v1.2.0`, else the short image digest, else `?`.
-    var versionBadge: String {
-        guard let metadata else { return isSystem ? "system" : "?" }
-        if !metadata.version.isEmpty { return "v" + metadata.version }
-        if !metadata.digest.isEmpty { return Output.shortDigest(metadata.digest) }
-        return "?"
-    }
-
-    /// Human marks: meta → concrete, alias → build, system, broken.
-    var kindMarks: String {
-        if let broken { return "broken: \(broken)" }
-        if isSystem { return "system (protected)" }
-        if isMeta { return "meta → \(metadata?.metaBackendFor ?? "?")" }
-        if isAlias, let meta = replacedMeta {
-            return "meta → \(meta.metaBackendFor), alias → \(metadata?.name ?? "?")"
-        }
-        if isAlias { return "alias → \(metadata?.name ?? "?")" }
-        return ""
     }
 }
 

@@ -38,9 +38,6 @@ enum Output {
 }
 
 extension Output {
-    /// `sha256:3f2a9c1` — the algorithm and the first seven hex digits.
-    static func shortDigest(_ digest: String) -> String {
-        guard let colon = digest.firstIndex(of: ":") else { return String(digest.prefix(7)) }
-        return String(digest[...colon]) + String(digest[digest.index(after: colon)...].prefix(7))
-    }
+    /// `sha256:3f2a9c1` (the engine's shared badge rule).
+    static func shortDigest(_ digest: String) -> String { HangarEngine.shortDigest(digest) }
 }

@@ -5,13 +5,6 @@ import XCTest
 
 /// The controller against a real engine on disk: keys become jobs, job events arrive on the main queue.
 final class ControllerTests: XCTestCase {
-    /// Spins the main run loop (which drains the main queue) until `done` or the deadline.
-    @MainActor private static func waitUntil(_ what: String, timeout: Double = 10, _ done: () -> Bool) {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !done() && Date() < deadline { RunLoop.main.run(until: Date().addingTimeInterval(0.01)) }
-        XCTAssertTrue(done(), "timed out waiting for \(what)")
-    }
-
     @MainActor private static func controller(_ fixture: TUIFixture) throws -> (UIController, CellGridCanvas) {
         let engine = try fixture.engine()
         let checker = UpgradeChecker(engine: engine, interval: { 3600 })
@@ -19,7 +12,7 @@ final class ControllerTests: XCTestCase {
         let canvas = CellGridCanvas(width: 120, height: 30)
         controller.draw = { Screens.render($0, on: canvas) }
         controller.start()
-        Self.waitUntil("the first check") { controller.state.upgrades.lastCheck != nil }
+        waitOnMain("the first check") { controller.state.upgrades.lastCheck != nil }
         return (controller, canvas)
     }
 
@@ -35,7 +28,7 @@ final class ControllerTests: XCTestCase {
         try Self.select(controller, "piper")
         controller.handle(.char("u"))
         XCTAssertEqual(controller.state.jobs.first?.backend, "piper", "the row appears at once")
-        Self.waitUntil("the upgrade") { controller.state.jobs.first?.isFinished == true && controller.state.snapshot.installed.first { $0.name == "piper" }?.metadata?.version == "0.9.0" }
+        waitOnMain("the upgrade") { controller.state.jobs.first?.isFinished == true && controller.state.snapshot.installed.first { $0.name == "piper" }?.metadata?.version == "0.9.0" }
         controller.redraw()
         XCTAssertTrue(line(canvas, containing: "piper").contains("v0.9.0"), canvas.text)
         XCTAssertEqual(try fixture.metadata("piper").version, "0.9.0")
@@ -51,7 +44,7 @@ final class ControllerTests: XCTestCase {
         defer { controller.stop() }
         try Self.select(controller, "kokoro")
         controller.handle(.char("u"))
-        Self.waitUntil("the rollback") { controller.state.jobs.first?.isFinished == true }
+        waitOnMain("the rollback") { controller.state.jobs.first?.isFinished == true }
         controller.handle(.char("4"))
         controller.redraw()
         XCTAssertTrue(line(canvas, containing: "#1 upgrade kokoro").contains("rolled back"), canvas.text)
@@ -69,6 +62,13 @@ final class ControllerTests: XCTestCase {
         controller.redraw()
         XCTAssertTrue(canvas.line(1).contains("auto-upgrade on"), canvas.line(1))
         XCTAssertTrue(canvas.text.contains("a running LocalAI picks it up"))
+        // Auto-upgrade on starts real upgrades: let them and the checks after them end before the fixture goes.
+        waitOnMain("the auto-upgrade round") { !controller.checker.status.autoUpgradeJobs.isEmpty }
+        controller.handle(.char("a"))
+        for id in controller.checker.status.autoUpgradeJobs { _ = controller.engine.jobs.wait(id) }
+        waitOnMain("the jobs and checks to settle") {
+            controller.state.activeJobs.isEmpty && !controller.state.upgrades.isChecking && !controller.isReloading
+        }
     } }
 
     func testUninstallAfterConfirmationRemovesTheDirectory() throws { try onMain {
@@ -81,7 +81,7 @@ final class ControllerTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: fixture.backends + "/oldimg"))
         controller.handle(.char("d"))
         controller.handle(.char("y"))
-        Self.waitUntil("the uninstall") { !controller.state.snapshot.installed.contains { $0.name == "oldimg" } }
+        waitOnMain("the uninstall") { !controller.state.snapshot.installed.contains { $0.name == "oldimg" } }
         XCTAssertFalse(FileManager.default.fileExists(atPath: fixture.backends + "/oldimg"))
     } }
 
@@ -113,6 +113,9 @@ final class ControllerSettingsTests: XCTestCase {
         controller.handle(.char("j"))
         controller.handle(.right)
         XCTAssertEqual(try engine.hangarSettings.load().checkInterval, 12 * 3600)
+        usleep(200_000)
+        XCTAssertNil(controller.checker.status.lastCheck, "changing the interval starts no check (nor auto-upgrades)")
+        XCTAssertFalse(controller.checker.status.isChecking)
         controller.handle(.char("j"))
         controller.handle(.enter)
         XCTAssertEqual(try engine.settings().preferDevelopmentBackends, true)

@@ -13,10 +13,12 @@ final class LayoutAndModeTests: XCTestCase {
             XCTAssertTrue(state.showHelp)
             let canvas = draw(state, width: 100, height: 40)
             XCTAssertTrue(canvas.text.contains("Keys: \(screen.title)"))
-            for binding in KeyMap.bindings(for: screen) {
-                XCTAssertTrue(canvas.text.contains(binding.label.padding(toLength: 11, withPad: " ", startingAt: 0) + binding.description),
-                              "\(screen): \(binding.label) \(binding.description)\n\(canvas.text)")
+            for help in KeyMap.helpLines(for: screen) {
+                XCTAssertTrue(canvas.text.contains(help.label.padding(toLength: 11, withPad: " ", startingAt: 0) + help.description),
+                              "\(screen): \(help.label) \(help.description)\n\(canvas.text)")
             }
+            // Every binding of the key map is behind one of those lines (the digits share the "1-5" line).
+            XCTAssertTrue(canvas.text.contains("1-5        Backends, Catalog, Detail, Jobs, Settings"), canvas.text)
             _ = state.handle(.escape)
             XCTAssertFalse(state.showHelp)
         }
@@ -24,6 +26,7 @@ final class LayoutAndModeTests: XCTestCase {
 
     func testHelpScrollsOnShortTerminals() throws { try onMain {
         var state = UIState(snapshot: .empty())
+        state.helpRoom = Screens.helpRoom(height: 14)
         _ = state.handle(.char("?"))
         let short = draw(state, width: 80, height: 14)
         XCTAssertTrue(short.text.contains("(j/k scroll, 1-8 of"), short.text)
@@ -106,7 +109,11 @@ final class LayoutAndModeTests: XCTestCase {
         _ = state.handle(.char("2"))
         XCTAssertTrue(draw(state).text.contains("Reading the galleries…"))
         state.snapshot.addGalleries(try fixture.engine())
-        XCTAssertTrue(draw(state).text.contains("Bark audio generation") || draw(state).text.contains("bark"))
+        let catalog = draw(state)
+        XCTAssertTrue(line(catalog, containing: "bark ").contains("v0.3.0"), catalog.text)
+        XCTAssertTrue(line(catalog, containing: "piper ").contains("installed"), catalog.text)
+        XCTAssertTrue(line(catalog, containing: "test@piper").contains(fixture.root + "/sources/piper-0.9.0"), catalog.text)
+        XCTAssertTrue(catalog.text.contains("Piper text to speech"), "the first entry's description pane: \(catalog.text)")
     } }
 
     func testRenderFrameReadsTheEngineAndDrawsTheHomeScreen() throws { try onMain {

@@ -146,3 +146,12 @@ func line(_ canvas: CellGridCanvas, containing needle: String, file: StaticStrin
 func onMain(_ body: @MainActor () throws -> Void) throws {
     try MainActor.assumeIsolated(body)
 }
+
+/// Spins the main run loop (which drains the main queue, where job events and check results arrive) until `done`
+/// or the deadline.
+@MainActor
+func waitOnMain(_ what: String, timeout: Double = 10, file: StaticString = #filePath, line: UInt = #line, _ done: () -> Bool) {
+    let deadline = Date().addingTimeInterval(timeout)
+    while !done() && Date() < deadline { RunLoop.main.run(until: Date().addingTimeInterval(0.01)) }
+    XCTAssertTrue(done(), "timed out waiting for \(what)", file: file, line: line)
+}

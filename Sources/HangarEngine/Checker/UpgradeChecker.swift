@@ -56,6 +56,8 @@ public final class UpgradeChecker: Sendable {
         /// An auto-upgrade round's jobs are still running: later checks report but start no upgrades, so each
         /// round sees what the previous one achieved (LocalAI upgrades sequentially inside its check).
         var autoUpgradeInFlight = false
+        /// The checker's own subscription to the engine's job events.
+        var jobSubscription: Int?
     }
 
     public let engine: Engine
@@ -68,6 +70,12 @@ public final class UpgradeChecker: Sendable {
         self.engine = engine
         self.interval = interval
         self.initialDelay = initialDelay
+        let subscription = engine.jobs.subscribe(on: queue) { [weak self] event in self?.jobFinished(event) }
+        state.withLock { $0.jobSubscription = subscription }
+    }
+
+    deinit {
+        if let id = state.withLock({ $0.jobSubscription }) { engine.jobs.unsubscribe(id) }
     }
 
     /// Starts the schedule: a check after `initialDelay`, then every `interval()` seconds. A second call restarts it.
@@ -80,6 +88,17 @@ public final class UpgradeChecker: Sendable {
         schedule(after: initialDelay, generation: generation)
     }
 
+    /// Keeps the schedule running but makes the next check come `interval()` seconds from now (a changed interval
+    /// must not check at once, nor start auto-upgrades). Starts the schedule when it was stopped.
+    public func reschedule() {
+        let generation = state.withLock { s in
+            s.generation += 1
+            s.running = true
+            return s.generation
+        }
+        schedule(after: interval(), generation: generation)
+    }
+
     /// Stops the schedule; a check already under way finishes, jobs it submitted keep running in the engine.
     public func stop() {
         state.withLock { s in
@@ -89,7 +108,9 @@ public final class UpgradeChecker: Sendable {
     }
 
     /// Requests a check now without waiting for it; calls while one is still pending coalesce into it.
-    public func checkNow() {
+    /// `refreshGalleries` (a user's "check now") fetches the galleries again instead of using the in-memory copy.
+    public func checkNow(refreshGalleries: Bool = false) {
+        if refreshGalleries { engine.galleryLoader.invalidate() }
         let enqueue = state.withLock { s in
             if s.requestPending { return false }
             s.requestPending = true
@@ -156,6 +177,19 @@ public final class UpgradeChecker: Sendable {
             }
         }
         if let submitted, !submitted.isEmpty { refresh(after: submitted) }
+    }
+
+    /// A successful upgrade, reinstall or uninstall makes that backend's entry in the report stale: it is dropped at
+    /// once, so no indicator shows a done upgrade even when the next check fails.
+    private func jobFinished(_ event: JobEvent) {
+        guard case .done = event.kind, event.operation != .install else { return }
+        let installed = try? engine.installed().rows.first { $0.name == event.backend }
+        let names = Set(installed?.upgradeNames ?? []).union([event.backend])
+        let stale = state.withLock { s in s.status.report.map { !Set($0.upgrades.keys).isDisjoint(with: names) } ?? false }
+        guard stale else { return }
+        update { s in
+            for name in names { s.report?.upgrades[name] = nil }
+        }
     }
 
     /// One background upgrade job per flagged backend, except those busy or whose same upgrade already failed.
