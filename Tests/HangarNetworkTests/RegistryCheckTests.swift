@@ -52,13 +52,18 @@ final class RegistryCheckTests: XCTestCase {
         }
         try site.writeGallery(entries)
 
+        let started = Date()
         let check = try site.hangar(["check", "--json"])
+        let elapsed = Date().timeIntervalSince(started)
         XCTAssertEqual(check.status, 0, check.transcript)
         let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(check.stdout.utf8)) as? [String: [String: Any]])
         XCTAssertEqual(report.count, count, check.stdout)
         XCTAssertEqual(report["b7"]?["installed_digest"] as? String, old)
         XCTAssertEqual(report["b7"]?["available_digest"] as? String, new)
-        // Each answer takes 0.25 s, so 20 lookups overlap: the server saw exactly 8 at once, never more.
-        XCTAssertEqual(inFlight.peak.load(ordering: .sequentiallyConsistent), 8, "lookups overlap, bounded at 8")
+        // Each answer takes 0.25 s, so 20 lookups overlap: several at once (a busy CI machine may start fewer
+        // threads in time than the bound), never more than 8; and far quicker than 20 × 0.25 s one after another.
+        XCTAssertTrue((4...8).contains(inFlight.peak.load(ordering: .sequentiallyConsistent)),
+                      "lookups overlap, bounded at 8: peak \(inFlight.peak.load(ordering: .sequentiallyConsistent))")
+        XCTAssertLessThan(elapsed, 3.5, "serial lookups would take 5 s")
     }
 }

@@ -214,6 +214,11 @@ struct LayerPuller {
             pipe.fail(context.isCancelled ? CancelledError() : error)
             extraction.wait()
             if context.isCancelled { throw CancelledError() }
+            // A transfer failure names the URL; say which layer it was, as the other layer errors do.
+            if var failure = error as? HTTPFailure {
+                failure.message = "\(what): " + failure.message
+                throw failure
+            }
             throw error
         }
         // The bytes were verified; what the extractor made of them decides now.
