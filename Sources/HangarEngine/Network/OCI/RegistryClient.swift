@@ -239,8 +239,8 @@ public final class RegistryClient: Sendable {
     private func isPlainHTTPAllowed(realm: String) -> Bool {
         var host = Substring(realm.dropFirst("http://".count))
         if let end = host.firstIndex(where: { $0 == "/" || $0 == "?" }) { host = host[..<end] }
-        guard let reference = try? ImageReference.parse(String(host) + "/x") else { return false }
-        return reference.scheme(insecureRegistries: insecureRegistries) == "http"
+        return ImageReference(registry: String(host), repository: "token", tag: nil, digest: nil)
+            .scheme(insecureRegistries: insecureRegistries) == "http"
     }
 
     /// The challenge to answer from a `WWW-Authenticate` header: Bearer when several are offered, else the first.
