@@ -213,4 +213,31 @@ final class OCIReferenceTests: XCTestCase {
         XCTAssertThrowsError(try OCIManifest.parse(Array(#"{"schemaVersion":2,"layers":[{"digest":"x","size":1}],"config":{}}"#.utf8),
                                                    contentType: "", source: "t"))
     }
+
+    func testAnOCILayoutWithSeveralImagesIsPickedByPlatformOrRefusedNamingTheChoices() throws {
+        let d = { (c: Character) in "sha256:" + String(repeating: c, count: 64) }
+        let manifest = Array(#"{"schemaVersion":2,"config":{"digest":"\#(d("c"))","size":2},"layers":[{"digest":"\#(d("1"))","size":5}]}"#.utf8)
+        var hasher = SHA256()
+        hasher.update(manifest)
+        let digest = "sha256:" + hasher.finalizeHex()
+        let source = OCIFileSource(platform: OCIPlatform(architecture: "amd64"))
+        func index(_ entries: [(digest: String, platform: String)]) -> [UInt8] {
+            let items = entries.map { #"{"mediaType":"\#(OCIMediaType.ociManifest)","digest":"\#($0.digest)","size":10\#($0.platform)}"# }
+            return Array(#"{"schemaVersion":2,"manifests":[\#(items.joined(separator: ","))]}"#.utf8)
+        }
+        let amd64 = #","platform":{"os":"linux","architecture":"amd64"}"#
+        let arm64 = #","platform":{"os":"linux","architecture":"arm64"}"#
+        let byPlatform = ["index.json": index([(d("e"), arm64), (digest, amd64)]), "blobs/sha256/" + digest.dropFirst(7): manifest]
+        XCTAssertEqual(try source.layerEntries(byPlatform, path: "t.tar").map(\.digest), [d("1")])
+
+        let single = ["index.json": index([(digest, "")]), "blobs/sha256/" + digest.dropFirst(7): manifest]
+        XCTAssertEqual(try source.layerEntries(single, path: "t.tar").map(\.digest), [d("1")], "the only entry, naming no platform")
+
+        let ambiguous = ["index.json": index([(d("a"), ""), (d("b"), "")])]
+        XCTAssertThrowsError(try source.layerEntries(ambiguous, path: "t.tar")) {
+            XCTAssertTrue("\($0)".contains("no image for linux/amd64 (it offers sha256:aaaaaaaaaaaa… (no platform), sha256:bbbbbbbbbbbb… (no platform))"), "\($0)")
+        }
+        let otherArch = ["index.json": index([(d("a"), arm64)])]
+        XCTAssertThrowsError(try source.layerEntries(otherArch, path: "t.tar")) { XCTAssertTrue("\($0)".contains("it offers linux/arm64"), "\($0)") }
+    }
 }

@@ -34,6 +34,12 @@ public struct OCIDescriptor: Sendable, Equatable {
     public var architecture: String = ""
     public var variant: String = ""
 
+    /// `os/architecture[/variant]` of an index entry, or the digest's start when it names no platform (for messages).
+    var platformName: String {
+        if os.isEmpty && architecture.isEmpty { return "\(digest.prefix(19))… (no platform)" }
+        return os + "/" + architecture + (variant.isEmpty ? "" : "/" + variant)
+    }
+
     /// Largest size a descriptor may claim (1 TiB): sums and free-space factors over hostile sizes stay far from overflow.
     public static let maxSize: Int64 = 1 << 40
 }

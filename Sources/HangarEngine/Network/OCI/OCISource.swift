@@ -77,7 +77,7 @@ public struct OCISource: BackendSource {
         var manifest = try OCIManifest.parse(top.bytes, contentType: top.contentType, source: reference.description)
         if case .index(let entries) = manifest {
             guard let child = platform.pick(from: entries) else {
-                let offered = entries.map { "\($0.os)/\($0.architecture)\($0.variant.isEmpty ? "" : "/" + $0.variant)" }
+                let offered = entries.map(\.platformName)
                 throw HangarError.operation(
                     "\(reference) has no image for \(platform) (it offers \(offered.isEmpty ? "none" : offered.joined(separator: ", ")))")
             }
