@@ -185,4 +185,24 @@ final class OCIEngineTests: RegistryTestCase {
         XCTAssertEqual(site.read("whiteout/kept.txt"), "kept\n")
         XCTAssertEqual(site.read("whiteout/new.txt"), "new\n")
     }
+
+    func testTheMissingSignatureCheckIsWarnedOncePerInstallNotPerCandidate() throws {
+        let (replica, layer, _) = try replicaOfOneLayerImage("candidates")
+        defer { replica.stop() }
+        // The first candidate resolves its manifest, then its blob fails: the mirror (the real registry) installs.
+        replica.server.route(replica.blobPath(layer.digest), .init(status: 404, text: "gone"))
+        try site.writeGallery([("candidates", replica.uri, ["oci://\(try registry.address)/engine/candidates:latest"])])
+
+        let engine = try engine()
+        let events = record(engine)
+        let outcome = engine.jobs.wait(try engine.install("candidates", force: false))
+        XCTAssertTrue(outcome.isSuccess, "\(outcome)")
+        eventQueue.sync {}
+        let warnings = events.get().compactMap { kind -> String? in
+            if case .warning(let message) = kind { return message }
+            return nil
+        }
+        XCTAssertTrue(warnings.contains { $0.contains("trying the next source") }, "both candidates were tried: \(warnings)")
+        XCTAssertEqual(warnings.filter { $0.contains("without signature verification") }.count, 1, "\(warnings)")
+    }
 }
