@@ -62,9 +62,11 @@ public enum OCIManifest: Sendable, Equatable {
         let type = root["mediaType"]?.stringValue ?? contentType.split(separator: ";").first.map {
             String($0).trimmingCharacters(in: .whitespaces)
         } ?? ""
-        if root["schemaVersion"]?.numberText != "2" || type == OCIMediaType.dockerSchema1 || type == OCIMediaType.dockerSchema1Signed {
+        let isSchema1Type = type == OCIMediaType.dockerSchema1 || type == OCIMediaType.dockerSchema1Signed
+        if root["schemaVersion"]?.numberText != "2" || isSchema1Type {
+            let what = isSchema1Type ? "Docker schema 1 (\(type))" : "schema version \(root["schemaVersion"]?.numberText ?? "?")"
             throw HangarError.operation(
-                "manifest of \(source) is schema version \(root["schemaVersion"]?.numberText ?? "?"): only schema 2 (OCI or Docker v2) images can be pulled")
+                "manifest of \(source) is \(what): only schema 2 (OCI or Docker v2) images can be pulled; push the image again with a current docker or skopeo")
         }
         if let entries = root["manifests"]?.arrayValue, OCIMediaType.isIndex(type) || root["layers"] == nil {
             return .index(try entries.map { try descriptor($0, source: source) })

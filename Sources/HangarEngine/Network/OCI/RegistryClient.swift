@@ -138,8 +138,8 @@ public final class RegistryClient: Sendable {
             return try http.send(request, isCancelled: isCancelled)
         }
         let cached = auth.withLock { $0.authorizations[key] }
-        let first = try perform(try cached ?? authorize(reference, scope: scope, challenge: try ping(reference, isRetry: isRetry, isCancelled: isCancelled),
-                                                         isCancelled: isCancelled))
+        let first = try perform(try cached ?? authorize(
+            reference, scope: scope, challenge: try ping(reference, isRetry: isRetry, isCancelled: isCancelled), isCancelled: isCancelled))
         guard first.status == 401, let header = first.header("www-authenticate"), let challenge = Self.parseChallenge(header) else {
             return first
         }
@@ -168,7 +168,7 @@ public final class RegistryClient: Sendable {
             // Remembered without the transient flag, so a later request does not start its own retry series.
             var final = failure
             final.isTransient = false
-            final.message += " (earlier in this operation)"
+            final.message += " (a moment ago; not asked again for \(Int(Self.failedPingMemory)) s)"
             auth.withLock { $0.failedPings[reference.registry] = (final, monotonicSeconds()) }
             throw failure
         }
