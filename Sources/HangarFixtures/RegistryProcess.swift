@@ -1,5 +1,6 @@
 import Foundation
 import HangarEngine
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -7,7 +8,7 @@ import Glibc
 
 /// A real `docker-registry` (CNCF distribution 2.8) serving on 127.0.0.1 from its own temp dir, for tests and the
 /// benchmark. The kernel picks the port (`127.0.0.1:0`); it is read back from the "listening on" log line.
-public final class RegistryProcess: @unchecked Sendable {
+public final class RegistryProcess: Sendable {
     /// Bearer-token auth: the registry trusts tokens signed by `certificatePath`'s key, issued by `issuer` for `service`.
     public struct TokenAuth: Sendable {
         public var realm: String
@@ -24,9 +25,11 @@ public final class RegistryProcess: @unchecked Sendable {
 
     /// The temp dir holding config, log and storage (removed by `stop`).
     public let root: String
+    /// The listening address and the child; guarded because tests kill, restart and read from several threads.
+    private let state = Mutex<(address: String, process: Process?)>(("", nil))
+
     /// `127.0.0.1:<port>`.
-    public private(set) var address: String = ""
-    private var process: Process?
+    public var address: String { state.withLock { $0.address } }
     private let tokenAuth: TokenAuth?
     private let basicAuth: (user: String, password: String)?
 
@@ -107,7 +110,8 @@ public final class RegistryProcess: @unchecked Sendable {
 
     /// Starts the process (again, after `kill`: on the same port, so references stay valid).
     public func start() throws {
-        let port = address.isEmpty ? 0 : Int(address.split(separator: ":").last ?? "0") ?? 0
+        let known = address
+        let port = known.isEmpty ? 0 : Int(known.split(separator: ":").last ?? "0") ?? 0
         let config = try writeConfig(port: port)
         let logPath = root + "/registry-\(UUID().uuidString.prefix(4)).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -120,7 +124,8 @@ public final class RegistryProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = log
         try process.run()
-        self.process = process
+        state.withLock { $0.process = process }
+        var address = ""
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
@@ -137,23 +142,29 @@ public final class RegistryProcess: @unchecked Sendable {
             stop()
             throw FixtureError("docker-registry did not start: \(text.suffix(500))")
         }
-        // The log line comes when the socket listens; one real request proves the API is up.
-        let ping = try HTTPClient(options: HTTPClientOptions()).send(
-            HTTPRequest(url: baseURL + "/v2/", method: "GET", headers: [:], resumeFrom: nil))
-        guard ping.status == 200 || ping.status == 401 else { throw FixtureError("registry /v2/ answered \(ping.status)") }
+        state.withLock { $0.address = address }
+        // The log line comes when the socket listens; one real request proves the API is up. If it does not,
+        // the child must not outlive the throw.
+        do {
+            let ping = try HTTPClient(options: HTTPClientOptions()).send(
+                HTTPRequest(url: baseURL + "/v2/", method: "GET", headers: [:], resumeFrom: nil))
+            guard ping.status == 200 || ping.status == 401 else { throw FixtureError("registry /v2/ answered \(ping.status)") }
+        } catch {
+            stop()
+            throw error
+        }
     }
 
     /// SIGKILL, as a crash would (the storage stays; `start` brings it back on the same port).
     public func kill() {
-        guard let process, process.isRunning else { return }
+        guard let process = state.withLock({ $0.process }), process.isRunning else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
     /// Stops the process and removes its directory.
     public func stop() {
-        terminateChild(process, removing: root)
-        process = nil
+        terminateChild(state.withLock { state in defer { state.process = nil }; return state.process }, removing: root)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -7,13 +8,14 @@ import Glibc
 /// A small Docker-registry token server on 127.0.0.1 (Python's standard library and the `openssl` CLI, from the
 /// test-registry recipe): RS256 JWTs with an `x5c` header. Anonymous requests get pull-only tokens; Basic
 /// `user:password` gets what it asks for. Counts the tokens it issued, so tests can see that tokens are reused.
-public final class TokenServer: @unchecked Sendable {
+public final class TokenServer: Sendable {
     public let root: String
     public let issuer = "test-issuer"
     public let service = "test-registry"
     public let login: (user: String, password: String)
-    public private(set) var port = 0
-    private var process: Process?
+    public let port: Int
+    /// The Python child; guarded because `stop` may come from any thread (and from `deinit`).
+    private let process = Mutex<Process?>(nil)
 
     public var realm: String { "http://127.0.0.1:\(port)/token" }
     public var certificatePath: String { root + "/cert.pem" }
@@ -27,8 +29,9 @@ public final class TokenServer: @unchecked Sendable {
         login = (user, password)
         root = FileManager.default.temporaryDirectory.path + "/hangar-tokens-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let certificate = root + "/cert.pem"
         try runTool("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", root + "/key.pem",
-                                         "-out", certificatePath, "-days", "3650", "-subj", "/CN=test-token-issuer"])
+                                         "-out", certificate, "-days", "3650", "-subj", "/CN=test-token-issuer"])
         try Self.script.write(toFile: root + "/token_server.py", atomically: true, encoding: .utf8)
         let portFile = root + "/port"
         let process = Process()
@@ -36,13 +39,13 @@ public final class TokenServer: @unchecked Sendable {
         let python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "/usr/bin/env"
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = (python == "/usr/bin/env" ? ["python3"] : [])
-            + [root + "/token_server.py", portFile, root + "/key.pem", certificatePath, issuer, service, "\(user):\(password)",
+            + [root + "/token_server.py", portFile, root + "/key.pem", certificate, issuer, service, "\(user):\(password)",
                root + "/issued"]
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        self.process = process
+        var port = 0
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline, port == 0 {
             if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
@@ -51,6 +54,8 @@ public final class TokenServer: @unchecked Sendable {
                 usleep(20_000)
             }
         }
+        self.port = port
+        self.process.withLock { $0 = process }
         if port == 0 {
             stop()
             throw FixtureError("token server did not start")
@@ -75,9 +80,9 @@ public final class TokenServer: @unchecked Sendable {
         return String(json[start..<end])
     }
 
+    /// Stops the server and removes its directory.
     public func stop() {
-        terminateChild(process, removing: root)
-        process = nil
+        terminateChild(process.withLock { process in defer { process = nil }; return process }, removing: root)
     }
 
     static let script = #"""

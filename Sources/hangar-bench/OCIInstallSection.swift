@@ -3,10 +3,11 @@ import HangarEngine
 import HangarFixtures
 
 /// Section: `hangar install` of a backend image that unpacks to about 512 MiB, pulled from a real docker-registry on
-/// loopback, against `curl` of the same blob piped through `sha256sum` and `tar -xz`; plus hangar's peak memory.
+/// loopback, against `curl` of the same blob piped through `sha256sum` (waited for, compared with the digest) and
+/// `tar -xz`; plus hangar's peak memory.
 struct OCIInstallSection: BenchSection {
     let id = "oci_install"
-    let title = "install a 512 MiB image from a loopback registry vs curl | tee >(sha256sum) | tar -xz"
+    let title = "install a 512 MiB image from a loopback registry vs curl | tee (sha256sum, compared) | tar -xz"
     /// Hangar's median over the baseline's.
     let ratioGoal = 1.3
     /// Peak resident memory of the hangar process, MiB.
@@ -42,9 +43,16 @@ struct OCIInstallSection: BenchSection {
             "LOCALAI_BACKEND_GALLERIES": "[{\"name\":\"bench\",\"url\":\"file://\(gallery)\"}]",
         ]
         let target = root + "/baseline"
-        let baselineScript = "set -eo pipefail; mkdir -p \"$2\"; curl -fsS \"$1\" | tee >(sha256sum >/dev/null) | tar -xz -C \"$2\""
+        // The hash goes through a FIFO to a waited-for sha256sum and is compared with the digest, as hangar does.
+        let baselineScript = """
+            set -eo pipefail; mkdir -p "$2"; rm -f "$3.fifo"; mkfifo "$3.fifo"
+            sha256sum < "$3.fifo" > "$3" & hasher=$!
+            curl -fsS "$1" | tee "$3.fifo" | tar -xz -C "$2"
+            wait $hasher; rm -f "$3.fifo"; read -r sum _ < "$3"
+            [ "sha256:$sum" = "$4" ] || { echo "baseline: blob digest sha256:$sum, expected $4" >&2; exit 1; }
+            """
 
-        var baseline = Timing(id: "baseline", "a) curl | tee >(sha256sum) | tar -xz")
+        var baseline = Timing(id: "baseline", "a) curl | tee (sha256sum, compared with the digest) | tar -xz")
         var hangar = Timing(id: "hangar", "b) hangar install (verify + extract while streaming)")
         var peakRSS: Int64 = 0
         let iterations = min(options.iterations, maxIterations)
@@ -52,7 +60,7 @@ struct OCIInstallSection: BenchSection {
         // One warm-up of each, then alternate; cleanup happens outside the timed part.
         for round in 0...iterations {
             var started = clock.now
-            try shell(baselineScript, [blobURL, target])
+            try shell(baselineScript, [blobURL, target, root + "/baseline.sha256", layer.digest])
             if round > 0 { baseline.samples.append(milliseconds(clock.now - started)) }
             try FileManager.default.removeItem(atPath: target)
 
@@ -84,7 +92,7 @@ struct OCIInstallSection: BenchSection {
             ("registry", "docker-registry on \(registry.address), blobs in its page-cached storage"),
             ("peak RSS", "VmHWM of the hangar process, sampled every 2 ms"),
             ("runs", "\(iterations) of each after one warm-up, alternating"),
-            ("same work", "both stream the same blob from the same registry and write the whole tree; hangar's tree size is checked after every run"),
+            ("same work", "both stream the same blob from the same registry, hash it and compare with the layer digest, and write the whole tree; hangar's tree size is checked after every run"),
         ]
         return report
     }

@@ -1,5 +1,6 @@
 import Foundation
 import HangarEngine
+import Synchronization
 import XCTest
 
 /// The ring buffer between the blob transfer and the extraction thread.
@@ -46,5 +47,36 @@ final class OCIBytePipeTests: XCTestCase {
         let done = BytePipe(capacity: 16)
         done.closeReading(error: nil)
         XCTAssertNoThrow(try [UInt8](repeating: 1, count: 64).withUnsafeBytes { try done.write($0) })
+    }
+
+    func testAProducerBlockedOnAFullPipeIsReleasedWhenTheReaderFails() {
+        struct Boom: Error {}
+        let pipe = BytePipe(capacity: 16)
+        let outcome = Mutex<(any Error)?>(nil)
+        let released = DispatchSemaphore(value: 0)
+        Thread {
+            do { try [UInt8](repeating: 1, count: 64).withUnsafeBytes { try pipe.write($0) } } catch { outcome.withLock { $0 = error } }
+            released.signal()
+        }.start()
+        XCTAssertEqual(released.wait(timeout: .now() + 0.2), .timedOut, "64 bytes do not fit in 16: the producer waits")
+        pipe.closeReading(error: Boom())
+        XCTAssertEqual(released.wait(timeout: .now() + 5), .success)
+        XCTAssertTrue(outcome.withLock { $0 } is BytePipe.ReaderStopped)
+    }
+
+    func testAReaderBlockedOnAnEmptyPipeIsReleasedWhenTheProducerFails() {
+        struct Boom: Error {}
+        let pipe = BytePipe(capacity: 16)
+        let outcome = Mutex<(any Error)?>(nil)
+        let released = DispatchSemaphore(value: 0)
+        Thread {
+            var buffer = [UInt8](repeating: 0, count: 8)
+            do { _ = try buffer.withUnsafeMutableBytes { try pipe.read(into: $0) } } catch { outcome.withLock { $0 = error } }
+            released.signal()
+        }.start()
+        XCTAssertEqual(released.wait(timeout: .now() + 0.2), .timedOut, "nothing written: the reader waits")
+        pipe.fail(Boom())
+        XCTAssertEqual(released.wait(timeout: .now() + 5), .success)
+        XCTAssertTrue(outcome.withLock { $0 } is Boom)
     }
 }

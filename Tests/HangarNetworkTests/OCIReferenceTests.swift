@@ -104,6 +104,52 @@ final class OCIReferenceTests: XCTestCase {
         XCTAssertEqual(basic.scheme, "Basic")
         XCTAssertEqual(basic.parameters["realm"], "test-realm")
         XCTAssertNil(RegistryClient.parseChallenge(""))
+
+        let several = try XCTUnwrap(RegistryClient.parseChallenge(#"Basic realm="a", Bearer realm="https://b/token",service="s""#))
+        XCTAssertEqual(several.scheme, "Bearer", "Bearer is preferred when offered")
+        XCTAssertEqual(several.parameters, ["realm": "https://b/token", "service": "s"])
+        XCTAssertEqual(RegistryClient.parseChallenges(#"Basic realm="a", Bearer realm="b""#).map(\.parameters), [["realm": "a"], ["realm": "b"]])
+    }
+
+    func testIdentityTokenLoginsAreReportedAsUnsupported() {
+        let config = #"{"auths":{"reg.io":{"auth":"","identitytoken":"refresh-me"}}}"#
+        let credentials = RegistryCredentials.parse(Array(config.utf8), path: "/c.json")
+        XCTAssertNil(credentials.login(for: "reg.io"))
+        XCTAssertTrue(credentials.warnings.contains { $0.contains("identitytoken") && $0.contains("not supported") }, "\(credentials.warnings)")
+    }
+
+    func testAHostileDescriptorSizeIsRefusedNotSummed() {
+        let d = "sha256:" + String(repeating: "a", count: 64)
+        let manifest = #"{"schemaVersion":2,"config":{"digest":"\#(d)","size":2},"layers":[{"digest":"\#(d)","size":9223372036854775807},{"digest":"\#(d)","size":9223372036854775807}]}"#
+        XCTAssertThrowsError(try OCIManifest.parse(Array(manifest.utf8), contentType: "", source: "evil")) {
+            XCTAssertTrue("\($0)".contains("claims \(d) is 9223372036854775807 bytes"), "\($0)")
+        }
+        // The largest sizes accepted, times a factor that overflows Int64: refused as too big, never a trap.
+        let source = OCISource(client: RegistryClient(http: HTTPClient(), credentials: RegistryCredentials()),
+                               spaceFactor: .max, fakeFreeBytes: 1 << 50)
+        let huge = OCIDescriptor(mediaType: "", digest: d, size: OCIDescriptor.maxSize)
+        XCTAssertThrowsError(try source.checkFreeSpace([huge, huge], staging: "/", reference: try parse("r.io/a/b:c"))) {
+            XCTAssertTrue("\($0)".contains("not enough disk space"), "\($0)")
+        }
+    }
+
+    func testEveryPulledImageIsJudgedAsAnImage() throws {
+        let gallery = GalleryConfig(name: "g", url: "file:///g.yaml")
+        var entry = GalleryEntry(name: "img", gallery: gallery)
+        entry.uri = "registry.example.com/team/img:v1"
+        entry.sha256 = String(repeating: "a", count: 64)
+        XCTAssertTrue(BackendURI.isRegistryImage(entry.uri))
+        XCTAssertTrue(BackendURI.isRegistryImage("quay.io/a/b:c"))
+        XCTAssertFalse(BackendURI.isRegistryImage("ocifile:///tmp/a.tar"), "a tarball has no registry digest")
+        XCTAssertTrue(BackendURI.isOCIImage("ocifile:///tmp/a.tar"))
+        XCTAssertFalse(BackendURI.isOCIImage("https://example.com/a.tar.gz"))
+        XCTAssertThrowsError(try IntegrityPolicy.check(entry, strict: true)) {
+            XCTAssertTrue("\($0)".contains("sha256 for OCI backend \"img\" is not checked"), "\($0)")
+        }
+        XCTAssertEqual(try IntegrityPolicy.check(entry, strict: false).count, 1)
+        entry.sha256 = ""
+        XCTAssertThrowsError(try IntegrityPolicy.check(entry, strict: true)) { XCTAssertTrue("\($0)".contains("OCI backend"), "\($0)") }
+        XCTAssertEqual(try IntegrityPolicy.check(entry, strict: false), [])
     }
 
     func testDockerConfigLogins() {
@@ -166,5 +212,32 @@ final class OCIReferenceTests: XCTestCase {
         }
         XCTAssertThrowsError(try OCIManifest.parse(Array(#"{"schemaVersion":2,"layers":[{"digest":"x","size":1}],"config":{}}"#.utf8),
                                                    contentType: "", source: "t"))
+    }
+
+    func testAnOCILayoutWithSeveralImagesIsPickedByPlatformOrRefusedNamingTheChoices() throws {
+        let d = { (c: Character) in "sha256:" + String(repeating: c, count: 64) }
+        let manifest = Array(#"{"schemaVersion":2,"config":{"digest":"\#(d("c"))","size":2},"layers":[{"digest":"\#(d("1"))","size":5}]}"#.utf8)
+        var hasher = SHA256()
+        hasher.update(manifest)
+        let digest = "sha256:" + hasher.finalizeHex()
+        let source = OCIFileSource(platform: OCIPlatform(architecture: "amd64"))
+        func index(_ entries: [(digest: String, platform: String)]) -> [UInt8] {
+            let items = entries.map { #"{"mediaType":"\#(OCIMediaType.ociManifest)","digest":"\#($0.digest)","size":10\#($0.platform)}"# }
+            return Array(#"{"schemaVersion":2,"manifests":[\#(items.joined(separator: ","))]}"#.utf8)
+        }
+        let amd64 = #","platform":{"os":"linux","architecture":"amd64"}"#
+        let arm64 = #","platform":{"os":"linux","architecture":"arm64"}"#
+        let byPlatform = ["index.json": index([(d("e"), arm64), (digest, amd64)]), "blobs/sha256/" + digest.dropFirst(7): manifest]
+        XCTAssertEqual(try source.layerEntries(byPlatform, path: "t.tar").map(\.digest), [d("1")])
+
+        let single = ["index.json": index([(digest, "")]), "blobs/sha256/" + digest.dropFirst(7): manifest]
+        XCTAssertEqual(try source.layerEntries(single, path: "t.tar").map(\.digest), [d("1")], "the only entry, naming no platform")
+
+        let ambiguous = ["index.json": index([(d("a"), ""), (d("b"), "")])]
+        XCTAssertThrowsError(try source.layerEntries(ambiguous, path: "t.tar")) {
+            XCTAssertTrue("\($0)".contains("no image for linux/amd64 (it offers sha256:aaaaaaaaaaaa… (no platform), sha256:bbbbbbbbbbbb… (no platform))"), "\($0)")
+        }
+        let otherArch = ["index.json": index([(d("a"), arm64)])]
+        XCTAssertThrowsError(try source.layerEntries(otherArch, path: "t.tar")) { XCTAssertTrue("\($0)".contains("it offers linux/arm64"), "\($0)") }
     }
 }

@@ -126,11 +126,16 @@ final class RegistryFaultTests: RegistryTestCase {
             result.set(try? site.hangar(["upgrade", "killed"], env: ["HANGAR_DOWNLOAD_LIMIT": "8388608"]))
             done.signal()
         }
-        Thread.sleep(forTimeInterval: 0.8)
+        // Kill only once the layer is really arriving: a file has appeared in the staging dir.
+        let staging = site.backends + "/.hangar/staging"
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, !holdsAFile(staging) { usleep(20_000) }
+        XCTAssertTrue(holdsAFile(staging), "the upgrade never started extracting")
         own.kill()
         XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
         let upgrade = try XCTUnwrap(result.get())
         assertRefused(upgrade, "cannot connect to \(own.address)", name: "killed", before: before)
+        XCTAssertTrue(upgrade.stderr.contains("layer 1 ("), "the error names the layer:\n\(upgrade.stderr)")
         XCTAssertTrue(upgrade.stderr.contains("gave up after 3 attempts"), upgrade.stderr)
     }
 
@@ -164,4 +169,14 @@ final class Locked<Value: Sendable>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
     func get() -> Value { lock.withLock { value } }
     func set(_ newValue: Value) { lock.withLock { value = newValue } }
+}
+
+/// Whether any regular file with bytes exists below `directory`.
+private func holdsAFile(_ directory: String) -> Bool {
+    guard let walker = FileManager.default.enumerator(atPath: directory) else { return false }
+    for case let path as String in walker {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + path)
+        if attributes?[.type] as? FileAttributeType == .typeRegular, (attributes?[.size] as? Int ?? 0) > 0 { return true }
+    }
+    return false
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HangarEngine
 import HangarFixtures
+import Synchronization
 import XCTest
 
 /// One LocalAI installation (backends, config, home) in a temp dir, with a gallery file, driven through the real
@@ -118,15 +119,16 @@ func headDigest(_ registry: RegistryProcess, _ repository: String, _ tag: String
 
 /// Base class: one real registry for the whole class (started in `setUp` of the first test, stopped at the end).
 class RegistryTestCase: XCTestCase {
-    nonisolated(unsafe) static var shared: [String: RegistryProcess] = [:]
+    /// One registry per test class, by class name.
+    static let shared = Mutex<[String: RegistryProcess]>([:])
     var site: RegistrySite!
 
     var registry: RegistryProcess {
         get throws {
             let key = String(describing: type(of: self))
-            if let running = Self.shared[key] { return running }
+            if let running = Self.shared.withLock({ $0[key] }) { return running }
             let started = try RegistryProcess()
-            Self.shared[key] = started
+            Self.shared.withLock { $0[key] = started }
             return started
         }
     }
@@ -146,8 +148,7 @@ class RegistryTestCase: XCTestCase {
     }
 
     override class func tearDown() {
-        shared[String(describing: self)]?.stop()
-        shared[String(describing: self)] = nil
+        shared.withLock { $0.removeValue(forKey: String(describing: self)) }?.stop()
         super.tearDown()
     }
 }

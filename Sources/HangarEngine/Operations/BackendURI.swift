@@ -5,6 +5,13 @@ public enum BackendURI {
         ["quay.io/", "ghcr.io/", "docker.io/", "oci://", "ocifile://", "ollama://"].contains { uri.hasPrefix($0) }
     }
 
+    /// An OCI image by either test: LocalAI's prefixes or a reference `OCISource` pulls (`registry.example.com/x:y`).
+    /// The integrity policy uses this, so whatever hangar pulls as an image is judged as one.
+    public static func isOCIImage(_ uri: String) -> Bool { looksLikeOCI(uri) || ImageReference.isPullable(uri) }
+
+    /// An image with a registry digest to record and compare: `isOCIImage` without `ocifile://` tarballs.
+    public static func isRegistryImage(_ uri: String) -> Bool { isOCIImage(uri) && !looksLikeOCIFile(uri) }
+
     /// `ocifile://` tarball sources.
     public static func looksLikeOCIFile(_ uri: String) -> Bool { uri.hasPrefix("ocifile://") }
 

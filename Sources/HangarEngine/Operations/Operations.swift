@@ -88,7 +88,7 @@ extension Engine {
     /// `InstallBackend`: stage, fetch with fallbacks, validate, write metadata, swap. Returns a short description.
     private func installConcrete(_ entry: GalleryEntry, context: JobContext) throws -> String {
         if entry.isMeta { throw HangarError.configuration("meta backends cannot be installed directly") }
-        try IntegrityPolicy.check(entry, strict: configuration.requireIntegrity)
+        for warning in try IntegrityPolicy.check(entry, strict: configuration.requireIntegrity) { context.warning(warning) }
         var primary = entry.uri
         var fallbacks = entry.mirrors
         if configuration.preferDevelopment, let dev = BackendURI.developmentURI(entry.uri, releaseTag: configuration.releaseTag,
@@ -159,7 +159,7 @@ extension Engine {
         guard let entry = snapshot.entries.findGalleryElement(entryName) else {
             throw HangarError.notFound("no gallery entry found for backend \"\(entryName)\"" + galleryHint(snapshot))
         }
-        try IntegrityPolicy.check(entry, strict: configuration.requireIntegrity)
+        for warning in try IntegrityPolicy.check(entry, strict: configuration.requireIntegrity) { context.warning(warning) }
         let lock = try acquire([dirName], context: context)
         defer { lock.release() }
         // Re-read under the lock: another process may have changed it while this job waited.
@@ -267,7 +267,7 @@ extension Engine {
 
     /// The registry digest LocalAI would store for an OCI URI; a failed lookup only warns, as in LocalAI.
     private func recordedDigest(for uri: String, context: JobContext) -> String {
-        guard BackendURI.looksLikeOCI(uri), !BackendURI.looksLikeOCIFile(uri) else { return "" }
+        guard BackendURI.isRegistryImage(uri) else { return "" }
         do {
             return try digestResolver.digest(of: uri)
         } catch {
@@ -337,21 +337,33 @@ extension Engine {
 /// LocalAI's integrity policy (spec §4.8) as far as it applies before any download.
 public enum IntegrityPolicy {
     /// Throws in strict mode for sources that cannot be verified; local directories are never checked.
-    public static func check(_ entry: GalleryEntry, strict: Bool) throws {
-        guard strict else { return }
+    /// Returns warnings for what goes unverified in lenient mode.
+    @discardableResult
+    public static func check(_ entry: GalleryEntry, strict: Bool) throws -> [String] {
         var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: entry.uri, isDirectory: &isDir), isDir.boolValue { return }
-        if BackendURI.looksLikeOCI(entry.uri) && entry.gallery.verification == nil {
+        if FileManager.default.fileExists(atPath: entry.uri, isDirectory: &isDir), isDir.boolValue { return [] }
+        let isImage = BackendURI.isOCIImage(entry.uri)
+        // An image is checked by its layer digests, never by a file sha256: a gallery that sets one expects a check
+        // that does not happen.
+        let unusedSHA = isImage && !entry.sha256.isEmpty
+            ? "the gallery's sha256 for OCI backend \"\(entry.name)\" is not checked (images are verified by their layer digests only)"
+            : nil
+        guard strict else { return unusedSHA.map { [$0] } ?? [] }
+        if let unusedSHA {
+            throw HangarError.configuration("strict integrity: \(unusedSHA); remove sha256 from the gallery entry or disable --require-backend-integrity")
+        }
+        if isImage && entry.gallery.verification == nil {
             throw HangarError.configuration(
                 "strict integrity: gallery \"\(entry.gallery.name)\" has no verification policy for OCI backend \"\(entry.name)\" (set verification: in the gallery YAML or disable --require-backend-integrity)")
         }
-        if BackendURI.looksLikeOCI(entry.uri) {
+        if isImage {
             // LocalAI would verify the cosign signature here; hangar cannot yet, so strict mode must refuse.
             throw HangarError.configuration(
                 "strict integrity: OCI backend \"\(entry.name)\" cannot be verified: cosign signature verification is not implemented in hangar (disable --require-backend-integrity to install it unverified)")
         }
-        if !BackendURI.looksLikeOCI(entry.uri) && entry.sha256.isEmpty {
+        if entry.sha256.isEmpty {
             throw HangarError.configuration("strict integrity: backend \"\(entry.name)\" has no SHA256 (gallery \"\(entry.gallery.name)\")")
         }
+        return []
     }
 }

@@ -88,7 +88,7 @@ public enum UpgradeCheck {
                                              installedDigest: metadata.digest)
                 continue
             }
-            if BackendURI.looksLikeOCI(entry.uri) {
+            if BackendURI.isRegistryImage(entry.uri) {
                 digestWork.append((name, entry, metadata))
             }
         }

@@ -23,12 +23,14 @@ public final class BytePipe: @unchecked Sendable {
         public var description: String { "extraction stopped" }
     }
 
+    /// A pipe buffering at most `capacity` bytes (at least 1).
     public init(capacity: Int = 4 << 20) {
         storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, capacity), alignment: 16)
     }
 
     deinit { storage.deallocate() }
 
+    /// The ring's size in bytes: how far the download may run ahead of the extraction.
     public var capacity: Int { storage.count }
 
     /// Copies `bytes` in, waiting while the buffer is full. Throws once the consumer failed.

@@ -48,6 +48,7 @@ public struct ImageReference: Sendable, Equatable, CustomStringConvertible {
         return listed ? "http" : "https"
     }
 
+    /// A reference from its parts as `parse` splits them (no validation; `parse` is the checked way in).
     public init(registry: String, repository: String, tag: String?, digest: String?) {
         self.registry = registry
         self.repository = repository

@@ -73,8 +73,13 @@ public struct OCIFileSource: BackendSource {
         var manifest = try OCIManifest.parse(documents["index.json"]!, contentType: OCIMediaType.ociIndex, source: path)
         for _ in 0..<3 {
             guard case .index(let entries) = manifest else { break }
-            let chosen = entries.count == 1 ? entries.first : platform.pick(from: entries)
-            guard let chosen else { throw HangarError.operation("\(path): the OCI layout has no image for \(platform)") }
+            // This platform's entry; else the only entry when it names no platform (a plain `oci-layout` save).
+            let unnamed = entries.count == 1 && entries[0].os.isEmpty && entries[0].architecture.isEmpty ? entries.first : nil
+            guard let chosen = platform.pick(from: entries) ?? unnamed else {
+                let offered = entries.map(\.platformName)
+                throw HangarError.operation(
+                    "\(path): the OCI layout has no image for \(platform) (it offers \(offered.isEmpty ? "none" : offered.joined(separator: ", ")))")
+            }
             let name = blobName(chosen.digest)
             guard let bytes = documents[name] else { throw HangarError.operation("\(path): manifest \(chosen.digest) is missing") }
             var hasher = SHA256()

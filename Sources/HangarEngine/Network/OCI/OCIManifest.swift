@@ -11,25 +11,44 @@ public enum OCIMediaType {
 
     /// The `Accept` header for manifest requests: without the list types a registry may silently answer a list
     /// tag with one platform's manifest (and its digest), so the digest would not match LocalAI's.
-    public static let manifestAccept = [ociIndex, ociManifest, dockerManifest, dockerManifestList].joined(separator: ", ")
+    /// Schema 1 types are listed too (as LocalAI does) so an old registry answers with one and `parse` refuses it
+    /// by name instead of sending something unexpected.
+    public static let manifestAccept = [ociIndex, ociManifest, dockerManifest, dockerManifestList,
+                                        dockerSchema1, dockerSchema1Signed].joined(separator: ", ")
+    public static let dockerSchema1 = "application/vnd.docker.distribution.manifest.v1+json"
+    public static let dockerSchema1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 
     static func isIndex(_ type: String) -> Bool { type == ociIndex || type == dockerManifestList }
 }
 
 /// A content descriptor: what a manifest says about a blob or a child manifest.
 public struct OCIDescriptor: Sendable, Equatable {
+    /// The blob's or child manifest's media type ("" when the manifest omits it).
     public var mediaType: String
+    /// `sha256:<64 hex>`.
     public var digest: String
+    /// Bytes, at most `OCIDescriptor.maxSize`.
     public var size: Int64
     /// `os`, `architecture`, `variant` for index entries (empty otherwise).
     public var os: String = ""
     public var architecture: String = ""
     public var variant: String = ""
+
+    /// `os/architecture[/variant]` of an index entry, or the digest's start when it names no platform (for messages).
+    var platformName: String {
+        if os.isEmpty && architecture.isEmpty { return "\(digest.prefix(19))… (no platform)" }
+        return os + "/" + architecture + (variant.isEmpty ? "" : "/" + variant)
+    }
+
+    /// Largest size a descriptor may claim (1 TiB): sums and free-space factors over hostile sizes stay far from overflow.
+    public static let maxSize: Int64 = 1 << 40
 }
 
 /// A manifest or an index, as far as pulling needs it.
 public enum OCIManifest: Sendable, Equatable {
+    /// An image manifest: its config blob and its layers in application order.
     case image(config: OCIDescriptor, layers: [OCIDescriptor])
+    /// An index (OCI index or Docker manifest list): one child manifest per platform.
     case index([OCIDescriptor])
 
     /// Parses a manifest body; `contentType` (the response header) decides when the body has no `mediaType`.
@@ -43,9 +62,11 @@ public enum OCIManifest: Sendable, Equatable {
         let type = root["mediaType"]?.stringValue ?? contentType.split(separator: ";").first.map {
             String($0).trimmingCharacters(in: .whitespaces)
         } ?? ""
-        if root["schemaVersion"]?.numberText != "2" {
+        let isSchema1Type = type == OCIMediaType.dockerSchema1 || type == OCIMediaType.dockerSchema1Signed
+        if root["schemaVersion"]?.numberText != "2" || isSchema1Type {
+            let what = isSchema1Type ? "Docker schema 1 (\(type))" : "schema version \(root["schemaVersion"]?.numberText ?? "?")"
             throw HangarError.operation(
-                "manifest of \(source) is schema version \(root["schemaVersion"]?.numberText ?? "?"): only schema 2 (OCI or Docker v2) images can be pulled")
+                "manifest of \(source) is \(what): only schema 2 (OCI or Docker v2) images can be pulled; push the image again with a current docker or skopeo")
         }
         if let entries = root["manifests"]?.arrayValue, OCIMediaType.isIndex(type) || root["layers"] == nil {
             return .index(try entries.map { try descriptor($0, source: source) })
@@ -61,6 +82,10 @@ public enum OCIManifest: Sendable, Equatable {
               let sizeText = value["size"]?.numberText, let size = Int64(sizeText), size >= 0 else {
             throw HangarError.operation("manifest of \(source) has a descriptor without a sha256 digest and size")
         }
+        guard size <= OCIDescriptor.maxSize else {
+            throw HangarError.operation(
+                "manifest of \(source) claims \(digest) is \(size) bytes, more than the \(formatBytes(OCIDescriptor.maxSize)) hangar accepts; refused")
+        }
         let platform = value["platform"]
         return OCIDescriptor(mediaType: value["mediaType"]?.stringValue ?? "", digest: digest, size: size,
                              os: platform?["os"]?.stringValue ?? "", architecture: platform?["architecture"]?.stringValue ?? "",
@@ -74,6 +99,7 @@ public struct OCIPlatform: Sendable, Equatable, CustomStringConvertible {
     public var architecture: String
     public var variant: String
 
+    /// A platform by its OCI names, e.g. `OCIPlatform(architecture: "arm", variant: "v7")`.
     public init(os: String = "linux", architecture: String, variant: String = "") {
         self.os = os
         self.architecture = architecture

@@ -22,6 +22,8 @@ public struct OCISource: BackendSource {
     public let pipeCapacity: Int
     /// Test/demo-only: cap blob downloads at this many bytes per second (`HANGAR_DOWNLOAD_LIMIT`).
     public let throttleBytesPerSecond: Int64?
+    /// Jobs already told about the missing signature check (an install tries several candidate URIs).
+    private let warnedJobs = WarnedJobs()
 
     public init(client: RegistryClient, platform: OCIPlatform = .current, maxExtractBytes: Int64 = 64 << 30,
                 spaceFactor: Int64 = 3, fakeFreeBytes: Int64? = nil, retryBackoff: [Double] = [1, 3, 9],
@@ -48,7 +50,9 @@ public struct OCISource: BackendSource {
         let layers = try resolveLayers(reference, top: top, isCancelled: isCancelled)
         try context.checkCancelled()
         try checkFreeSpace(layers, staging: staging, reference: reference)
-        context.warning("installing \(reference) without signature verification (cosign verification is not implemented)")
+        if warnedJobs.firstTime(context.job) {
+            context.warning("installing \(reference) without signature verification (cosign verification is not implemented)")
+        }
 
         let puller = LayerPuller(client: client, reference: reference, layers: layers, staging: staging, context: context,
                                  retryBackoff: retryBackoff, pipeCapacity: pipeCapacity, maxExtractBytes: maxExtractBytes,
@@ -73,7 +77,7 @@ public struct OCISource: BackendSource {
         var manifest = try OCIManifest.parse(top.bytes, contentType: top.contentType, source: reference.description)
         if case .index(let entries) = manifest {
             guard let child = platform.pick(from: entries) else {
-                let offered = entries.map { "\($0.os)/\($0.architecture)\($0.variant.isEmpty ? "" : "/" + $0.variant)" }
+                let offered = entries.map(\.platformName)
                 throw HangarError.operation(
                     "\(reference) has no image for \(platform) (it offers \(offered.isEmpty ? "none" : offered.joined(separator: ", ")))")
             }
@@ -91,8 +95,8 @@ public struct OCISource: BackendSource {
 
     /// Refuses before any download when the layers × `spaceFactor` cannot fit on the staging filesystem.
     func checkFreeSpace(_ layers: [OCIDescriptor], staging: String, reference: ImageReference) throws {
-        let compressed = layers.reduce(Int64(0)) { $0 + $1.size }
-        let needed = compressed * spaceFactor
+        let compressed = layers.reduce(Int64(0)) { $0.addingSaturated($1.size) }
+        let needed = compressed.multipliedSaturated(by: spaceFactor)
         let free = try fakeFreeBytes ?? Self.freeBytes(at: staging)
         if needed > free {
             throw HangarError.operation(
@@ -107,6 +111,19 @@ public struct OCISource: BackendSource {
             throw HangarError.operation("cannot read free space of \(path): \(String(cString: strerror(errno)))")
         }
         return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+}
+
+/// Remembers which jobs got a once-per-operation warning; bounded, since the source lives as long as the engine.
+private final class WarnedJobs: Sendable {
+    private let jobs = Mutex<Set<JobID>>([])
+
+    /// True the first time `job` asks.
+    func firstTime(_ job: JobID) -> Bool {
+        jobs.withLock { jobs in
+            if jobs.count > 1000 { jobs.removeAll() }
+            return jobs.insert(job).inserted
+        }
     }
 }
 
@@ -128,15 +145,15 @@ struct LayerPuller {
     let throttleBytesPerSecond: Int64?
 
     func pullAll() throws {
-        let total = layers.reduce(Int64(0)) { $0 + $1.size }
+        let total = layers.reduce(Int64(0)) { $0.addingSaturated($1.size) }
         var done: Int64 = 0
         var extracted: Int64 = 0
         context.progress(bytes: 0, total: total)
         for (index, layer) in layers.enumerated() {
             try context.checkCancelled()
             context.phase(.downloading, "layer \(index + 1)/\(layers.count) of \(reference) (\(formatBytes(layer.size)), extracted as it arrives)")
-            extracted += try pull(layer, number: index + 1, doneBefore: done, total: total, alreadyExtracted: extracted)
-            done += layer.size
+            extracted = extracted.addingSaturated(try pull(layer, number: index + 1, doneBefore: done, total: total, alreadyExtracted: extracted))
+            done = done.addingSaturated(layer.size)
         }
     }
 
@@ -168,6 +185,8 @@ struct LayerPuller {
         do {
             try withHTTPRetries(backoff: retryBackoff, isCancelled: isCancelled) { _ in
                 let resumeAt = stream.offset
+                // Everything already arrived (a drop after the last byte): asking `bytes=<size>-` would get a 416.
+                if resumeAt > 0 && resumeAt == layer.size { return }
                 let response = try client.streamBlob(reference, digest: layer.digest, from: resumeAt, isCancelled: isCancelled) { chunk in
                     try stream.accept(chunk, limit: layer.size, resumedAt: resumeAt, what: what)
                     context.progress(bytes: doneBefore + stream.offset, total: total)
@@ -183,10 +202,23 @@ struct LayerPuller {
                     "\(what): the downloaded bytes (\(formatBytes(stream.offset))) have digest \(digest), not the manifest's \(layer.digest) (\(formatBytes(layer.size))): the registry served corrupt data, nothing was installed")
             }
             pipe.finish()
+        } catch is BytePipe.ReaderStopped {
+            // The extractor failed: the transfer was aborted there and then, so the blob's digest was never checked.
+            if context.isCancelled { throw CancelledError() }
+            if case .failure(let error) = extraction.wait() {
+                let message = (error as? HangarError)?.message ?? "\(what): \(error)"
+                throw HangarError.operation("\(message) (download stopped; the layer's digest was not checked)")
+            }
+            throw HangarError.operation("\(what): extraction stopped")
         } catch {
             pipe.fail(context.isCancelled ? CancelledError() : error)
             extraction.wait()
             if context.isCancelled { throw CancelledError() }
+            // A transfer failure names the URL; say which layer it was, as the other layer errors do.
+            if var failure = error as? HTTPFailure {
+                failure.message = "\(what): " + failure.message
+                throw failure
+            }
             throw error
         }
         // The bytes were verified; what the extractor made of them decides now.
@@ -204,8 +236,6 @@ private final class LayerStream {
     let pipe: BytePipe
     private(set) var offset: Int64 = 0
     private var hasher = SHA256()
-    /// Set once the extractor stopped: the rest is only hashed, so a corrupt blob is reported as such.
-    private var readerStopped = false
     private let throttle: Int64?
     private let isCancelled: @Sendable () -> Bool
     private let started = DispatchTime.now().uptimeNanoseconds
@@ -226,13 +256,8 @@ private final class LayerStream {
         }
         offset += Int64(chunk.count)
         hasher.update(chunk)
-        if !readerStopped {
-            do {
-                try pipe.write(chunk)
-            } catch is BytePipe.ReaderStopped {
-                readerStopped = true
-            }
-        }
+        // Throws `ReaderStopped` once the extractor failed: that aborts the transfer instead of fetching the rest.
+        try pipe.write(chunk)
         if let throttle, throttle > 0 {
             let due = started + UInt64(Double(offset) / Double(throttle) * 1e9)
             let now = DispatchTime.now().uptimeNanoseconds

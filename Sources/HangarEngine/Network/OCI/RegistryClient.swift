@@ -14,6 +14,10 @@ public final class RegistryClient: Sendable {
     private struct AuthState {
         /// The `/v2/` ping's answer per registry (nil challenge: no auth needed).
         var pings: [String: Challenge?] = [:]
+        /// Registries whose `/v2/` ping failed, with the error and when: for `failedPingMemory` seconds (one
+        /// operation's candidate URIs) later requests fail at once instead of waiting out the network again; the
+        /// client lives as long as the engine, so the memory must expire.
+        var failedPings: [String: (error: HTTPFailure, at: Double)] = [:]
         /// `Authorization` values by `registry|scope` ("" = anonymous works).
         var authorizations: [String: String] = [:]
     }
@@ -23,7 +27,10 @@ public final class RegistryClient: Sendable {
     let insecureRegistries: [String]
     let retryBackoff: [Double]
     private let auth = Mutex(AuthState())
+    /// Seconds a failed ping is remembered.
+    static let failedPingMemory = 30.0
 
+    /// `retryBackoff` paces the manifest retries (blob retries are the caller's); `insecureRegistries` may use http://.
     public init(http: HTTPClient, credentials: RegistryCredentials, insecureRegistries: [String] = [],
                 retryBackoff: [Double] = [1, 3, 9]) {
         self.http = http
@@ -45,23 +52,28 @@ public final class RegistryClient: Sendable {
     }
 
     /// The tag's top-level digest from a HEAD (`Docker-Content-Digest`), as LocalAI's `GetImageDigest` (§5.3).
-    public func headDigest(_ reference: ImageReference, isCancelled: @Sendable () -> Bool = { false }) throws -> String {
-        let response = try withHTTPRetries(backoff: retryBackoff, isCancelled: isCancelled) { _ in
+    /// A header that is present but not `sha256:<64 hex>` is returned verbatim, as LocalAI stores it, never recomputed.
+    public func headDigest(_ reference: ImageReference, isCancelled: @escaping @Sendable () -> Bool = { false }) throws -> String {
+        let response = try withHTTPRetries(backoff: retryBackoff, isCancelled: isCancelled) { attempt in
             try checked(try send(reference, path: "/manifests/\(reference.manifestReference)", method: "HEAD",
-                                 headers: ["Accept": OCIMediaType.manifestAccept]), reference, what: "manifest")
+                                 headers: ["Accept": OCIMediaType.manifestAccept], isRetry: attempt > 0, isCancelled: isCancelled),
+                        reference, what: "manifest")
         }
-        if let digest = response.header("docker-content-digest"), ImageReference.isDigest(digest) { return digest }
+        if let digest = response.header("docker-content-digest")?.trimmingCharacters(in: .whitespaces), !digest.isEmpty {
+            return digest
+        }
         // Some registries omit the header on HEAD; the digest of the manifest bytes is the same value.
         return try manifest(reference, isCancelled: isCancelled).digest
     }
 
     /// GETs the manifest `reference` names (or `override`: a child digest) and checks a pinned digest.
     public func manifest(_ reference: ImageReference, override: String? = nil,
-                         isCancelled: @Sendable () -> Bool = { false }) throws -> FetchedManifest {
+                         isCancelled: @escaping @Sendable () -> Bool = { false }) throws -> FetchedManifest {
         let target = override ?? reference.manifestReference
-        let response = try withHTTPRetries(backoff: retryBackoff, isCancelled: isCancelled) { _ in
+        let response = try withHTTPRetries(backoff: retryBackoff, isCancelled: isCancelled) { attempt in
             try checked(try send(reference, path: "/manifests/\(target)", method: "GET",
-                                 headers: ["Accept": OCIMediaType.manifestAccept]), reference, what: "manifest")
+                                 headers: ["Accept": OCIMediaType.manifestAccept], isRetry: attempt > 0, isCancelled: isCancelled),
+                        reference, what: "manifest")
         }
         var hasher = SHA256()
         hasher.update(response.body)
@@ -78,7 +90,7 @@ public final class RegistryClient: Sendable {
                            isCancelled: @escaping @Sendable () -> Bool,
                            sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws -> HTTPResponse {
         try send(reference, path: "/blobs/\(digest)", method: "GET", headers: [:], resumeFrom: offset > 0 ? offset : nil,
-                 stream: (isCancelled, sink))
+                 isRetry: true, isCancelled: isCancelled, sink: sink)
     }
 
     /// Turns a non-2xx answer into an error: 5xx/429 transient (retried), 401/403/404 with what to do.
@@ -111,42 +123,56 @@ public final class RegistryClient: Sendable {
     // MARK: - Authenticated requests
 
     /// Sends one request with the cached authorization for the repository; on a 401, authenticates as the
-    /// challenge asks and sends it once more.
+    /// challenge asks and sends it once more. No retries here: the caller's `withHTTPRetries` is the only loop,
+    /// so a dead registry costs one backoff series, not one per nested step.
     func send(_ reference: ImageReference, path: String, method: String, headers: [String: String],
-              resumeFrom: Int64? = nil,
-              stream: (isCancelled: @Sendable () -> Bool, sink: (UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> HTTPResponse {
+              resumeFrom: Int64? = nil, isRetry: Bool, isCancelled: @escaping @Sendable () -> Bool,
+              sink: ((UnsafeRawBufferPointer) throws -> Void)? = nil) throws -> HTTPResponse {
         let scope = "repository:\(reference.repository):pull"
         let key = reference.registry + "|" + scope
         func perform(_ authorization: String) throws -> HTTPResponse {
             var all = headers
             if !authorization.isEmpty { all["Authorization"] = authorization }
             let request = HTTPRequest(url: repositoryURL(reference) + path, method: method, headers: all, resumeFrom: resumeFrom)
-            if let stream { return try http.stream(request, isCancelled: stream.isCancelled, sink: stream.sink) }
-            return try http.send(request)
+            if let sink { return try http.stream(request, isCancelled: isCancelled, sink: sink) }
+            return try http.send(request, isCancelled: isCancelled)
         }
         let cached = auth.withLock { $0.authorizations[key] }
-        let first = try perform(try cached ?? authorize(reference, scope: scope, challenge: try ping(reference)))
+        let first = try perform(try cached ?? authorize(
+            reference, scope: scope, challenge: try ping(reference, isRetry: isRetry, isCancelled: isCancelled), isCancelled: isCancelled))
         guard first.status == 401, let header = first.header("www-authenticate"), let challenge = Self.parseChallenge(header) else {
             return first
         }
         // Expired token, or a repository needing more than the ping said: ask again with this challenge.
         auth.withLock { _ = $0.authorizations.removeValue(forKey: key) }
         return try perform(try authorize(reference, scope: challenge.parameters["scope"] ?? scope, challenge: challenge,
-                                         cacheKey: key))
+                                         cacheKey: key, isCancelled: isCancelled))
     }
 
     /// The registry's `/v2/` answer, once per registry: nil when no auth is needed, else its challenge.
-    private func ping(_ reference: ImageReference) throws -> Challenge? {
-        if let known = auth.withLock({ $0.pings[reference.registry] }) { return known }
+    /// A failure is remembered too: a first attempt (`isRetry` false) of a later request fails with it at once,
+    /// while the retries of the request that met it really ping again.
+    private func ping(_ reference: ImageReference, isRetry: Bool, isCancelled: @escaping @Sendable () -> Bool) throws -> Challenge? {
+        let (known, failed) = auth.withLock { ($0.pings[reference.registry], $0.failedPings[reference.registry]) }
+        if let known { return known }
+        if let failed, !isRetry, monotonicSeconds() - failed.at < Self.failedPingMemory { throw failed.error }
         let url = "\(reference.scheme(insecureRegistries: insecureRegistries))://\(reference.apiHost)/v2/"
-        let response = try withHTTPRetries(backoff: retryBackoff, isCancelled: { false }) { _ in
-            let response = try http.send(HTTPRequest(url: url, method: "GET", headers: [:], resumeFrom: nil))
+        let response: HTTPResponse
+        do {
+            response = try http.send(HTTPRequest(url: url, method: "GET", headers: [:], resumeFrom: nil), isCancelled: isCancelled)
             if response.status >= 500 || response.status == 429 {
                 throw HTTPFailure(message: "\(reference.registry): /v2/ answered HTTP \(response.status)", status: response.status,
                                   isTransient: true)
             }
-            return response
+        } catch let failure as HTTPFailure {
+            // Remembered without the transient flag, so a later request does not start its own retry series.
+            var final = failure
+            final.isTransient = false
+            final.message += " (a moment ago; not asked again for \(Int(Self.failedPingMemory)) s)"
+            auth.withLock { $0.failedPings[reference.registry] = (final, monotonicSeconds()) }
+            throw failure
         }
+        auth.withLock { _ = $0.failedPings.removeValue(forKey: reference.registry) }
         var challenge: Challenge?
         if response.status == 401, let header = response.header("www-authenticate") { challenge = Self.parseChallenge(header) }
         auth.withLock { $0.pings[reference.registry] = .some(challenge) }
@@ -154,13 +180,14 @@ public final class RegistryClient: Sendable {
     }
 
     /// The `Authorization` value for `scope` under `challenge` ("" for none), cached under `cacheKey`.
-    private func authorize(_ reference: ImageReference, scope: String, challenge: Challenge?, cacheKey: String? = nil) throws -> String {
+    private func authorize(_ reference: ImageReference, scope: String, challenge: Challenge?, cacheKey: String? = nil,
+                           isCancelled: @escaping @Sendable () -> Bool) throws -> String {
         let key = cacheKey ?? reference.registry + "|" + scope
         let login = credentials.login(for: reference.registry)
         var value = ""
         switch challenge?.scheme.lowercased() {
         case "bearer":
-            value = "Bearer " + (try token(reference, scope: scope, challenge: challenge!, login: login))
+            value = "Bearer " + (try token(reference, scope: scope, challenge: challenge!, login: login, isCancelled: isCancelled))
         case "basic":
             guard let login else {
                 throw HangarError.operation(
@@ -176,7 +203,7 @@ public final class RegistryClient: Sendable {
 
     /// GETs a token from the challenge's realm (Basic with the login when there is one, anonymous otherwise).
     private func token(_ reference: ImageReference, scope: String, challenge: Challenge,
-                       login: RegistryCredentials.Login?) throws -> String {
+                       login: RegistryCredentials.Login?, isCancelled: @escaping @Sendable () -> Bool) throws -> String {
         guard let realm = challenge.parameters["realm"], realm.hasPrefix("http://") || realm.hasPrefix("https://") else {
             throw HangarError.operation("\(reference): \(reference.registry) sent a Bearer challenge without a usable realm")
         }
@@ -185,13 +212,17 @@ public final class RegistryClient: Sendable {
         query.append("scope=" + Self.percentEncode(scope))
         let url = realm + (realm.contains("?") ? "&" : "?") + query.joined(separator: "&")
         var headers: [String: String] = [:]
-        if let login { headers["Authorization"] = login.basicAuthorization }
-        let response = try withHTTPRetries(backoff: retryBackoff, isCancelled: { false }) { _ in
-            let response = try http.send(HTTPRequest(url: url, method: "GET", headers: headers, resumeFrom: nil))
-            if response.status >= 500 {
-                throw HTTPFailure(message: "token server \(realm) answered HTTP \(response.status)", status: response.status, isTransient: true)
+        if let login {
+            // A password in clear text only to a realm on this machine or one the user listed as insecure.
+            if realm.hasPrefix("http://"), !isPlainHTTPAllowed(realm: realm) {
+                throw HangarError.operation(
+                    "\(reference): \(reference.registry) asks for the login to be sent to \(realm) over plain http; refused (add the realm's host to the insecure registries only if you trust the network)")
             }
-            return response
+            headers["Authorization"] = login.basicAuthorization
+        }
+        let response = try http.send(HTTPRequest(url: url, method: "GET", headers: headers, resumeFrom: nil), isCancelled: isCancelled)
+        if response.status >= 500 {
+            throw HTTPFailure(message: "token server \(realm) answered HTTP \(response.status)", status: response.status, isTransient: true)
         }
         guard response.status == 200 else {
             throw HangarError.operation(
@@ -204,35 +235,56 @@ public final class RegistryClient: Sendable {
         return token
     }
 
-    /// Parses `Bearer realm="…",service="…",scope="…"` (quoted values may hold commas).
+    /// Whether an `http://` token realm may receive a login: loopback hosts and the configured insecure registries.
+    private func isPlainHTTPAllowed(realm: String) -> Bool {
+        var host = Substring(realm.dropFirst("http://".count))
+        if let end = host.firstIndex(where: { $0 == "/" || $0 == "?" }) { host = host[..<end] }
+        return ImageReference(registry: String(host), repository: "token", tag: nil, digest: nil)
+            .scheme(insecureRegistries: insecureRegistries) == "http"
+    }
+
+    /// The challenge to answer from a `WWW-Authenticate` header: Bearer when several are offered, else the first.
     static func parseChallenge(_ header: String) -> Challenge? {
-        let trimmed = header.trimmingCharacters(in: .whitespaces)
-        guard let space = trimmed.firstIndex(of: " ") else {
-            return trimmed.isEmpty ? nil : Challenge(scheme: trimmed, parameters: [:])
-        }
-        var parameters: [String: String] = [:]
-        var rest = trimmed[trimmed.index(after: space)...]
-        while !rest.isEmpty {
+        let all = parseChallenges(header)
+        return all.first { $0.scheme.lowercased() == "bearer" } ?? all.first
+    }
+
+    /// Parses `Bearer realm="…",service="…",scope="…"`, possibly several challenges in one header
+    /// (`Basic realm="a", Bearer realm="b"`); quoted values may hold commas.
+    static func parseChallenges(_ header: String) -> [Challenge] {
+        var challenges: [Challenge] = []
+        var rest = Substring(header)
+        while true {
             rest = rest.drop { $0 == " " || $0 == "," }
-            guard let equals = rest.firstIndex(of: "=") else { break }
-            let name = rest[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
-            rest = rest[rest.index(after: equals)...]
-            var value = ""
-            if rest.first == "\"" {
-                rest = rest.dropFirst()
-                var escaped = false
-                while let c = rest.first {
+            guard !rest.isEmpty else { break }
+            let tokenEnd = rest.firstIndex { $0 == " " || $0 == "," || $0 == "=" } ?? rest.endIndex
+            let token = String(rest[..<tokenEnd])
+            let after = rest[tokenEnd...].drop { $0 == " " }
+            if after.first == "=", !challenges.isEmpty {
+                // `name=value` of the current challenge.
+                var value = ""
+                rest = after.dropFirst().drop { $0 == " " }
+                if rest.first == "\"" {
                     rest = rest.dropFirst()
-                    if escaped { value.append(c); escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { break } else { value.append(c) }
+                    var escaped = false
+                    while let c = rest.first {
+                        rest = rest.dropFirst()
+                        if escaped { value.append(c); escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { break } else { value.append(c) }
+                    }
+                } else {
+                    let end = rest.firstIndex(of: ",") ?? rest.endIndex
+                    value = String(rest[..<end]).trimmingCharacters(in: .whitespaces)
+                    rest = rest[end...]
                 }
+                challenges[challenges.count - 1].parameters[token.lowercased()] = value
+            } else if after.first == "=" {
+                break  // parameters before any scheme: not a challenge
             } else {
-                let end = rest.firstIndex(of: ",") ?? rest.endIndex
-                value = String(rest[..<end]).trimmingCharacters(in: .whitespaces)
-                rest = rest[end...]
+                challenges.append(Challenge(scheme: token, parameters: [:]))
+                rest = rest[tokenEnd...]
             }
-            parameters[name] = value
         }
-        return Challenge(scheme: String(trimmed[..<space]), parameters: parameters)
+        return challenges
     }
 
     private static func percentEncode(_ value: String) -> String {

@@ -6,7 +6,9 @@ import Foundation
 public struct RegistryCredentials: Sendable, Equatable {
     /// A user name and password (or identity token used as the password).
     public struct Login: Sendable, Equatable {
+        /// The account name (`auth`'s part before the first colon, or `username`).
         public var username: String
+        /// The password or access token sent with it.
         public var password: String
         public init(username: String, password: String) { self.username = username; self.password = password }
 
@@ -61,6 +63,9 @@ public struct RegistryCredentials: Sendable, Equatable {
         }
         for member in root["auths"]?.objectValue?.members ?? [] {
             let host = normaliseKey(member.key)
+            if member.value["identitytoken"]?.stringValue.map({ !$0.isEmpty }) == true {
+                result.warnings.append("\(path): auths[\"\(member.key)\"].identitytoken (an OAuth refresh token) is not supported by hangar; ignored")
+            }
             if let auth = member.value["auth"]?.stringValue, !auth.isEmpty {
                 guard let decoded = Data(base64Encoded: auth).map({ String(decoding: $0, as: UTF8.self) }),
                       let colon = decoded.firstIndex(of: ":") else {
