@@ -113,16 +113,22 @@ public enum ArchiveExtractor {
         }
     }
 
-    private static func extractEntries(from input: ArchiveInput, with writer: inout SafeTreeWriter,
-                                       checkCancelled: () throws -> Void) throws {
+    /// A libarchive reader for tar with the decompressors libarchive runs in-process (gzip, bzip2, xz, zstd):
+    /// `support_filter_all` would also start external programs. The caller frees it.
+    static func newTarReader() throws -> OpaquePointer {
         guard let archive = archive_read_new() else { throw HangarError.operation("libarchive: out of memory") }
-        defer { archive_read_free(archive) }
-        // Only the filters libarchive decodes in-process: support_filter_all would also run external programs.
         _ = archive_read_support_filter_gzip(archive)
         _ = archive_read_support_filter_bzip2(archive)
         _ = archive_read_support_filter_xz(archive)
         _ = archive_read_support_filter_zstd(archive)
         _ = archive_read_support_format_tar(archive)
+        return archive
+    }
+
+    private static func extractEntries(from input: ArchiveInput, with writer: inout SafeTreeWriter,
+                                       checkCancelled: () throws -> Void) throws {
+        let archive = try newTarReader()
+        defer { archive_read_free(archive) }
         let client = Unmanaged.passUnretained(input).toOpaque()
         let opened = archive_read_open(archive, client, nil, { _, client, buffer -> la_ssize_t in
             let input = Unmanaged<ArchiveInput>.fromOpaque(client!).takeUnretainedValue()

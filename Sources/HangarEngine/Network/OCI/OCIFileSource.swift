@@ -159,12 +159,8 @@ private final class HashingReader {
 private enum OuterTar {
     /// Calls `visit(name, size, archive)` for each regular entry until it returns true (its data may be read from `archive`).
     static func scan(_ path: String, _ visit: (String, Int64, OpaquePointer) throws -> Bool) throws {
-        guard let archive = archive_read_new() else { throw HangarError.operation("libarchive: out of memory") }
+        let archive = try ArchiveExtractor.newTarReader()
         defer { archive_read_free(archive) }
-        _ = archive_read_support_filter_gzip(archive)
-        _ = archive_read_support_filter_xz(archive)
-        _ = archive_read_support_filter_zstd(archive)
-        _ = archive_read_support_format_tar(archive)
         guard archive_read_open_filename(archive, path, 1 << 16) == ARCHIVE_OK else {
             throw HangarError.operation("\(path) is not a readable tar: \(String(cString: archive_error_string(archive)))")
         }
@@ -172,7 +168,8 @@ private enum OuterTar {
         while true {
             let status = archive_read_next_header(archive, &entry)
             if status == ARCHIVE_EOF { return }
-            guard status >= ARCHIVE_WARN, let entry else {
+            // ARCHIVE_RETRY (a damaged header) is corruption too, not a warning.
+            guard status == ARCHIVE_OK || status == ARCHIVE_WARN, let entry else {
                 throw HangarError.operation("\(path) is corrupt: \(String(cString: archive_error_string(archive)))")
             }
             guard archive_entry_filetype(entry) & 0o170000 == 0o100000 else { continue }
