@@ -41,6 +41,9 @@ static inline int hangar_nc_terminal_size(int fd, int *rows, int *cols) {
     return 0;
 }
 
+/* Terminal cells of one character in the current locale (-1 when the locale does not know it). */
+static inline int hangar_wcwidth(unsigned int c) { return wcwidth((wchar_t)c); }
+
 /* Whether the locale's character set is UTF-8 (after setlocale(LC_ALL, "")). */
 static inline int hangar_nc_locale_is_utf8(void) {
     const char *codeset = nl_langinfo(CODESET);

@@ -21,6 +21,8 @@ final class NCursesCanvas: Canvas {
     private var colorStarted = false
     private var attributes: [StyleRole: attr_t] = [:]
     private var blanks = ""
+    /// ASCII mode (no UTF-8 locale, or `--ascii`): every non-ASCII character is printed as its ASCII twin or `?`.
+    var asciiOnly = false
 
     var width: Int { Int(getmaxx(window)) }
     var height: Int { Int(getmaxy(window)) }
@@ -98,7 +100,10 @@ final class NCursesCanvas: Canvas {
         guard y >= 0, y < height, x >= 0, x < width else { return }
         let room = min(maxWidth, width - x)
         guard room > 0 else { return }
-        let clipped = text.count > room ? String(text.prefix(room)) : text
+        // Cut by terminal cells, not characters: an emoji takes two, and one cell too many makes ncurses wrap
+        // onto the next line.
+        let shown = TerminalText.displayable(text, asciiOnly: asciiOnly)
+        let clipped = shown.cellWidth > room ? String(shown.prefix(cells: room)) : shown
         let a = attr(style)
         _ = wattrset(window, Int32(bitPattern: a))
         _ = mvwaddstr(window, Int32(y), Int32(x), clipped)

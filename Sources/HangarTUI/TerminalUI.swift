@@ -83,6 +83,7 @@ public enum TerminalUI {
             FileHandle.standardError.write(Data("hangar: cannot open the terminal (TERM=\(options.environment["TERM"] ?? "unset")); use hangar list\n".utf8))
             return 2
         }
+        canvas.asciiOnly = glyphs == .ascii
         let noColor = options.colorDisabled
         canvas.apply(theme, noColor: noColor)
 
