@@ -6,6 +6,20 @@ public enum StyleRole: String, CaseIterable, Sendable, Hashable {
     case header, footer
 }
 
+extension StyleRole {
+    /// The attributes a role is drawn with: the theme's, plus, when the role gets no colour (NO_COLOR, a terminal
+    /// without colours), what carries its meaning instead: selection, header, footer and bars reversed, problems
+    /// and highlights bold, so the selected row stays visible.
+    public static func attributes(_ style: RoleStyle, role: StyleRole, colored: Bool) -> CellAttributes {
+        guard !colored else { return style.attributes }
+        switch role {
+        case .selection, .header, .footer, .progressFill: return style.attributes.union(.reverse)
+        case .error, .upgrade, .accent, .warning: return style.attributes.union(.bold)
+        case .text, .dim, .border, .ok, .progressEmpty: return style.attributes
+        }
+    }
+}
+
 /// Text attributes that survive without colour (NO_COLOR, monochrome): selection stays visible through them.
 public struct CellAttributes: OptionSet, Sendable, Hashable {
     public let rawValue: UInt8

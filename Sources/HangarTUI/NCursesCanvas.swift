@@ -62,18 +62,12 @@ final class NCursesCanvas: Canvas {
         attributes = [:]
         for (i, role) in StyleRole.allCases.enumerated() {
             let style = theme.style(role)
-            var attr = ncursesAttributes(style.attributes)
-            if colorsEnabled, i + 1 < Int(hangar_nc_color_pairs()) {
+            let colored = colorsEnabled && i + 1 < Int(hangar_nc_color_pairs())
+            var attr = ncursesAttributes(StyleRole.attributes(style, role: role, colored: colored))
+            if colored {
                 let pair = Int16(i + 1)
                 _ = init_pair(pair, Int16(style.foreground.index(colors: colors)), Int16(style.background.index(colors: colors)))
                 attr |= hangar_nc_color_pair(Int32(pair))
-            } else {
-                // Without colour the meaning rides on attributes: selection and bars reversed, problems bold.
-                switch role {
-                case .selection, .header, .footer, .progressFill: attr |= hangar_nc_reverse()
-                case .error, .upgrade, .accent, .warning: attr |= hangar_nc_bold()
-                default: break
-                }
             }
             attributes[role] = attr
         }
