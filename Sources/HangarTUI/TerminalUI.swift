@@ -50,6 +50,7 @@ public enum TerminalUI {
     /// theme cannot be used). Restores the terminal on every exit path: quit, Ctrl-C, SIGTERM, SIGHUP, a crash.
     @MainActor
     public static func run(engine: Engine, options: TUIOptions) -> Int32 {
+        limitAllocatorFootprint()
         setlocale(LC_ALL, "")
         let glyphs = glyphs(for: options)
         let library = options.themeLibrary
@@ -208,6 +209,14 @@ public enum TerminalUI {
         let state = UIState(snapshot: EngineSnapshot.load(engine), glyphs: glyphs(for: options))
         Screens.render(state, on: canvas)
         return state
+    }
+
+    /// The UI stays resident for hours next to LocalAI. glibc gives each thread that allocates an arena of its own
+    /// (the gallery read, the checker, the jobs each run on Dispatch threads), and keeps freed memory at each arena's
+    /// top: one arena, trimmed past 128 KiB, keeps the UI's resident memory about 0.9 MiB lower (measured with the
+    /// 1,033-entry gallery), at no cost a user could notice with a handful of threads.
+    private static func limitAllocatorFootprint() {
+        hangar_limit_allocator(128 << 10)
     }
 
     /// Unicode unless asked for ASCII or the locale is not UTF-8.
