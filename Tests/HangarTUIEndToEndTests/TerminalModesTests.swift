@@ -51,4 +51,34 @@ final class TerminalModesTests: XCTestCase {
         XCTAssertTrue(ui.screen().allSatisfy(\.isASCII), "the engine's texts too: \(ui.screen())")
         try quit(ui)
     }
+
+    /// The real LocalAI gallery's coqui entry, whose description starts with 🐸 and holds 🚀 🛠️ 📚: on a real terminal
+    /// the description line is cut by cells with its ellipsis on screen, and nothing wraps onto the status line below.
+    func testEmojiDescriptionOfTheRealGalleryStaysOnItsLine() throws {
+        let site = try DemoSite()
+        let real = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("../shared/fixtures/localai-backend-index.yaml").standardized.path
+        let ui = try TmuxSession(command: site.shellCommand([], extraEnvironment: [
+            "LOCALAI_BACKEND_GALLERIES": "[{\"name\":\"demo\",\"url\":\"file://\(site.demo.galleryPath)\"},"
+                + "{\"name\":\"localai\",\"url\":\"file://\(real)\"}]",
+            // The real gallery's images are on quay.io: lookups go to a closed loopback port and give up at once.
+            "HTTPS_PROXY": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9", "HANGAR_RETRY_BACKOFF": "0",
+        ]), width: 100, height: 30, scratch: site.root)
+        eventually("the first frame with the real gallery", timeout: 15, context: { ui.screen() }) {
+            ui.screen().contains("localai 1033 entries")
+        }
+        try ui.send("2")
+        try ui.send("A")
+        try ui.send("/")
+        try ui.send("coqui", literal: true)
+        try ui.send("Enter")
+        try ui.send("j")  // the demo has a coqui of its own, listed first
+        eventually("coqui's description", context: { ui.screen() }) { ui.line(containing: "🐸 Coqui TTS") != nil }
+        let lines = ui.lines
+        let index = try XCTUnwrap(lines.firstIndex { $0.contains("🐸 Coqui TTS") })
+        XCTAssertTrue(lines[index].hasSuffix("…"), "cut by cells, the ellipsis visible: \(lines[index])")
+        XCTAssertTrue(lines[index + 1].hasPrefix(" filter \"coqui\""), "the status line is untouched: \(ui.screen())")
+        XCTAssertTrue(lines[index + 2].contains("q quit"), "the footer stays on the last row: \(ui.screen())")
+        try quit(ui)
+    }
 }
