@@ -12,6 +12,7 @@
 #include <langinfo.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <malloc.h>
 #include <ncursesw/curses.h>
 
 /* What Swift cannot import from curses.h: NCURSES_BITS attribute macros, mouse-mask macros, and the
@@ -39,6 +40,16 @@ static inline int hangar_nc_terminal_size(int fd, int *rows, int *cols) {
     *rows = ws.ws_row;
     *cols = ws.ws_col;
     return 0;
+}
+
+/* Terminal cells of one character in the current locale (-1 when the locale does not know it). */
+static inline int hangar_wcwidth(unsigned int c) { return wcwidth((wchar_t)c); }
+
+/* One malloc arena, trimmed past `trim` bytes: the UI's resident memory without per-thread arenas (malloc.h is
+   not in Swift's Glibc module). */
+static inline void hangar_limit_allocator(int trim) {
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_TRIM_THRESHOLD, trim);
 }
 
 /* Whether the locale's character set is UTF-8 (after setlocale(LC_ALL, "")). */

@@ -21,6 +21,8 @@ final class NCursesCanvas: Canvas {
     private var colorStarted = false
     private var attributes: [StyleRole: attr_t] = [:]
     private var blanks = ""
+    /// ASCII mode (no UTF-8 locale, or `--ascii`): every non-ASCII character is printed as its ASCII twin or `?`.
+    var asciiOnly = false
 
     var width: Int { Int(getmaxx(window)) }
     var height: Int { Int(getmaxy(window)) }
@@ -60,18 +62,12 @@ final class NCursesCanvas: Canvas {
         attributes = [:]
         for (i, role) in StyleRole.allCases.enumerated() {
             let style = theme.style(role)
-            var attr = ncursesAttributes(style.attributes)
-            if colorsEnabled, i + 1 < Int(hangar_nc_color_pairs()) {
+            let colored = colorsEnabled && i + 1 < Int(hangar_nc_color_pairs())
+            var attr = ncursesAttributes(StyleRole.attributes(style, role: role, colored: colored))
+            if colored {
                 let pair = Int16(i + 1)
                 _ = init_pair(pair, Int16(style.foreground.index(colors: colors)), Int16(style.background.index(colors: colors)))
                 attr |= hangar_nc_color_pair(Int32(pair))
-            } else {
-                // Without colour the meaning rides on attributes: selection and bars reversed, problems bold.
-                switch role {
-                case .selection, .header, .footer, .progressFill: attr |= hangar_nc_reverse()
-                case .error, .upgrade, .accent, .warning: attr |= hangar_nc_bold()
-                default: break
-                }
             }
             attributes[role] = attr
         }
@@ -98,7 +94,10 @@ final class NCursesCanvas: Canvas {
         guard y >= 0, y < height, x >= 0, x < width else { return }
         let room = min(maxWidth, width - x)
         guard room > 0 else { return }
-        let clipped = text.count > room ? String(text.prefix(room)) : text
+        // Cut by terminal cells, not characters: an emoji takes two, and one cell too many makes ncurses wrap
+        // onto the next line.
+        let shown = TerminalText.displayable(text, asciiOnly: asciiOnly)
+        let clipped = shown.cellWidth > room ? String(shown.prefix(cells: room)) : shown
         let a = attr(style)
         _ = wattrset(window, Int32(bitPattern: a))
         _ = mvwaddstr(window, Int32(y), Int32(x), clipped)
@@ -169,6 +168,35 @@ final class NCursesCanvas: Canvas {
         var rows: Int32 = 0
         var cols: Int32 = 0
         if hangar_nc_terminal_size(STDOUT_FILENO, &rows, &cols) == 0 { _ = resizeterm(rows, cols) }
+    }
+
+    /// Ctrl-Z: gives the terminal back to the shell, stops the process as SIGTSTP's default action does, and on
+    /// SIGCONT takes the terminal again; the caller redraws. Runs on the main thread, never in a signal handler.
+    func suspendUntilContinued() {
+        _ = endwin()
+        TerminalRestore.isActive.store(false, ordering: .releasing)
+        // Dispatch keeps SIGTSTP blocked and hangar ignores it: unblock it and restore the default action for the
+        // one re-raised signal, which stops the whole process right here until SIGCONT.
+        var tstp = sigset_t()
+        var previous = sigset_t()
+        sigemptyset(&tstp)
+        sigaddset(&tstp, SIGTSTP)
+        signal(SIGTSTP, SIG_DFL)
+        pthread_sigmask(SIG_UNBLOCK, &tstp, &previous)
+        raise(SIGTSTP)
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
+        signal(SIGTSTP, SIG_IGN)
+        // The shell may have changed the terminal while hangar was stopped: that is the state to restore on exit.
+        TerminalRestore.saveTerminalState()
+        TerminalRestore.isActive.store(true, ordering: .releasing)
+        repaintAll()
+    }
+
+    /// After SIGCONT: the terminal's contents are unknown (the shell drew on it), so the next frame repaints
+    /// every cell at the terminal's current size.
+    func repaintAll() {
+        resizeToTerminal()
+        _ = clearok(window, true)
     }
 
     /// Leaves curses mode: cooked mode, cursor back, main screen.

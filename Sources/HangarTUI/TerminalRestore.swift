@@ -24,6 +24,7 @@ enum TerminalRestore {
     static func saveTerminalState() {
         if tcgetattr(STDIN_FILENO, saved) == 0 { hasSaved.store(true, ordering: .releasing) }
         guard !installed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        installAlternateStack()
         for sig in crashSignals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { sig in
@@ -34,18 +35,31 @@ enum TerminalRestore {
                 raise(sig)
             }
             sigemptyset(&action.sa_mask)
-            action.sa_flags = 0
+            // On the alternate stack: a stack overflow's SIGSEGV has no stack left to run the handler on.
+            action.sa_flags = SA_ONSTACK
             _ = sigaction(sig, &action, previous.advanced(by: Int(sig)))
         }
         atexit { TerminalRestore.restoreNow() }
+    }
+
+    /// Gives the main thread a signal stack of its own, unless one is set up already (Swift's backtracer may).
+    private static func installAlternateStack() {
+        var current = stack_t()
+        guard sigaltstack(nil, &current) == 0, current.ss_flags & Int32(SS_DISABLE) != 0 else { return }
+        let size = 64 << 10
+        guard let memory = malloc(size) else { return }
+        var stack = stack_t(ss_sp: memory, ss_flags: 0, ss_size: size)
+        if sigaltstack(&stack, nil) != 0 { free(memory) }
     }
 
     /// Restores cooked mode and leaves the alternate screen, if curses still owns the terminal.
     static func restoreNow() {
         guard isActive.exchange(false, ordering: .acquiringAndReleasing) else { return }
         if hasSaved.load(ordering: .acquiring) { _ = tcsetattr(STDIN_FILENO, TCSANOW, saved) }
-        // Mouse reporting off, attributes reset, cursor shown, main screen back.
-        let reset: StaticString = "\u{1B}[?1000l\u{1B}[?1002l\u{1B}[?1006l\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l\r\n"
+        // Mouse reporting off, cursor and keypad keys back to normal mode (else arrows print ^[OA in the shell),
+        // attributes reset, cursor shown, main screen back.
+        let reset: StaticString =
+            "\u{1B}[?1000l\u{1B}[?1002l\u{1B}[?1006l\u{1B}[?1l\u{1B}>\u{1B}[0m\u{1B}[?25h\u{1B}[?1049l\r\n"
         _ = write(STDOUT_FILENO, reset.utf8Start, reset.utf8CodeUnitCount)
     }
 }

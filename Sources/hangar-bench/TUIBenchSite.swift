@@ -49,6 +49,9 @@ struct TUIBenchSite {
             // The real gallery's images live on quay.io: any registry lookup goes to a closed loopback port instead.
             "HTTPS_PROXY": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
             "HTTP_PROXY": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9", "ALL_PROXY": "http://127.0.0.1:9",
+            // One quick retry: with the default 1, 3, 9 s backoff the 50 refused lookups keep the upgrade check (and
+            // with it the payload's upgrade) waiting for minutes.
+            "HANGAR_RETRY_BACKOFF": "0",
         ]
         let engine = try Self.engine(environment, root: root)
         var names: [String] = []

@@ -119,6 +119,8 @@ struct TUISection: BenchSection {
 
     /// Upgrades the local backend from the UI and counts the distinct percentages shown on the Jobs screen.
     private func progressRedraws(_ session: TmuxSession, site: TUIBenchSite) throws -> (distinct: Int, seconds: Double, perSecond: Double) {
+        // `u` acts on a backend the check has flagged: wait for the check's result in the header.
+        try waitFor(session, "the upgrade check's result") { $0.contains("last check") }
         try session.send("/")
         try session.send(TUIBenchSite.payloadBackend, literal: true)
         try session.send("Enter")
