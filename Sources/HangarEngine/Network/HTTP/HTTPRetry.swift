@@ -10,7 +10,10 @@ public func withHTTPRetries<T>(backoff: [Double], isCancelled: @Sendable () -> B
             return try body(attempt)
         } catch var failure as HTTPFailure where failure.isTransient {
             guard attempt < backoff.count else {
-                if attempt > 0 { failure.message += " (gave up after \(attempt + 1) attempts)" }
+                // A failure an inner loop already gave up on keeps its own count instead of getting a second one.
+                if attempt > 0 && !failure.message.contains("(gave up after ") {
+                    failure.message += " (gave up after \(attempt + 1) attempts)"
+                }
                 throw failure
             }
             // Slices of 20 ms: a cancel during a long backoff is noticed at once.
