@@ -63,7 +63,7 @@ public enum Screens {
         }
         let top = max(0, (canvas.height - lines.count) / 2)
         for (i, line) in lines.enumerated() {
-            let x = max(0, (canvas.width - line.count) / 2)
+            let x = max(0, (canvas.width - line.cellWidth) / 2)
             canvas.put(state.glyphs.truncate(line, canvas.width), x: x, y: top + i, style: Style(i == 0 ? .error : .text, i == 0 ? [.bold] : []), maxWidth: canvas.width)
         }
     }
@@ -111,7 +111,7 @@ public enum Screens {
     private static func statusLine(_ state: UIState, _ canvas: Canvas, y: Int) {
         if state.isEditingFilter {
             canvas.put("/" + state.filter + "_", x: 1, y: y, style: Style(.accent, [.bold]))
-            canvas.put("  Enter keeps, Esc clears", x: state.filter.count + 3, y: y, style: Style(.dim))
+            canvas.put("  Enter keeps, Esc clears", x: state.filter.cellWidth + 3, y: y, style: Style(.dim))
             return
         }
         var text = ""
@@ -136,7 +136,7 @@ public enum Screens {
         var text = " "
         for binding in bindings where binding.action != .help && binding.action != .quit {
             let hint = "\(binding.label) \(shortName(binding))"
-            if text.count + hint.count + 2 + tail.count > canvas.width { break }
+            if text.cellWidth + hint.cellWidth + 2 + tail.cellWidth > canvas.width { break }
             text += hint + "  "
         }
         text += tail
@@ -175,7 +175,7 @@ public enum Screens {
 
     private static func help(_ state: UIState, _ canvas: Canvas) {
         let help = KeyMap.helpLines(for: state.screen, glyphs: state.glyphs)
-        let keyWidth = help.map(\.label.count).max() ?? 6
+        let keyWidth = help.map(\.label.cellWidth).max() ?? 6
         let lines = help.map { $0.label.padding(toLength: keyWidth + 2, withPad: " ", startingAt: 0) + $0.description }
         // Scrolls with j/k when the terminal is shorter than the list.
         let room = helpRoom(height: canvas.height)
@@ -233,7 +233,7 @@ public enum Screens {
             return
         }
         let width = canvas.width - 2
-        let nameWidth = min(28, max(12, rows.map(\.name.count).max() ?? 12))
+        let nameWidth = min(28, max(12, rows.map(\.name.cellWidth).max() ?? 12))
         let versionWidth = 14
         let upgradeWidth = 16
         let galleryWidth = width >= 100 ? 12 : 0
@@ -274,7 +274,7 @@ public enum Screens {
             canvas.put(text, x: 1, y: body.top + 2, style: Style(.dim), maxWidth: width)
             return
         }
-        let nameWidth = min(34, max(12, rows.map(\.entry.name.count).max() ?? 12))
+        let nameWidth = min(34, max(12, rows.map(\.entry.name.cellWidth).max() ?? 12))
         let versionWidth = 12
         let stateWidth = 13
         let resolvesWidth = width >= 90 ? 22 : 0

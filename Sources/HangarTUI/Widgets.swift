@@ -39,13 +39,13 @@ enum Widgets {
         var x = 1
         var ranges: [(screen: Screen, columns: Range<Int>)] = []
         // Counts are dropped when the full labels do not fit, so every tab stays visible and clickable.
-        let full = Screen.allCases.map { " \($0.rawValue) \(labels[$0] ?? $0.title) ".count + 1 }.reduce(1, +)
+        let full = Screen.allCases.map { " \($0.rawValue) \(labels[$0] ?? $0.title) ".cellWidth + 1 }.reduce(1, +)
         for screen in Screen.allCases {
             let label = " \(screen.rawValue) \(full <= canvas.width ? labels[screen] ?? screen.title : screen.title) "
             let style = screen == current ? Style(.selection, [.bold]) : Style(.dim)
             canvas.put(label, x: x, y: y, style: style, maxWidth: canvas.width - x)
-            ranges.append((screen, x..<(x + label.count)))
-            x += label.count + 1
+            ranges.append((screen, x..<(x + label.cellWidth)))
+            x += label.cellWidth + 1
         }
         return ranges
     }
@@ -79,7 +79,7 @@ enum Widgets {
 
     /// A centred box with a title and lines, over whatever is below (dialogs, help).
     static func dialog(_ canvas: Canvas, title: String, lines: [String], footer: String, glyphs: Glyphs) {
-        let inner = min(canvas.width - 6, max(title.count + 4, footer.count, lines.map(\.count).max() ?? 0))
+        let inner = min(canvas.width - 6, max(title.cellWidth + 4, footer.cellWidth, lines.map(\.cellWidth).max() ?? 0))
         let width = inner + 4
         let height = min(canvas.height - 2, lines.count + 4)
         let x = max(0, (canvas.width - width) / 2)

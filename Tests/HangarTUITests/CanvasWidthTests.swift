@@ -87,6 +87,20 @@ final class CanvasWidthTests: XCTestCase {
     }
 
     @MainActor
+    func testADialogIsSizedInCellsSoAWideLineKeepsItsRightBorder() {
+        let canvas = CellGridCanvas(width: 40, height: 9)
+        // 12 characters but 20 cells: a box sized by characters would draw its right border through the text.
+        let line = "日本語の説明ですよね!!"
+        Widgets.dialog(canvas, title: "Info", lines: [line], footer: "ok", glyphs: .unicode)
+        guard let row = (0..<canvas.height).first(where: { canvas.line($0).contains(line) }) else {
+            return XCTFail("the wide line is drawn whole:\n" + (0..<canvas.height).map(canvas.line).joined(separator: "\n"))
+        }
+        let top = (0..<canvas.height).first { canvas.line($0).contains("Info") }!
+        XCTAssertEqual(canvas.usedWidth(row), canvas.usedWidth(top), "the text row ends at the box's right border")
+        XCTAssertTrue(canvas.line(row).hasSuffix(Glyphs.unicode.vertical), canvas.line(row))
+    }
+
+    @MainActor
     func testControlCharactersNeverReachTheTerminal() {
         XCTAssertEqual(TerminalText.displayable("failed:\tno\nspace\r\nleft", asciiOnly: false), "failed: no space left")
         XCTAssertEqual(TerminalText.displayable("tag\u{1B}[2Jx\u{7}\u{7F}\u{9B}y", asciiOnly: false), "tag?[2Jx???y")
