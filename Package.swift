@@ -48,7 +48,7 @@ let package = Package(
         // Widgets and screens on the in-memory canvas.
         .testTarget(name: "HangarTUITests", dependencies: ["HangarTUI", "HangarEngine"]),
         // Runs the real `hangar` binary; depends on it so `swift build --build-tests` builds it.
-        .testTarget(name: "HangarCLITests", dependencies: ["hangar", "HangarEngine"]),
+        .testTarget(name: "HangarCLITests", dependencies: ["hangar", "HangarEngine", "HangarFixtures"]),
         // The real binary under tmux.
         .testTarget(name: "HangarTUIEndToEndTests", dependencies: ["hangar", "HangarEngine", "HangarFixtures"]),
     ],

@@ -8,17 +8,7 @@ import Glibc
 /// Never one on PATH: tests must run exactly what was just built.
 public enum HangarExecutable {
     /// What one finished run printed and how it exited.
-    public struct Run: Sendable {
-        public var arguments: [String]
-        public var status: Int32
-        public var stdout: String
-        public var stderr: String
-        public var timedOut: Bool
-        /// For assertion messages: the command and everything it printed.
-        public var transcript: String {
-            "hangar \(arguments.joined(separator: " ")) → \(timedOut ? "TIMED OUT" : "exit \(status)")\n--- stdout\n\(stdout)--- stderr\n\(stderr)---"
-        }
-    }
+    public typealias Run = RunResult
 
     /// Absolute path of the built `hangar`: the build puts it in the same products directory as the running test
     /// runner (`*PackageTests.xctest`) or benchmark.
@@ -38,33 +28,7 @@ public enum HangarExecutable {
         let io = FileManager.default.temporaryDirectory.path + "/hangar-run-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: io, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: io) }
-        _ = FileManager.default.createFile(atPath: io + "/out", contents: nil)
-        _ = FileManager.default.createFile(atPath: io + "/err", contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: io + "/out"))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: io + "/err"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try path())
-        process.arguments = arguments
-        process.environment = environment
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = out
-        process.standardError = err
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
-        try? out.close()
-        try? err.close()
-        var timedOut = false
-        if exited.wait(timeout: .now() + timeout) == .timedOut {
-            timedOut = true
-            kill(process.processIdentifier, SIGKILL)
-            _ = exited.wait(timeout: .now() + 10)
-        }
-        let read = { (name: String) in (try? String(contentsOfFile: io + "/" + name, encoding: .utf8)) ?? "" }
-        // Foundation traps on terminationStatus of a process it has not reaped yet (the SIGKILL wait can time out).
-        let status = process.isRunning ? -Int32(SIGKILL) : process.terminationStatus
-        return Run(arguments: arguments, status: status, stdout: read("out"), stderr: read("err"),
-                   timedOut: timedOut)
+        return try RunningHangar(arguments, environment: environment, directory: directory, outputDirectory: io)
+            .wait(timeout: timeout)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HangarFixtures
 import XCTest
 
 /// Exit codes (0 success, 1 an operation failed, 2 usage or configuration error) and one-line `hangar: ` errors.

@@ -1,4 +1,5 @@
 import Foundation
+import HangarFixtures
 import XCTest
 
 #if canImport(Glibc)
@@ -376,7 +377,7 @@ class CLITestCase: XCTestCase {
     var sandbox: CLISandbox!
 
     override func setUpWithError() throws {
-        _ = try HangarBinary.require()
+        _ = try HangarExecutable.path()
         sandbox = try CLISandbox()
     }
 

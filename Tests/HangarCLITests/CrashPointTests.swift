@@ -1,4 +1,5 @@
 import Foundation
+import HangarFixtures
 import HangarEngine
 import XCTest
 

@@ -1,4 +1,5 @@
 import Foundation
+import HangarFixtures
 
 /// Runs `count` independent cases on `workers` threads and returns every failure message they reported.
 /// The cases spend most of their time waiting for child processes, so a few more threads than cores keeps both

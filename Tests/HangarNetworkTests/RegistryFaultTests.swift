@@ -162,15 +162,6 @@ final class RegistryFaultTests: RegistryTestCase {
     }
 }
 
-/// A value shared with a background thread.
-final class Locked<Value: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func get() -> Value { lock.withLock { value } }
-    func set(_ newValue: Value) { lock.withLock { value = newValue } }
-}
-
 /// Whether any regular file with bytes exists below `directory`.
 private func holdsAFile(_ directory: String) -> Bool {
     guard let walker = FileManager.default.enumerator(atPath: directory) else { return false }
