@@ -25,7 +25,6 @@ public final class HTTPClient: Sendable {
     /// forms except `HTTP_PROXY`) and the CA bundle (`SSL_CERT_FILE`, `CURL_CA_BUNDLE`) are read from `environment`.
     public init(options: HTTPClientOptions = .init(),
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
-        _ = curlGlobalInit  // checked by every transfer, which can throw
         self.options = options
         self.proxies = ["http": Self.proxy(for: "http", environment: environment),
                         "https": Self.proxy(for: "https", environment: environment)]
@@ -343,7 +342,9 @@ public final class HTTPClient: Sendable {
     }
 }
 
-/// libcurl's process-wide initialisation, run once (Swift globals initialise exactly once, thread-safely).
+/// libcurl's process-wide initialisation, run once (Swift globals initialise exactly once, thread-safely) and only
+/// at the first transfer: it loads OpenSSL and its configuration, which commands that never touch the network
+/// (`list`, `settings`, a UI without registry backends) should not pay for.
 private let curlGlobalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
 
 /// An easy handle with the multi handle that drives it (which owns the connection cache) and its error buffer.
