@@ -102,7 +102,8 @@ public final class RegistryClient: Sendable {
             throw HangarError.operation(
                 "\(reference): access denied (HTTP \(response.status)) by \(reference.registry): log in (docker login \(reference.registry)) or check the repository name")
         case 404:
-            throw HangarError.operation("\(reference): \(what) not found in \(reference.registry)\(Self.registryError(response.body))")
+            throw HangarError.operation(
+                "\(reference): \(what) not found in \(reference.registry)\(Self.registryError(response.body)): check the repository and tag in the gallery entry's uri")
         case 429, 500...:
             throw HTTPFailure(message: "\(reference): \(reference.registry) answered HTTP \(response.status)\(Self.registryError(response.body))",
                               status: response.status, isTransient: true)
