@@ -1,54 +1,56 @@
 import Dispatch
 import Foundation
 
-/// The hangar engine: one LocalAI installation (backends dir, system dir, galleries, settings) and the job queue
-/// that changes it. Queries run on the caller's thread; every change runs as a job on Dispatch queues.
+/// The hangar engine: one LocalAI installation behind a `BackendStore` (a backends directory today, a server
+/// next) and the job queue that changes it. Front ends hold an engine and never ask which store it has.
+/// Queries run on the caller's thread; every change runs as a job on Dispatch queues.
 public final class Engine: Sendable {
     public let configuration: HangarConfiguration
-    /// The capability used to choose builds, and why.
-    public let capabilityReport: CapabilityReport
+    /// Where the backends live and how they change.
+    let store: any BackendStore
     public let jobs: JobQueue
-    public let galleryLoader: GalleryLoader
-    let sources: [any BackendSource]
-    let digestResolver: any DigestResolver
-    let root: BackendsRoot
-    let locks: BackendLocks
     /// Every finished job, persisted in `.hangar/history.json`.
     let history: OperationHistory
 
-    /// `sources` are tried in order for each URI; local directories are always tried first, as in LocalAI.
-    public init(configuration: HangarConfiguration,
-                host: HostProbe? = nil,
-                transport: any GalleryTransport = NoNetworkTransport(),
-                digestResolver: any DigestResolver = UnavailableDigestResolver(),
-                sources: [any BackendSource] = [],
-                maxParallelJobs: Int = 2) {
+    /// An engine on `store`; `Engine.live(configuration:)` builds the one front ends use.
+    public init(configuration: HangarConfiguration, store: any BackendStore, maxParallelJobs: Int = 2) {
         self.configuration = configuration
-        var probe = host ?? HostProbe.live()
-        if host == nil { probe.environment = configuration.environment }
-        self.capabilityReport = CapabilityReport.detect(probe: probe, forced: configuration.forcedCapability)
+        self.store = store
         self.jobs = JobQueue(maxParallel: maxParallelJobs)
-        self.galleryLoader = GalleryLoader(cacheDirectory: configuration.galleryCacheDirectory, transport: transport)
-        self.sources = sources.contains { $0 is DirectorySource } ? sources : [DirectorySource()] + sources
-        self.digestResolver = digestResolver
-        self.root = BackendsRoot(configuration.backendsPath)
-        self.locks = BackendLocks(root: root)
-        self.history = OperationHistory(root: root)
+        self.history = OperationHistory(root: BackendsRoot(configuration.backendsPath))
         history.attach(to: jobs)
     }
 
+    /// An engine on the local backends directory with exactly these parts (tests and benchmarks swap in their own
+    /// transport, resolver or sources). `sources` are tried in order for each URI, after local directories.
+    public convenience init(configuration: HangarConfiguration,
+                            host: HostProbe? = nil,
+                            transport: any GalleryTransport = NoNetworkTransport(),
+                            digestResolver: any DigestResolver = UnavailableDigestResolver(),
+                            sources: [any BackendSource] = [],
+                            maxParallelJobs: Int = 2) {
+        self.init(configuration: configuration,
+                  store: LocalDirectoryStore(configuration: configuration, host: host, transport: transport,
+                                             digestResolver: digestResolver, sources: sources),
+                  maxParallelJobs: maxParallelJobs)
+    }
+
+    /// The capability used to choose builds, and why.
+    public var capabilityReport: CapabilityReport { store.capabilityReport }
     public var capability: Capability { capabilityReport.capability }
+    /// What the header names: the backends directory, or the server.
+    public var location: String { store.location }
 
     /// Installed backends by LocalAI's listing algorithm (staging dirs never listed, broken metadata shown per row).
-    public func installed() throws -> InstalledBackends {
-        try InstalledBackends.list(backendsPath: configuration.backendsPath,
-                                   systemBackendsPath: configuration.systemBackendsPath, capability: capability)
-    }
+    public func installed() throws -> InstalledBackends { try store.installed() }
 
     /// Every configured gallery's entries (unfiltered), with per-gallery status; a job passes its cancel flag.
     public func gallery(isCancelled: @escaping @Sendable () -> Bool = { false }) -> GallerySnapshot {
-        galleryLoader.load(configuration.galleries, isCancelled: isCancelled)
+        store.gallery(isCancelled: isCancelled)
     }
+
+    /// Forgets cached gallery copies, so the next read fetches them again.
+    public func refreshGalleries() { store.invalidateGalleries() }
 
     /// The entries this host can install (LocalAI's `AvailableBackends`), or all of them.
     public func availableBackends(includeIncompatible: Bool = false) throws -> AvailableListing {
@@ -73,21 +75,8 @@ public final class Engine: Sendable {
         return AvailableListing(backends: rows, gallery: snapshot)
     }
 
-    /// LocalAI's upgrade detection against the unfiltered gallery (spec §4.4), with
-    /// `configuration.checkConcurrency` digest lookups at once.
-    public func checkUpgrades() throws -> UpgradeReport {
-        let installed = try installed()
-        let snapshot = gallery()
-        if snapshot.allFailed {
-            // LocalAI's check fails too: "up to date" would be a lie when nothing could be compared.
-            throw HangarError.operation("cannot check for upgrades: " + snapshot.failures.joined(separator: "; "))
-        }
-        var report = UpgradeCheck.run(installed: installed, gallery: snapshot.entries,
-                                      devSuffix: configuration.devSuffix, resolver: digestResolver,
-                                      maxConcurrentLookups: configuration.checkConcurrency)
-        report.warnings.insert(contentsOf: snapshot.warnings, at: 0)
-        return report
-    }
+    /// One upgrade check now: LocalAI's upgrade detection (spec §4.4) against the unfiltered gallery.
+    public func checkUpgrades() throws -> UpgradeReport { try store.checkForUpgrades() }
 
     /// The installed directory an upgrade of `name` would replace: a meta's concrete, an alias's chosen build,
     /// or `name` itself; nil when nothing by that name is installed.
@@ -97,23 +86,63 @@ public final class Engine: Sendable {
         return row.metadata?.name.isEmpty == false ? row.metadata!.name : name
     }
 
+    /// Bytes on disk of an installed backend (system backends included); nil when not installed.
+    public func diskUsage(of backend: String) -> Int64? { store.diskUsage(of: backend) }
+
     /// Repairs what interrupted operations (hangar's, and LocalAI's where safe) left behind.
-    /// `thorough` (the explicit `hangar recover`) also removes LocalAI's own staging leftovers older than an hour,
-    /// which the automatic pass before every command leaves alone in case a long LocalAI pull is still using them.
-    public func recover(thorough: Bool = false) -> RecoveryReport {
-        var options = RecoveryOptions()
-        options.removeLocalAITemporaries = thorough
-        return Recovery(root: root, locks: locks, options: options).run()
-    }
+    /// `thorough` (the explicit `hangar recover`) also removes LocalAI's own staging leftovers older than an hour.
+    public func recover(thorough: Bool = false) -> RecoveryReport { store.recover(thorough: thorough) }
 
     /// Effective runtime settings with their sources.
-    public func settings() throws -> EffectiveRuntimeSettings {
-        try RuntimeSettingsFile(configDir: configuration.configDir).effective(environment: configuration.environment)
+    public func settings() throws -> EffectiveRuntimeSettings { try store.settings() }
+
+    /// Turns LocalAI's `auto_upgrade_backends` on or off, and says when a running LocalAI applies it.
+    @discardableResult
+    public func setAutoUpgrade(_ enabled: Bool) throws -> SettingChange {
+        try store.setRuntimeSetting(.autoUpgradeBackends, to: .bool(enabled))
     }
 
-    /// Writes `auto_upgrade_backends` to runtime_settings.json (a running LocalAI's watcher picks it up).
-    public func setAutoUpgrade(_ enabled: Bool) throws {
-        try RuntimeSettingsFile(configDir: configuration.configDir).update(["auto_upgrade_backends": .bool(enabled)])
+    /// Turns LocalAI's `prefer_development_backends` on or off (its UI default for development builds).
+    @discardableResult
+    public func setPreferDevelopment(_ on: Bool) throws -> SettingChange {
+        try store.setRuntimeSetting(.preferDevelopmentBackends, to: .bool(on))
+    }
+
+    // MARK: - Operations, each one job
+
+    /// Queues an install by gallery name (`NAME` or `GALLERY@NAME`). Without `force` an installed, runnable backend
+    /// is left alone (LocalAI's ensure-installed). Throws at once, before any disk access, for an unsafe name.
+    public func install(_ name: String, force: Bool) throws -> JobID {
+        try Self.validateRequestedName(name)
+        let operation: JobOperation = force ? .reinstall : .install
+        return jobs.submit(operation, backend: name) { [store] context in
+            try store.performInstall(name, force: force, context: context)
+        }
+    }
+
+    /// Queues an upgrade of an installed backend (a meta upgrades its concrete). Background jobs give way when the
+    /// backend is busy instead of waiting (auto-upgrade must never race a manual operation).
+    public func upgrade(_ name: String, background: Bool = false) throws -> JobID {
+        _ = try BackendName.validate(name)
+        return jobs.submit(.upgrade, backend: name, background: background) { [store] context in
+            try store.performUpgrade(name, context: context)
+        }
+    }
+
+    /// Queues removal of a backend (a meta removes its concrete too; system backends are refused).
+    public func uninstall(_ name: String) throws -> JobID {
+        _ = try BackendName.validate(name)
+        return jobs.submit(.uninstall, backend: name) { [store] context in
+            try store.performUninstall(name, context: context)
+        }
+    }
+
+    /// `GALLERY@NAME`: the gallery part is only matched, the name part becomes a directory and must be safe.
+    static func validateRequestedName(_ name: String) throws {
+        if name.isEmpty { throw HangarError.configuration("backend name is empty: name a gallery entry, e.g. hangar install llama-cpp") }
+        let namePart = name.split(separator: "@", maxSplits: 1).last.map(String.init) ?? name
+        _ = try BackendName.validate(namePart)
+        if name.contains("/") || name.contains("\0") { _ = try BackendName.validate(name) }
     }
 }
 

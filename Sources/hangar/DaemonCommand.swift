@@ -4,10 +4,6 @@ import Foundation
 import HangarEngine
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `hangar daemon`: the UI's background upgrade checker without the UI, for a systemd unit. Logs to stderr.
 struct DaemonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,22 +31,11 @@ struct DaemonCommand: ParsableCommand {
         let fixed = try interval.map(Self.parse)
         let settings = engine.hangarSettings
         let log = DaemonLog()
-        let lastGood = Mutex(HangarSettings.defaultCheckInterval)
-        let checker = UpgradeChecker(engine: engine, interval: {
-            if let fixed { return fixed }
-            // Re-read each round, so editing hangar.json applies from the next check; a broken file keeps the last value.
-            do {
-                let seconds = try settings.load().checkInterval
-                lastGood.withLock { $0 = seconds }
-                return seconds
-            } catch {
-                log.line("warning: \(error); keeping the interval \(HangarSettings.formatInterval(lastGood.withLock { $0 }))")
-                return lastGood.withLock { $0 }
-            }
-        })
+        let checker = UpgradeChecker(engine: engine,
+                                     interval: settings.checkIntervalReader(fixed: fixed) { log.line("warning: \($0)") })
         log.follow(checker, engine: engine)
 
-        let every = fixed ?? ((try? settings.load().checkInterval) ?? HangarSettings.defaultCheckInterval)
+        let every = settings.checkIntervalReader(fixed: fixed)()
         let auto = (try? engine.settings().autoUpgradeBackends) == true
         log.line("hangar daemon \(Hangar.version) on \(engine.configuration.backendsPath): checking every "
                  + "\(HangarSettings.formatInterval(every)), auto-upgrade \(auto ? "on" : "off")")
@@ -116,7 +101,7 @@ final class DaemonLog: Sendable {
             switch event.kind {
             case .queued, .phase, .progress: return
             default:
-                if let text = event.statusLine { write("auto-\(event.operation.rawValue) \(event.backend) (job \(event.job)): \(text)") }
+                if let text = event.kind.line() { write("auto-\(event.operation.rawValue) \(event.backend) (job \(event.job)): \(text)") }
             }
         }
     }

@@ -3,10 +3,6 @@ import Foundation
 import HangarEngine
 import HangarTUI
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `hangar demo`: build a sandboxed LocalAI installation with upgrades waiting and open the UI on it (on a terminal),
 /// or list it (otherwise).
 struct DemoCommand: ParsableCommand {
@@ -36,9 +32,8 @@ struct DemoCommand: ParsableCommand {
         try sandbox.create(reset: reset)
 
         let engine = try sandbox.engine(base: env)
-        let recovery = engine.recover()
-        for line in recovery.repairs { Output.stderr("hangar: recovered: \(line)") }
-        if Self.onTerminal(env) {
+        Output.printRecovery(engine.recover())
+        if TerminalUI.isAvailable(environment: env) {
             let status = MainActor.assumeIsolated { TerminalUI.run(engine: engine, options: TUIOptions()) }
             Output.stdout("Demo sandbox in \(sandbox.directory): hangar demo opens it again, hangar demo --reset starts fresh,")
             Output.stdout("and `source \(sandbox.environmentFile)` points the hangar commands at it.")
@@ -64,12 +59,6 @@ struct DemoCommand: ParsableCommand {
         Output.stdout("  \(hangar) upgrade piper      # progress, then the new version")
         Output.stdout("  \(hangar) upgrade kokoro     # its new version is broken: watch the rollback")
         Output.stdout("  \(hangar) list --available   # the demo gallery")
-    }
-
-    /// Both ends of the terminal are a tty and TERM can drive a full-screen UI (pipes and CI get the listing).
-    static func onTerminal(_ env: [String: String]) -> Bool {
-        let term = env["TERM"] ?? ""
-        return isatty(STDIN_FILENO) == 1 && isatty(STDOUT_FILENO) == 1 && !term.isEmpty && term != "dumb"
     }
 
     /// `hangar` when the running binary is the one on PATH, else its full path, so the hints work when pasted.

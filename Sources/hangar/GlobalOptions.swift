@@ -50,32 +50,10 @@ struct GlobalOptions: ParsableArguments {
     /// `requireBackends: false` is for commands that only touch the config dir (settings).
     func engine(requireBackends: Bool = true) throws -> Engine {
         let configuration = try configuration()
-        let hasBackends: Bool
-        do {
-            try configuration.requireBackendsDirectory()
-            hasBackends = true
-        } catch {
-            if requireBackends { throw error }
-            hasBackends = false
-        }
-        // HANGAR_COPY_LIMIT (bytes/s) slows local copies so progress can be watched; the demo sets it.
-        let limit = ProcessInfo.processInfo.environment["HANGAR_COPY_LIMIT"].flatMap { Int64($0) }
-        // Registries and tarballs share one client (one connection pool); galleries keep their own for LocalAI's
-        // 120 s total timeout on index fetches.
-        let http = HTTPClient()
-        let registry = RegistrySetup(configuration: configuration, http: http)
-        let engine = Engine(configuration: configuration, transport: HTTPGalleryTransport(),
-                            digestResolver: registry.resolver,
-                            sources: [DirectorySource(throttleBytesPerSecond: limit),
-                                      TarballSource(maxExtractSize: configuration.maxExtractSize,
-                                                    throttleBytesPerSecond: limit, client: http)]
-                                + registry.sources)
-        for warning in configuration.warnings + registry.warnings { Output.stderr("hangar: warning: \(warning)") }
-        if hasBackends {
-            let report = engine.recover()
-            for line in report.repairs { Output.stderr("hangar: recovered: \(line)") }
-            for line in report.problems { Output.stderr("hangar: could not recover: \(line)") }
-        }
-        return engine
+        if requireBackends { try configuration.requireBackendsDirectory() }
+        let live = Engine.live(configuration: configuration)
+        for warning in live.warnings { Output.stderr("hangar: warning: \(warning)") }
+        if let recovery = live.recovery { Output.printRecovery(recovery) }
+        return live.engine
     }
 }

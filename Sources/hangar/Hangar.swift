@@ -1,10 +1,6 @@
 import ArgumentParser
 import HangarEngine
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `hangar`: manage LocalAI backends from the command line.
 @main
 struct Hangar: ParsableCommand {

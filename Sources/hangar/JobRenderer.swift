@@ -44,7 +44,7 @@ final class JobRenderer: Sendable {
                 Output.stderr("\(who): \(decile * 10)% (\(Output.bytes(bytes)) of \(Output.bytes(total)))")
             }
         default:
-            if let line = event.statusLine { Output.stderr("\(who): \(line)") }
+            if let line = event.kind.line() { Output.stderr("\(who): \(line)") }
         }
     }
 
@@ -69,7 +69,7 @@ final class JobRenderer: Sendable {
             }
             FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
         default:
-            guard let line = event.statusLine else { return }
+            guard let line = event.kind.line() else { return }
             FileHandle.standardError.write(Data(("\r\u{1B}[2K" + who + ": " + line + "\n").utf8))
         }
     }
@@ -86,21 +86,6 @@ final class LockedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendabl
 }
 
 extension JobEvent {
-    /// One human line for non-progress events; nil for events not worth a line.
-    var statusLine: String? {
-        switch kind {
-        case .queued: return "queued"
-        case .phase(let phase, let detail): return detail.isEmpty ? phase.rawValue : "\(phase.rawValue) \(detail)"
-        case .progress: return nil
-        case .warning(let message): return "warning: \(message)"
-        case .done(let summary): return summary
-        case .failed(let error): return "failed: \(error)"
-        case .rolledBack(let error, let restored): return "failed: \(error) — \(restored)"
-        case .cancelled(let detail): return detail
-        case .skipped(let reason): return "skipped: \(reason)"
-        }
-    }
-
     /// The JSON Lines form: `{"job":1,"operation":"upgrade","backend":"x","event":"phase","phase":"downloading",...}`.
     var jsonObject: JSONObject {
         var o = JSONObject()

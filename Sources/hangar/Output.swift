@@ -1,10 +1,6 @@
 import Foundation
 import HangarEngine
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Writing to stdout/stderr and the exit-status contract, in one place.
 enum Output {
     static func stdout(_ line: String) {
@@ -32,6 +28,12 @@ enum Output {
 
     /// Whether stdout is a terminal (progress lines and colour only then).
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+
+    /// What the automatic recovery before a command did, on stderr.
+    static func printRecovery(_ report: RecoveryReport) {
+        for line in report.repairs { stderr("hangar: recovered: \(line)") }
+        for line in report.problems { stderr("hangar: could not recover: \(line)") }
+    }
 
     /// Human byte counts (the engine's formatter).
     static func bytes(_ n: Int64) -> String { formatBytes(n) }

@@ -20,7 +20,7 @@ struct RecoverCommand: ParsableCommand {
         let configuration = try global.configuration()
         for warning in configuration.warnings { Output.stderr("hangar: warning: \(warning)") }
         try configuration.requireBackendsDirectory()
-        let report = Engine(configuration: configuration).recover(thorough: true)
+        let report = Engine.live(configuration: configuration, recover: false).engine.recover(thorough: true)
         if json {
             Output.json(.object(JSONObject([
                 "repairs": .array(report.repairs.map { .string($0) }),

@@ -72,20 +72,9 @@ struct AutoUpgradeSetting: ParsableCommand {
     var state: Switch
 
     func run() throws {
-        let engine = try global.engine(requireBackends: false)
-        let configuration = engine.configuration
-        try engine.setAutoUpgrade(state == .on)
-        let file = RuntimeSettingsFile(configDir: configuration.configDir).path
-        if state == .on {
-            Output.stdout("auto_upgrade_backends = true written to \(file); a running LocalAI picks it up from the file")
-        } else {
-            // LocalAI §7: once the value was on, a file edit back to false is only applied at its next start.
-            Output.stdout("auto_upgrade_backends = false written to \(file); a running LocalAI that had it on applies this after a restart (or use its settings page)")
-        }
-        if let setting = try engine.settings().settings.first(where: { $0.key == "auto_upgrade_backends" }),
-           setting.overriddenByEnvironment, let note = setting.environmentNote {
-            Output.stderr("hangar: warning: \(note): the file value does not apply while it is set")
-        }
+        let change = try global.engine(requireBackends: false).setAutoUpgrade(state == .on)
+        Output.stdout(change.message)
+        if let warning = change.warning { Output.stderr("hangar: warning: \(warning)") }
     }
 }
 

@@ -3,10 +3,6 @@ import Foundation
 import HangarEngine
 import HangarTUI
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `hangar ui` (the default): the full-screen terminal UI; the plain listing when not on a terminal.
 struct UICommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,8 +21,7 @@ struct UICommand: ParsableCommand {
     var ascii = false
 
     func run() throws {
-        let term = ProcessInfo.processInfo.environment["TERM"] ?? ""
-        guard isatty(STDIN_FILENO) == 1, isatty(STDOUT_FILENO) == 1, !term.isEmpty, term != "dumb" else {
+        guard TerminalUI.isAvailable() else {
             // Pipes and CI get the same listing as `hangar list`.
             var list = try ListCommand.parse([])
             list.global = global

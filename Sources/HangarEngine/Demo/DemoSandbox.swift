@@ -70,15 +70,13 @@ public struct DemoSandbox: Sendable {
         Build(name: "coqui", version: "0.22.0", payloadMiB: 6),
     ]
 
-    /// An engine on the sandbox with the sources hangar itself uses (directories and tarballs), throttled by
-    /// `HANGAR_COPY_LIMIT` when `throttled`. `base` is the environment the sandbox's variables are laid over.
+    /// The engine hangar runs on the sandbox (`Engine.live`), throttled by `HANGAR_COPY_LIMIT` when `throttled`.
+    /// `base` is the environment the sandbox's variables are laid over. Nothing is recovered: the caller decides.
     public func engine(base: [String: String] = [:], throttled: Bool = true) throws -> Engine {
-        let env = base.merging(environment) { $1 }
+        var env = base.merging(environment) { $1 }
+        if !throttled { env["HANGAR_COPY_LIMIT"] = nil }
         let configuration = try HangarConfiguration.resolve(flags: .init(), environment: env, workingDirectory: directory)
-        let limit = throttled ? env["HANGAR_COPY_LIMIT"].flatMap { Int64($0) } : nil
-        return Engine(configuration: configuration,
-                      sources: [DirectorySource(throttleBytesPerSecond: limit),
-                                TarballSource(maxExtractSize: configuration.maxExtractSize, throttleBytesPerSecond: limit)])
+        return Engine.live(configuration: configuration, recover: false).engine
     }
 
     /// Builds the sandbox (from scratch when `reset` or when absent). Installs the old builds through a real engine.

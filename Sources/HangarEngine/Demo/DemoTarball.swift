@@ -1,8 +1,5 @@
 import CLibArchive
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Writes the demo's `.tar.gz` backends with libarchive (no `tar` binary needed) and returns their sha256, so the
 /// demo gallery can carry the digest that TarballSource verifies.

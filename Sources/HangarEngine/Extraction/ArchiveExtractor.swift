@@ -1,12 +1,6 @@
 import CLibArchive
 import CHangarSystem
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Limits and semantics of one extraction.
 public struct ExtractionOptions: Sendable, Equatable {
     /// Cap on the bytes written by all extractions into the same tree (`--max-extract-size`), counting what

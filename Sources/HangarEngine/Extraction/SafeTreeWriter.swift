@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CHangarSystem
 
 /// Creates archive entries below one root directory, refusing anything that could write or point outside it.

@@ -1,9 +1,3 @@
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CHangarSystem
 
 /// Tarball backends (`.tar`, `.tar.gz`/`.tgz`, `.tar.xz`, `.tar.zst`, `.tar.bz2`) over `http(s)://`, `file://` or a

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The `metadata.json` LocalAI writes into every installed backend directory (spec §3.2).
 /// Field order here is the order LocalAI writes; every field is omitted when empty.
 public struct BackendMetadata: Sendable, Equatable {

@@ -57,6 +57,24 @@ public struct JobEvent: Sendable, Equatable {
     }
 }
 
+extension JobEvent.Kind {
+    /// The one wording of an event for people (CLI lines, the daemon's log, the UI's job rows); nil for progress,
+    /// which each front end draws its own way. `dash` joins a failure and what was restored (ASCII screens pass "-").
+    public func line(dash: String = "—") -> String? {
+        switch self {
+        case .queued: return "queued"
+        case .phase(let phase, let detail): return detail.isEmpty ? phase.rawValue : "\(phase.rawValue) \(detail)"
+        case .progress: return nil
+        case .warning(let message): return "warning: \(message)"
+        case .done(let summary): return summary
+        case .failed(let error): return "failed: \(error)"
+        case .rolledBack(let error, let restored): return "failed: \(error) \(dash) \(restored)"
+        case .cancelled(let detail): return detail
+        case .skipped(let reason): return "skipped: \(reason)"
+        }
+    }
+}
+
 /// How a job ended.
 public enum JobOutcome: Sendable, Equatable {
     case succeeded(summary: String)

@@ -10,7 +10,7 @@ public final class JobContext: Sendable {
     /// Background jobs (auto-upgrade) give way instead of waiting when the backend is busy.
     public let isBackground: Bool
     private let cancelled = Atomic<Bool>(false)
-    private let lastProgress = Mutex<(at: UInt64, bytes: Int64)>((0, -1))
+    private let lastProgress = Mutex<(at: Double, bytes: Int64)>((-1, -1))
     private let emit: @Sendable (JobEvent.Kind) -> Void
 
     init(job: JobID, operation: JobOperation, backend: String, isBackground: Bool,
@@ -39,10 +39,10 @@ public final class JobContext: Sendable {
 
     /// Reports cumulative bytes; coalesced to at most ~20 events a second, but the final count always goes out.
     public func progress(bytes: Int64, total: Int64) {
-        let now = DispatchTime.now().uptimeNanoseconds
+        let now = MonotonicClock.now()
         let send = lastProgress.withLock { last -> Bool in
             let final = total > 0 && bytes >= total
-            guard final || now - last.at >= 50_000_000 else { return false }
+            guard final || now - last.at >= 0.05 else { return false }
             guard bytes != last.bytes else { return false }
             last = (now, bytes)
             return true

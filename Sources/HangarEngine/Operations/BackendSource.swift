@@ -52,8 +52,3 @@ public struct DirectorySource: BackendSource {
 
 import Dispatch
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

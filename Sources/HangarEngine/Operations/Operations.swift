@@ -2,45 +2,10 @@ import Foundation
 
 /// Install, reinstall, upgrade and uninstall as LocalAI does them (spec §4), staged and swapped by a transaction
 /// so that a failed, cancelled or killed operation never loses the installed backend.
-extension Engine {
-    /// Queues an install by gallery name (`NAME` or `GALLERY@NAME`). Without `force` an installed, runnable backend
-    /// is left alone (LocalAI's ensure-installed). Throws at once, before any disk access, for an unsafe name.
-    public func install(_ name: String, force: Bool) throws -> JobID {
-        try Self.validateRequestedName(name)
-        let operation: JobOperation = force ? .reinstall : .install
-        return jobs.submit(operation, backend: name) { [self] context in
-            try performInstall(name, force: force, context: context)
-        }
-    }
-
-    /// Queues an upgrade of an installed backend (a meta upgrades its concrete). Background jobs give way when the
-    /// backend is busy instead of waiting (auto-upgrade must never race a manual operation).
-    public func upgrade(_ name: String, background: Bool = false) throws -> JobID {
-        _ = try BackendName.validate(name)
-        return jobs.submit(.upgrade, backend: name, background: background) { [self] context in
-            try performUpgrade(name, context: context)
-        }
-    }
-
-    /// Queues removal of a backend (a meta removes its concrete too; system backends are refused).
-    public func uninstall(_ name: String) throws -> JobID {
-        _ = try BackendName.validate(name)
-        return jobs.submit(.uninstall, backend: name) { [self] context in
-            try performUninstall(name, context: context)
-        }
-    }
-
-    /// `GALLERY@NAME`: the gallery part is only matched, the name part becomes a directory and must be safe.
-    static func validateRequestedName(_ name: String) throws {
-        if name.isEmpty { throw HangarError.configuration("backend name is empty: name a gallery entry, e.g. hangar install llama-cpp") }
-        let namePart = name.split(separator: "@", maxSplits: 1).last.map(String.init) ?? name
-        _ = try BackendName.validate(namePart)
-        if name.contains("/") || name.contains("\0") { _ = try BackendName.validate(name) }
-    }
-
+extension LocalDirectoryStore {
     // MARK: - Install (§4.1, §4.2)
 
-    func performInstall(_ name: String, force: Bool, context: JobContext) throws -> String {
+    public func performInstall(_ name: String, force: Bool, context: JobContext) throws -> String {
         context.phase(.resolving, name)
         let requested = name.split(separator: "@", maxSplits: 1).last.map(String.init) ?? name
         if !force, let done = try alreadyInstalled(requested) { return done }
@@ -136,7 +101,7 @@ extension Engine {
 
     // MARK: - Upgrade (§4.5)
 
-    func performUpgrade(_ name: String, context: JobContext) throws -> String {
+    public func performUpgrade(_ name: String, context: JobContext) throws -> String {
         context.phase(.resolving, name)
         guard let row = try installed().get(name) else {
             throw HangarError.notFound("backend \"\(name)\": backend not found (hangar list shows what is installed)")
@@ -189,7 +154,7 @@ extension Engine {
 
     // MARK: - Uninstall (§4.6)
 
-    func performUninstall(_ name: String, context: JobContext) throws -> String {
+    public func performUninstall(_ name: String, context: JobContext) throws -> String {
         context.phase(.resolving, name)
         let rows = try installed()
         guard let row = rows.get(name) ?? rows.rows.first(where: { !$0.isMeta && $0.metadata?.name == name }) else {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// hangar's own preferences, which LocalAI neither reads nor writes (its settings live in runtime_settings.json).
 public struct HangarSettings: Sendable, Equatable {
@@ -120,28 +121,31 @@ public struct HangarSettingsFile: Sendable {
     }
 }
 
+extension HangarSettingsFile {
+    /// The check interval as a checker reads it before each round, so an edit of hangar.json (or a change in
+    /// Settings) applies from the next check: `fixed` when given, else the file's value; while the file is broken,
+    /// the last good value (the default before any), with the problem passed to `warn`.
+    public func checkIntervalReader(fixed: Double? = nil,
+                                    warn: @escaping @Sendable (String) -> Void = { _ in }) -> @Sendable () -> Double {
+        let lastGood = Mutex(HangarSettings.defaultCheckInterval)
+        return {
+            if let fixed { return fixed }
+            do {
+                let seconds = try load().checkInterval
+                lastGood.withLock { $0 = seconds }
+                return seconds
+            } catch {
+                let kept = lastGood.withLock { $0 }
+                warn("\(error); keeping the interval \(HangarSettings.formatInterval(kept))")
+                return kept
+            }
+        }
+    }
+}
+
 extension Engine {
     /// hangar's own preferences file in LocalAI's config dir.
     public var hangarSettings: HangarSettingsFile { HangarSettingsFile(configDir: configuration.configDir) }
-
-    /// Writes `prefer_development_backends` to runtime_settings.json (LocalAI's UI default for development builds).
-    public func setPreferDevelopment(_ on: Bool) throws {
-        try RuntimeSettingsFile(configDir: configuration.configDir)
-            .update([RuntimeSettingKey.preferDevelopmentBackends.rawValue: .bool(on)])
-    }
-
-    /// Bytes on disk of an installed backend's directory (system backends included); nil when not installed.
-    public func diskUsage(of backend: String) -> Int64? {
-        let directory: String
-        if let row = try? installed().get(backend) {
-            directory = row.directory
-        } else if let name = try? BackendName.validate(backend), FileManager.default.fileExists(atPath: root.backendPath(name)) {
-            directory = root.backendPath(name)
-        } else {
-            return nil
-        }
-        return (try? FileTree.treeSize(directory))?.diskBytes
-    }
 }
 
 extension SettingsFileIO {

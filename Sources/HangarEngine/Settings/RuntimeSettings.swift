@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// LocalAI's `<config dir>/runtime_settings.json` (spec §7), read and written without losing keys
 /// hangar does not know about and without ever replacing a file it could not parse.
 public struct RuntimeSettingsFile: Sendable {

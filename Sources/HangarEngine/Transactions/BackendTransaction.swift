@@ -1,9 +1,4 @@
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CHangarSystem
 
 /// One install, reinstall or upgrade of a backend directory: stage → fill → validate → write metadata → commit

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Deterministic crash injection for tests: when `HANGAR_CRASH_AT` names a point, the process SIGKILLs itself
 /// there, leaving exactly the on-disk state a real `kill -9` at that instant would leave.
 public enum CrashPoint {

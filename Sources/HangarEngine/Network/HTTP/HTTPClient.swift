@@ -68,7 +68,7 @@ public final class HTTPClient: Sendable {
             throw HTTPFailure(message: "\(request.method) \(request.url): header \(bad.key.debugDescription) contains a line break; refusing to send it",
                               isTransient: false)
         }
-        let deadline = options.totalTimeout.map { monotonicSeconds() + $0 }
+        let deadline = options.totalTimeout.map { MonotonicClock.now() + $0 }
         var current = request
         let maxRedirects = max(0, options.maxRedirects)
         for hop in 0...maxRedirects {
@@ -270,7 +270,7 @@ public final class HTTPClient: Sendable {
                 if message.pointee.msg == CURLMSG_DONE { return message.pointee.data.result }
             }
             if isCancelled() { throw CancelledError() }
-            let now = monotonicSeconds()
+            let now = MonotonicClock.now()
             if now - context.lastActivity > options.stallTimeout {
                 throw HTTPFailure(message: "\(request.method) \(request.url) stalled: no data for \(seconds(options.stallTimeout)) after \(formatBytes(context.received)); the server or network stopped responding, try again",
                                   isTransient: true)
@@ -414,7 +414,7 @@ private final class TransferContext {
         return true
     }
 
-    func touch() { lastActivity = monotonicSeconds() }
+    func touch() { lastActivity = MonotonicClock.now() }
 
     /// One header line; a status line starts a new block (interim 1xx answers and redirects each have one).
     /// Returns false once the headers exceed `maxHeaderBytes`, which makes libcurl fail the transfer.
@@ -502,9 +502,6 @@ struct HTTPOrigin: Equatable {
         return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 }
-
-/// Seconds on a clock that never jumps (stall and deadline checks, retry sleeps).
-func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
 /// `1.5 s`, `60 s`.
 private func seconds(_ value: Double) -> String {

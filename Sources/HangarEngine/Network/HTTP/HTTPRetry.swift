@@ -17,7 +17,7 @@ public func withHTTPRetries<T>(backoff: [Double], isCancelled: @Sendable () -> B
                 throw failure
             }
             // Slices of 20 ms: a cancel during a long backoff is noticed at once.
-            guard sleepUntil(monotonicSeconds() + backoff[attempt], slice: 0.02, isCancelled: isCancelled) else {
+            guard sleepUntil(MonotonicClock.now() + backoff[attempt], slice: 0.02, isCancelled: isCancelled) else {
                 throw CancelledError()
             }
             attempt += 1

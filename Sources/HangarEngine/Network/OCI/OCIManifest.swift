@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// OCI and Docker schema 2 media types hangar reads (spec §5.3 and the registry gotchas: always all four).
 public enum OCIMediaType {
     public static let ociIndex = "application/vnd.oci.image.index.v1+json"

@@ -236,13 +236,12 @@ private final class LayerStream {
     let pipe: BytePipe
     private(set) var offset: Int64 = 0
     private var hasher = SHA256()
-    private let throttle: Int64?
+    private let throttle: Throttle?
     private let isCancelled: @Sendable () -> Bool
-    private let started = DispatchTime.now().uptimeNanoseconds
 
     init(pipe: BytePipe, throttle: Int64?, isCancelled: @escaping @Sendable () -> Bool) {
         self.pipe = pipe
-        self.throttle = throttle
+        self.throttle = Throttle(bytesPerSecond: throttle)
         self.isCancelled = isCancelled
     }
 
@@ -258,11 +257,7 @@ private final class LayerStream {
         hasher.update(chunk)
         // Throws `ReaderStopped` once the extractor failed: that aborts the transfer instead of fetching the rest.
         try pipe.write(chunk)
-        if let throttle, throttle > 0 {
-            let due = started + UInt64(Double(offset) / Double(throttle) * 1e9)
-            let now = DispatchTime.now().uptimeNanoseconds
-            if due > now { usleep(UInt32(min(due - now, 200_000_000) / 1000)) }
-        }
+        throttle?.pace(offset, isCancelled: isCancelled)
     }
 
     func finalizeHex() -> String { hasher.finalizeHex() }

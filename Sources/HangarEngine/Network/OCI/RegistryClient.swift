@@ -156,7 +156,7 @@ public final class RegistryClient: Sendable {
     private func ping(_ reference: ImageReference, isRetry: Bool, isCancelled: @escaping @Sendable () -> Bool) throws -> Challenge? {
         let (known, failed) = auth.withLock { ($0.pings[reference.registry], $0.failedPings[reference.registry]) }
         if let known { return known }
-        if let failed, !isRetry, monotonicSeconds() - failed.at < Self.failedPingMemory { throw failed.error }
+        if let failed, !isRetry, MonotonicClock.now() - failed.at < Self.failedPingMemory { throw failed.error }
         let url = "\(reference.scheme(insecureRegistries: insecureRegistries))://\(reference.apiHost)/v2/"
         let response: HTTPResponse
         do {
@@ -170,7 +170,7 @@ public final class RegistryClient: Sendable {
             var final = failure
             final.isTransient = false
             final.message += " (a moment ago; not asked again for \(Int(Self.failedPingMemory)) s)"
-            auth.withLock { $0.failedPings[reference.registry] = (final, monotonicSeconds()) }
+            auth.withLock { $0.failedPings[reference.registry] = (final, MonotonicClock.now()) }
             throw failure
         }
         auth.withLock { _ = $0.failedPings.removeValue(forKey: reference.registry) }

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CHangarSystem
 
 /// A file's identity: (device, inode). It survives renames, so it tells an old tree from a new one after a crash.

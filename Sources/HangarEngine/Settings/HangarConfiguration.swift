@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Where hangar finds LocalAI's state and how it installs, resolved from flags, then LocalAI's
 /// environment variables, then `runtime_settings.json` (galleries only), then LocalAI's defaults (spec §2.1, §2.7).
 public struct HangarConfiguration: Sendable, Equatable {

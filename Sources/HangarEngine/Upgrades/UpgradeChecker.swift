@@ -110,7 +110,7 @@ public final class UpgradeChecker: Sendable {
     /// Requests a check now without waiting for it; calls while one is still pending coalesce into it.
     /// `refreshGalleries` (a user's "check now") fetches the galleries again instead of using the in-memory copy.
     public func checkNow(refreshGalleries: Bool = false) {
-        if refreshGalleries { engine.galleryLoader.invalidate() }
+        if refreshGalleries { engine.refreshGalleries() }
         let enqueue = state.withLock { s in
             if s.requestPending { return false }
             s.requestPending = true

@@ -1,17 +1,11 @@
 import Dispatch
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Paces a copy or download to a byte rate (the demo's visible progress), sleeping in short slices so a cancel is
 /// noticed at once.
 public struct Throttle: Sendable {
     /// Bytes per second.
     public let rate: Int64
-    private let started = monotonicSeconds()
+    private let started = MonotonicClock.now()
     /// Longest single sleep, so a cancelled job never waits on the throttle.
     static let slice = 0.05
 
@@ -27,12 +21,12 @@ public struct Throttle: Sendable {
     }
 }
 
-/// Sleeps until `deadline` (on `monotonicSeconds()`) in slices of at most `slice` seconds, checking `isCancelled()`
+/// Sleeps until `deadline` (on `MonotonicClock.now()`) in slices of at most `slice` seconds, checking `isCancelled()`
 /// before each; false when cancelled.
 func sleepUntil(_ deadline: Double, slice: Double, isCancelled: () -> Bool) -> Bool {
     while true {
         if isCancelled() { return false }
-        let left = deadline - monotonicSeconds()
+        let left = deadline - MonotonicClock.now()
         if left <= 0 { return true }
         usleep(useconds_t(min(left, slice) * 1_000_000))
     }
