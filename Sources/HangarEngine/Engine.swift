@@ -78,14 +78,6 @@ public final class Engine: Sendable {
     /// One upgrade check now: LocalAI's upgrade detection (spec §4.4) against the unfiltered gallery.
     public func checkUpgrades() throws -> UpgradeReport { try store.checkForUpgrades() }
 
-    /// The installed directory an upgrade of `name` would replace: a meta's concrete, an alias's chosen build,
-    /// or `name` itself; nil when nothing by that name is installed.
-    public func upgradeTarget(for name: String) throws -> String? {
-        guard let row = try installed().get(name) else { return nil }
-        if row.isMeta, let target = row.metadata?.metaBackendFor, !target.isEmpty { return target }
-        return row.metadata?.name.isEmpty == false ? row.metadata!.name : name
-    }
-
     /// Bytes on disk of an installed backend (system backends included); nil when not installed.
     public func diskUsage(of backend: String) -> Int64? { store.diskUsage(of: backend) }
 

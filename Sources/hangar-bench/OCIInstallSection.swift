@@ -88,7 +88,7 @@ struct OCIInstallSection: BenchSection {
             BenchCheck(id: "install_peak_rss_mib", label: "b) peak RSS", value: peakMiB, goal: memoryGoalMiB, unit: " MiB"),
         ]
         report.facts = [
-            ("image", "1 layer, \(formatBytes(layer.size)) gzip-compressed, \(formatBytes(unpacked)) unpacked (half random, half text)"),
+            ("image", "1 layer, \(TextFormat.bytes(layer.size)) gzip-compressed, \(TextFormat.bytes(unpacked)) unpacked (half random, half text)"),
             ("registry", "docker-registry on \(registry.address), blobs in its page-cached storage"),
             ("peak RSS", "VmHWM of the hangar process, sampled every 2 ms"),
             ("runs", "\(iterations) of each after one warm-up, alternating"),

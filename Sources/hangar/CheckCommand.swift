@@ -40,7 +40,7 @@ extension UpgradeInfo {
         if !availableVersion.isEmpty {
             return "\(installedVersion.isEmpty ? "unversioned" : "v" + installedVersion) → v\(availableVersion)"
         }
-        let from = installedDigest.isEmpty ? "no digest" : Output.shortDigest(installedDigest)
-        return "new build (\(from) → \(Output.shortDigest(availableDigest)))"
+        let from = installedDigest.isEmpty ? "no digest" : TextFormat.shortDigest(installedDigest)
+        return "new build (\(from) → \(TextFormat.shortDigest(availableDigest)))"
     }
 }

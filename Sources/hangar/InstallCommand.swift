@@ -16,12 +16,14 @@ struct InstallCommand: ParsableCommand {
     @Flag(help: "Install again even when the backend is already installed.")
     var force = false
 
-    @Flag(help: "Print job events as JSON Lines.")
-    var json = false
+    @OptionGroup var jobOptions: JobOptions
 
     func run() throws {
-        let engine = try global.engine()
-        let failed = try JobRunner.run(engine, json: json) { [try $0.install(name, force: force)] }
-        if failed > 0 { throw OperationsFailed() }
+        try Self.install(name, force: force, global: global, jobOptions: jobOptions)
+    }
+
+    /// The body of `install` and `reinstall` (a forced install): one job, its events shown, exit 1 when it failed.
+    static func install(_ name: String, force: Bool, global: GlobalOptions, jobOptions: JobOptions) throws {
+        try jobOptions.run(global) { [try $0.install(name, force: force)] }
     }
 }

@@ -41,7 +41,7 @@ final class JobRenderer: Sendable {
             let decile = Int(bytes * 10 / total)
             if lastPlainDecile[event.job] != decile {
                 lastPlainDecile[event.job] = decile
-                Output.stderr("\(who): \(decile * 10)% (\(Output.bytes(bytes)) of \(Output.bytes(total)))")
+                Output.stderr("\(who): \(decile * 10)% (\(TextFormat.bytes(bytes)) of \(TextFormat.bytes(total)))")
             }
         default:
             if let line = event.kind.line() { Output.stderr("\(who): \(line)") }
@@ -57,14 +57,14 @@ final class JobRenderer: Sendable {
             if started[event.job] == nil { started[event.job] = now }
             let elapsed = max(0.001, now - start)
             let speed = Int64(Double(bytes) / elapsed)
-            var line = "\(who): \(Output.bytes(bytes))"
+            var line = "\(who): \(TextFormat.bytes(bytes))"
             if total > 0 {
                 let percent = Int(bytes * 100 / total)
                 let filled = Int(bytes * 30 / total)
                 line = "\(who): [" + String(repeating: "#", count: filled) + String(repeating: "-", count: 30 - filled)
-                    + "] \(percent)% \(Output.bytes(bytes))/\(Output.bytes(total))"
+                    + "] \(percent)% \(TextFormat.bytes(bytes))/\(TextFormat.bytes(total))"
                 if speed > 0 && bytes < total {
-                    line += " \(Output.bytes(speed))/s ETA \(ageText(Int(Double(total - bytes) / Double(speed))))"
+                    line += " \(TextFormat.bytes(speed))/s ETA \(TextFormat.age(Int(Double(total - bytes) / Double(speed))))"
                 }
             }
             FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))

@@ -1,6 +1,27 @@
 import ArgumentParser
 import HangarEngine
 
+/// What every command that runs jobs (install, reinstall, upgrade, uninstall) takes besides the global options:
+/// how to show the jobs' events.
+struct JobOptions: ParsableArguments {
+    @Flag(help: "Print job events as JSON Lines.")
+    var json = false
+
+    /// Submits jobs on an engine for `global`, shows their events until all finished, and fails the command
+    /// (exit 1) when any did not succeed. Returns the submitted ids in order.
+    @discardableResult
+    func run(_ global: GlobalOptions, submit: (Engine) throws -> [JobID]) throws -> [JobID] {
+        let engine = try global.engine()
+        var ids: [JobID] = []
+        let failed = try JobRunner.run(engine, json: json) { engine in
+            ids = try submit(engine)
+            return ids
+        }
+        if failed > 0 { throw OperationsFailed() }
+        return ids
+    }
+}
+
 /// Runs submitted jobs to the end while rendering their events, then reports the failures.
 enum JobRunner {
     /// Waits for `jobs` in order; returns how many did not succeed.

@@ -35,11 +35,4 @@ enum Output {
         for line in report.problems { stderr("hangar: could not recover: \(line)") }
     }
 
-    /// Human byte counts (the engine's formatter).
-    static func bytes(_ n: Int64) -> String { formatBytes(n) }
-}
-
-extension Output {
-    /// `sha256:3f2a9c1` (the engine's shared badge rule).
-    static func shortDigest(_ digest: String) -> String { HangarEngine.shortDigest(digest) }
 }

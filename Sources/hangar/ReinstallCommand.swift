@@ -12,12 +12,9 @@ struct ReinstallCommand: ParsableCommand {
     @Argument(help: "Backend name.")
     var name: String
 
-    @Flag(help: "Print job events as JSON Lines.")
-    var json = false
+    @OptionGroup var jobOptions: JobOptions
 
     func run() throws {
-        let engine = try global.engine()
-        let failed = try JobRunner.run(engine, json: json) { [try $0.install(name, force: true)] }
-        if failed > 0 { throw OperationsFailed() }
+        try InstallCommand.install(name, force: true, global: global, jobOptions: jobOptions)
     }
 }

@@ -13,8 +13,7 @@ struct UninstallCommand: ParsableCommand {
     @Argument(help: "Backend names (a meta, an alias or a directory name).")
     var names: [String]
 
-    @Flag(help: "Print job events as JSON Lines.")
-    var json = false
+    @OptionGroup var jobOptions: JobOptions
 
     func validate() throws {
         if names.isEmpty { throw ValidationError("name at least one backend to uninstall") }
@@ -23,8 +22,6 @@ struct UninstallCommand: ParsableCommand {
     func run() throws {
         // Every name is checked before anything is queued, so a bad one cannot stop the run halfway.
         for name in names { _ = try BackendName.validate(name) }
-        let engine = try global.engine()
-        let failed = try JobRunner.run(engine, json: json) { engine in try names.map { try engine.uninstall($0) } }
-        if failed > 0 { throw OperationsFailed() }
+        try jobOptions.run(global) { engine in try names.map { try engine.uninstall($0) } }
     }
 }

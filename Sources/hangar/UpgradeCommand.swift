@@ -13,8 +13,8 @@ struct UpgradeCommand: ParsableCommand {
     @Argument(help: "Backend names; none means every backend with an upgrade.")
     var names: [String] = []
 
-    @Flag(help: "Print job events as JSON Lines.")
-    var json = false
+    @OptionGroup var jobOptions: JobOptions
+    private var json: Bool { jobOptions.json }
 
     func run() throws {
         for name in names { _ = try BackendName.validate(name) }
@@ -25,17 +25,17 @@ struct UpgradeCommand: ParsableCommand {
         if names.isEmpty {
             targets = report.upgrades.keys.sorted()
             if targets.isEmpty {
-                say("All backends are up to date.", event: "up_to_date", backend: nil)
+                say("All backends are up to date.", event: "up_to_date", backend: nil, reason: nil)
                 return
             }
         } else {
+            let installed = try engine.installed()
             for name in names {
-                // A meta or alias upgrades the build behind it (that is the row `check` reports).
-                let target = try engine.upgradeTarget(for: name) ?? name
-                if report.upgrades[target] != nil {
+                switch UpgradeDecision.decide(name, installed: installed, report: report) {
+                case .upgrade(let target, _):
                     if !targets.contains(target) { targets.append(target) }
-                } else {
-                    say("Backend \(name): no upgrade available", event: "skipped", backend: name)
+                case .skip(let reason):
+                    say("Backend \(name): \(reason)", event: "skipped", backend: name, reason: reason)
                 }
             }
             if targets.isEmpty {
@@ -61,11 +61,12 @@ struct UpgradeCommand: ParsableCommand {
     }
 
     /// A line for people, or with --json a JSON Lines event (`skipped` with a reason, `up_to_date`).
-    private func say(_ text: String, event: String, backend: String?) {
+    private func say(_ text: String, event: String, backend: String?, reason: String?) {
         guard json else { return Output.stdout(text) }
         var o = JSONObject()
         o["event"] = .string(event)
-        if let backend { o["backend"] = .string(backend); o["reason"] = .string("no upgrade available") }
+        if let backend { o["backend"] = .string(backend) }
+        if let reason { o["reason"] = .string(reason) }
         Output.stdout(JSONValue.object(o).compact())
     }
 }

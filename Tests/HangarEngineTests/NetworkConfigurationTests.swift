@@ -8,15 +8,15 @@ final class NetworkConfigurationTests: XCTestCase {
     }
 
     func testByteSizesParseWithBinaryAndDecimalUnits() {
-        XCTAssertEqual(parseByteSize("16MiB"), 16 << 20)
-        XCTAssertEqual(parseByteSize("2GiB"), 2 << 30)
-        XCTAssertEqual(parseByteSize("2G"), 2 << 30)
-        XCTAssertEqual(parseByteSize("1.5GiB"), 3 << 29)
-        XCTAssertEqual(parseByteSize("500MB"), 500_000_000)
-        XCTAssertEqual(parseByteSize("4096"), 4096)
-        XCTAssertEqual(parseByteSize(" 8 kib "), 8192)
+        XCTAssertEqual(TextFormat.parseBytes("16MiB"), 16 << 20)
+        XCTAssertEqual(TextFormat.parseBytes("2GiB"), 2 << 30)
+        XCTAssertEqual(TextFormat.parseBytes("2G"), 2 << 30)
+        XCTAssertEqual(TextFormat.parseBytes("1.5GiB"), 3 << 29)
+        XCTAssertEqual(TextFormat.parseBytes("500MB"), 500_000_000)
+        XCTAssertEqual(TextFormat.parseBytes("4096"), 4096)
+        XCTAssertEqual(TextFormat.parseBytes(" 8 kib "), 8192)
         for bad in ["", "MiB", "12XB", "-5MiB", "1.2.3G", "9999999999TiB", "0x10"] {
-            XCTAssertNil(parseByteSize(bad), bad)
+            XCTAssertNil(TextFormat.parseBytes(bad), bad)
         }
     }
 

@@ -76,7 +76,7 @@ final class HTTPTransferTests: LoopbackHTTPTestCase {
         server.route("/flaky", .init(text: "finally"), faults: [.status(500), .status(503)])
         let c = client()
         var attempts: [Int] = []
-        let body = try withHTTPRetries(backoff: c.options.retryBackoff, isCancelled: { false }) { attempt in
+        let body = try HTTPRetry.run(backoff: c.options.retryBackoff, isCancelled: { false }) { attempt in
             attempts.append(attempt)
             return try c.send(HTTPRequest(url: server.url("/flaky"))).requireSuccess().body
         }
@@ -88,7 +88,7 @@ final class HTTPTransferTests: LoopbackHTTPTestCase {
     func testRetriesGiveUpAfterTheBackoffAndSaySo() throws {
         server.route("/down", .init(text: "never"), faults: Array(repeating: .status(503), count: 10))
         let c = client()
-        XCTAssertThrowsError(try withHTTPRetries(backoff: [0.01, 0.01], isCancelled: { false }) { _ in
+        XCTAssertThrowsError(try HTTPRetry.run(backoff: [0.01, 0.01], isCancelled: { false }) { _ in
             try c.send(HTTPRequest(url: server.url("/down"))).requireSuccess()
         }) { error in
             XCTAssertEqual((error as? HTTPFailure)?.status, 503)
@@ -100,7 +100,7 @@ final class HTTPTransferTests: LoopbackHTTPTestCase {
     func testPermanentFailuresAreNotRetried() throws {
         server.route("/gone", .init(status: 404, text: "no"))
         let c = client()
-        XCTAssertThrowsError(try withHTTPRetries(backoff: [0.01, 0.01], isCancelled: { false }) { _ in
+        XCTAssertThrowsError(try HTTPRetry.run(backoff: [0.01, 0.01], isCancelled: { false }) { _ in
             try c.send(HTTPRequest(url: server.url("/gone"))).requireSuccess()
         })
         XCTAssertEqual(server.requests(to: "/gone").count, 1)
@@ -112,7 +112,7 @@ final class HTTPTransferTests: LoopbackHTTPTestCase {
         let cancelled = Atomic<Bool>(false)
         let start = Date()
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { cancelled.store(true, ordering: .relaxed) }
-        XCTAssertThrowsError(try withHTTPRetries(backoff: [30], isCancelled: { cancelled.load(ordering: .relaxed) }) { _ in
+        XCTAssertThrowsError(try HTTPRetry.run(backoff: [30], isCancelled: { cancelled.load(ordering: .relaxed) }) { _ in
             try c.send(HTTPRequest(url: server.url("/down"))).requireSuccess()
         }) { error in XCTAssertTrue(error is CancelledError, "\(error)") }
         XCTAssertLessThan(Date().timeIntervalSince(start), 2)
@@ -124,7 +124,7 @@ final class HTTPTransferTests: LoopbackHTTPTestCase {
         server.route("/blob", .init(body: blob), faults: [.closeAfter(bytes: 100_000)])
         let c = client()
         var received: [UInt8] = []
-        let response = try withHTTPRetries(backoff: c.options.retryBackoff, isCancelled: { false }) { _ in
+        let response = try HTTPRetry.run(backoff: c.options.retryBackoff, isCancelled: { false }) { _ in
             let request = HTTPRequest(url: server.url("/blob"), resumeFrom: received.isEmpty ? nil : Int64(received.count))
             let response = try c.stream(request, isCancelled: { false }) { received.append(contentsOf: $0) }
             return try response.requireSuccess()

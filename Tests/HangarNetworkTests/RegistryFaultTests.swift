@@ -156,7 +156,7 @@ final class RegistryFaultTests: RegistryTestCase {
         let v2 = try pusher.push(directory: try site.source("space-v2"), repository: repo, tag: "latest", index: true)
         let upgrade = try site.hangar(["upgrade", "space"], env: ["HANGAR_FAKE_FREE_BYTES": "100"])
         assertRefused(upgrade, "not enough disk space", name: "space", before: before)
-        let needed = formatBytes(v2.layers[0].size * 3)
+        let needed = TextFormat.bytes(v2.layers[0].size * 3)
         XCTAssertTrue(upgrade.stderr.contains("needs about \(needed)") && upgrade.stderr.contains("100 B free"), upgrade.stderr)
         XCTAssertFalse(upgrade.stderr.contains("downloading layer"), "refused before any download:\n\(upgrade.stderr)")
     }

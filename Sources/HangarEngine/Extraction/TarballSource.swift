@@ -201,7 +201,7 @@ private final class Download {
     func fetch(url: String, client: HTTPClient) throws {
         let context = self.context
         let isCancelled: @Sendable () -> Bool = { context.isCancelled }
-        try withHTTPRetries(backoff: client.options.retryBackoff, isCancelled: isCancelled) { _ in
+        try HTTPRetry.run(backoff: client.options.retryBackoff, isCancelled: isCancelled) { _ in
             var resumeFrom = bytes > 0 ? bytes : nil
             while true {
                 let response = try client.stream(HTTPRequest(url: url, resumeFrom: resumeFrom), isCancelled: isCancelled,
@@ -232,7 +232,7 @@ private final class Download {
         try context.checkCancelled()
         if bytes + Int64(chunk.count) > limit {
             throw HangarError.operation(
-                "tarball is larger than --max-extract-size allows (\(formatBytes(limit)) downloaded): raise --max-extract-size if this backend is legitimately that large")
+                "tarball is larger than --max-extract-size allows (\(TextFormat.bytes(limit)) downloaded): raise --max-extract-size if this backend is legitimately that large")
         }
         try Sys.writeAll(fd, chunk, path: path)
         hasher.update(chunk)

@@ -51,7 +51,7 @@ public struct GallerySnapshot: Sendable {
     public var warnings: [String] {
         failures + statuses.compactMap { s in
             guard let age = s.cacheAge, let path = s.servedBy else { return nil }
-            return "gallery \"\(s.gallery.name)\": using the cached copy \(path), \(ageText(age)) old, because \(s.error ?? "its sources failed")"
+            return "gallery \"\(s.gallery.name)\": using the cached copy \(path), \(TextFormat.age(age)) old, because \(s.error ?? "its sources failed")"
         }
     }
 
@@ -265,12 +265,4 @@ public enum GalleryURL {
         guard parts.count == 3 else { return nil }
         return (parts[0], parts[1], parts[2], branch)
     }
-}
-
-/// `42s`, `5m`, `3h`, `2d`: how old a cached copy is.
-public func ageText(_ seconds: Int) -> String {
-    if seconds < 60 { return "\(seconds)s" }
-    if seconds < 3600 { return "\(seconds / 60)m" }
-    if seconds < 86400 { return "\(seconds / 3600)h" }
-    return "\(seconds / 86400)d"
 }

@@ -34,7 +34,7 @@ public extension Array where Element == GalleryEntry {
 
 /// lithammer/fuzzysearch `Match`: every character of `source` appears in `target` in order (case-sensitive,
 /// so callers lower-case the term as LocalAI does).
-public func fuzzyMatch(_ source: String, _ target: String) -> Bool {
+func fuzzyMatch(_ source: String, _ target: String) -> Bool {
     var it = target.unicodeScalars.makeIterator()
     outer: for c in source.unicodeScalars {
         while let t = it.next() { if t == c { continue outer } }

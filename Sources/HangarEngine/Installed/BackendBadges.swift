@@ -1,18 +1,12 @@
 /// The short texts every front end shows per installed backend (`hangar list`, `hangar demo`, the terminal UI),
 /// in one place so they never disagree. Arrows are parameters because the UI has an ASCII mode.
 
-/// `sha256:3f2a9c1`: the algorithm and the first seven hex digits.
-public func shortDigest(_ digest: String) -> String {
-    guard let colon = digest.firstIndex(of: ":") else { return String(digest.prefix(7)) }
-    return String(digest[...colon]) + String(digest[digest.index(after: colon)...].prefix(7))
-}
-
 extension InstalledBackend {
     /// `v1.2.0` when a version is recorded, else the short image digest, else `?` (`system` for a system backend).
     public var versionBadge: String {
         guard let metadata else { return isSystem ? "system" : "?" }
         if !metadata.version.isEmpty { return "v" + metadata.version }
-        if !metadata.digest.isEmpty { return shortDigest(metadata.digest) }
+        if !metadata.digest.isEmpty { return TextFormat.shortDigest(metadata.digest) }
         return "?"
     }
 
@@ -53,8 +47,8 @@ extension UpgradeInfo {
             let from = installedVersion.isEmpty ? "no recorded version" : "v" + installedVersion
             return "\(from) \(arrow) v\(availableVersion)"
         }
-        let from = installedDigest.isEmpty ? "no recorded digest" : shortDigest(installedDigest)
-        return "\(from) \(arrow) \(availableDigest.isEmpty ? "new build" : shortDigest(availableDigest))"
+        let from = installedDigest.isEmpty ? "no recorded digest" : TextFormat.shortDigest(installedDigest)
+        return "\(from) \(arrow) \(availableDigest.isEmpty ? "new build" : TextFormat.shortDigest(availableDigest))"
     }
 }
 

@@ -75,11 +75,11 @@ extension BackendMetadata {
 /// RFC 3339 timestamps in local time, as Go's `time.Now().Format(time.RFC3339)` prints them.
 public enum RFC3339 {
     /// `2026-08-22T22:44:03+02:00`, or `...Z` when the local zone is UTC.
-    public static func localNow() -> String { format(time(nil)) }
+    public static func localNow() -> String { format(Int(time(nil))) }
 
     /// Formats `seconds` since the epoch in the process's local time zone.
-    public static func format(_ seconds: time_t) -> String {
-        var t = seconds
+    public static func format(_ seconds: Int) -> String {
+        var t = time_t(seconds)
         var tm = tm()
         localtime_r(&t, &tm)
         func pad(_ n: Int, _ width: Int = 2) -> String {

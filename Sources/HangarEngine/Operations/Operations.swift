@@ -129,7 +129,7 @@ extension LocalDirectoryStore {
         defer { lock.release() }
         // Re-read under the lock: another process may have changed it while this job waited.
         let current = try installed().get(dirName)?.metadata ?? metadata
-        if !entry.version.isEmpty && current.version == entry.version && current.uri == entry.uri {
+        if UpgradeCheck.compareVersions(installed: current, offered: entry) == .same && current.uri == entry.uri {
             return "\(dirName) is already at v\(entry.version) (upgraded by another operation while this one waited)"
         }
 
@@ -198,7 +198,7 @@ extension LocalDirectoryStore {
         }
         freed += try BackendRemoval.remove(dirName, root: root).diskBytes
         removed.insert(dirName, at: 0)
-        return "uninstalled " + removed.joined(separator: " and ") + " (\(formatBytes(freed)) freed)"
+        return "uninstalled " + removed.joined(separator: " and ") + " (\(TextFormat.bytes(freed)) freed)"
     }
 
     // MARK: - Shared steps

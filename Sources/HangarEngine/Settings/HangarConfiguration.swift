@@ -149,7 +149,7 @@ public struct HangarConfiguration: Sendable, Equatable {
                         env: ["HANGAR_MAX_EXTRACT_SIZE"], default: "")
         resolved.sources["max_extract_size"] = sources["max_extract_size"]
         if !size.isEmpty {
-            guard let bytes = parseByteSize(size), bytes > 0 else {
+            guard let bytes = TextFormat.parseBytes(size), bytes > 0 else {
                 let given = flags.maxExtractSize?.isEmpty == false ? "--max-extract-size \(size)" : "HANGAR_MAX_EXTRACT_SIZE=\(size)"
                 throw HangarError.configuration("\(given) is not a size: use bytes or a unit, e.g. 16MiB or 2GiB")
             }
@@ -235,7 +235,7 @@ public struct HangarConfiguration: Sendable, Equatable {
 }
 
 /// Collapses `.`/`..` and duplicate slashes lexically, as Go's `filepath.Clean` does for absolute paths.
-public func normalizePath(_ path: String) -> String {
+func normalizePath(_ path: String) -> String {
     var parts: [Substring] = []
     for component in path.split(separator: "/", omittingEmptySubsequences: true) {
         if component == "." { continue }
@@ -246,7 +246,7 @@ public func normalizePath(_ path: String) -> String {
 }
 
 /// The parent of an absolute path (`/` for `/x`).
-public func parentDirectory(_ path: String) -> String {
+func parentDirectory(_ path: String) -> String {
     let clean = normalizePath(path)
     guard let slash = clean.lastIndex(of: "/"), slash != clean.startIndex else { return "/" }
     return String(clean[..<slash])

@@ -60,6 +60,21 @@ public struct UpgradeReport: Sendable, Equatable {
 
 /// LocalAI's `CheckBackendUpgrades` (spec §4.4), single node, with the digest lookups run concurrently.
 public enum UpgradeCheck {
+    /// What the recorded and the offered version alone say (LocalAI's version rule, spec §4.4).
+    public enum VersionComparison: Sendable, Equatable {
+        /// An upgrade: the gallery offers a version and the install records another one, or none.
+        case differ
+        case same
+        /// The gallery names no version: only the image digest can tell.
+        case unknown
+    }
+
+    /// The version rule every upgrade decision uses: the check, and an upgrade re-checking under its lock.
+    public static func compareVersions(installed: BackendMetadata, offered entry: GalleryEntry) -> VersionComparison {
+        if entry.version.isEmpty { return .unknown }
+        return entry.version == installed.version ? .same : .differ
+    }
+
     /// `gallery` must be the *unfiltered* list (§10, #11024); at most `maxConcurrentLookups` HEADs are in flight.
     public static func run(installed: InstalledBackends, gallery: [GalleryEntry], devSuffix: String,
                            resolver: any DigestResolver,
@@ -76,20 +91,14 @@ public enum UpgradeCheck {
             if !name.hasSuffix("-" + devSuffix) && installedNames.contains(devName) { continue }
             guard let entry = gallery.findGalleryElement(name) else { continue }
 
-            if !entry.version.isEmpty && !metadata.version.isEmpty {
-                if entry.version != metadata.version {
-                    upgrades[name] = UpgradeInfo(backendName: name, installedVersion: metadata.version,
-                                                 availableVersion: entry.version, installedDigest: metadata.digest)
-                }
+            switch compareVersions(installed: metadata, offered: entry) {
+            case .differ:
+                upgrades[name] = UpgradeInfo(backendName: name, installedVersion: metadata.version,
+                                             availableVersion: entry.version, installedDigest: metadata.digest)
+            case .same:
                 continue
-            }
-            if !entry.version.isEmpty {
-                upgrades[name] = UpgradeInfo(backendName: name, installedVersion: "", availableVersion: entry.version,
-                                             installedDigest: metadata.digest)
-                continue
-            }
-            if BackendURI.isRegistryImage(entry.uri) {
-                digestWork.append((name, entry, metadata))
+            case .unknown:
+                if BackendURI.isRegistryImage(entry.uri) { digestWork.append((name, entry, metadata)) }
             }
         }
 

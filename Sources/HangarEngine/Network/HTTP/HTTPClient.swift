@@ -207,11 +207,11 @@ public final class HTTPClient: Sendable {
 
         if let error = context.sinkError { throw error }
         if context.headersOverCap {
-            throw HTTPFailure(message: "\(request.method) \(request.url): the response headers are larger than \(formatBytes(Int64(TransferContext.maxHeaderBytes))); refusing them (a broken or hostile server)",
+            throw HTTPFailure(message: "\(request.method) \(request.url): the response headers are larger than \(TextFormat.bytes(Int64(TransferContext.maxHeaderBytes))); refusing them (a broken or hostile server)",
                               isTransient: false)
         }
         if context.overCap {
-            throw HTTPFailure(message: "\(request.method) \(request.url): the response is larger than \(formatBytes(Int64(options.maxBodyBytes))), more than hangar reads into memory; check the URL",
+            throw HTTPFailure(message: "\(request.method) \(request.url): the response is larger than \(TextFormat.bytes(Int64(options.maxBodyBytes))), more than hangar reads into memory; check the URL",
                               isTransient: false)
         }
         // A capped error body ends the transfer early on purpose; what was read is the answer.
@@ -272,7 +272,7 @@ public final class HTTPClient: Sendable {
             if isCancelled() { throw CancelledError() }
             let now = MonotonicClock.now()
             if now - context.lastActivity > options.stallTimeout {
-                throw HTTPFailure(message: "\(request.method) \(request.url) stalled: no data for \(seconds(options.stallTimeout)) after \(formatBytes(context.received)); the server or network stopped responding, try again",
+                throw HTTPFailure(message: "\(request.method) \(request.url) stalled: no data for \(seconds(options.stallTimeout)) after \(TextFormat.bytes(context.received)); the server or network stopped responding, try again",
                                   isTransient: true)
             }
             if let deadline, now > deadline {
@@ -308,7 +308,7 @@ public final class HTTPClient: Sendable {
             return HTTPFailure(message: "TLS handshake with \(origin.hostPort) failed (\(what)): \(why); check that the URL should use https",
                                isTransient: true)
         case CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_PARTIAL_FILE, CURLE_GOT_NOTHING, CURLE_HTTP2, CURLE_HTTP2_STREAM:
-            return HTTPFailure(message: "connection to \(origin.hostPort) broke after \(formatBytes(context.received)) (\(what)): \(why); try again",
+            return HTTPFailure(message: "connection to \(origin.hostPort) broke after \(TextFormat.bytes(context.received)) (\(what)): \(why); try again",
                                isTransient: true)
         default:
             return HTTPFailure(message: "\(what) failed: \(why)", isTransient: false)

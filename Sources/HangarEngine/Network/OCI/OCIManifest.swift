@@ -80,7 +80,7 @@ public enum OCIManifest: Sendable, Equatable {
         }
         guard size <= OCIDescriptor.maxSize else {
             throw HangarError.operation(
-                "manifest of \(source) claims \(digest) is \(size) bytes, more than the \(formatBytes(OCIDescriptor.maxSize)) hangar accepts; refused")
+                "manifest of \(source) claims \(digest) is \(size) bytes, more than the \(TextFormat.bytes(OCIDescriptor.maxSize)) hangar accepts; refused")
         }
         let platform = value["platform"]
         return OCIDescriptor(mediaType: value["mediaType"]?.stringValue ?? "", digest: digest, size: size,

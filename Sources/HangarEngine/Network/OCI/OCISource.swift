@@ -100,7 +100,7 @@ public struct OCISource: BackendSource {
         let free = try fakeFreeBytes ?? Self.freeBytes(at: staging)
         if needed > free {
             throw HangarError.operation(
-                "not enough disk space for \(reference): needs about \(formatBytes(needed)) (\(formatBytes(compressed)) compressed × \(spaceFactor)), \(formatBytes(free)) free on the backends filesystem; free some space and retry")
+                "not enough disk space for \(reference): needs about \(TextFormat.bytes(needed)) (\(TextFormat.bytes(compressed)) compressed × \(spaceFactor)), \(TextFormat.bytes(free)) free on the backends filesystem; free some space and retry")
         }
     }
 
@@ -151,7 +151,7 @@ struct LayerPuller {
         context.progress(bytes: 0, total: total)
         for (index, layer) in layers.enumerated() {
             try context.checkCancelled()
-            context.phase(.downloading, "layer \(index + 1)/\(layers.count) of \(reference) (\(formatBytes(layer.size)), extracted as it arrives)")
+            context.phase(.downloading, "layer \(index + 1)/\(layers.count) of \(reference) (\(TextFormat.bytes(layer.size)), extracted as it arrives)")
             extracted = extracted.addingSaturated(try pull(layer, number: index + 1, doneBefore: done, total: total, alreadyExtracted: extracted))
             done = done.addingSaturated(layer.size)
         }
@@ -183,7 +183,7 @@ struct LayerPuller {
         let stream = LayerStream(pipe: pipe, throttle: throttleBytesPerSecond, isCancelled: isCancelled)
         let context = self.context
         do {
-            try withHTTPRetries(backoff: retryBackoff, isCancelled: isCancelled) { _ in
+            try HTTPRetry.run(backoff: retryBackoff, isCancelled: isCancelled) { _ in
                 let resumeAt = stream.offset
                 // Everything already arrived (a drop after the last byte): asking `bytes=<size>-` would get a 416.
                 if resumeAt > 0 && resumeAt == layer.size { return }
@@ -199,7 +199,7 @@ struct LayerPuller {
             let digest = "sha256:" + stream.finalizeHex()
             guard digest == layer.digest && stream.offset == layer.size else {
                 throw HangarError.operation(
-                    "\(what): the downloaded bytes (\(formatBytes(stream.offset))) have digest \(digest), not the manifest's \(layer.digest) (\(formatBytes(layer.size))): the registry served corrupt data, nothing was installed")
+                    "\(what): the downloaded bytes (\(TextFormat.bytes(stream.offset))) have digest \(digest), not the manifest's \(layer.digest) (\(TextFormat.bytes(layer.size))): the registry served corrupt data, nothing was installed")
             }
             pipe.finish()
         } catch is BytePipe.ReaderStopped {
@@ -251,7 +251,7 @@ private final class LayerStream {
         if offset + Int64(chunk.count) > limit {
             // A resumed request answered from byte 0 overruns the blob: the stream must start over.
             if resumedAt > 0 { throw RangeIgnored() }
-            throw HangarError.operation("\(what): the registry sent more than the manifest's \(formatBytes(limit)); refused")
+            throw HangarError.operation("\(what): the registry sent more than the manifest's \(TextFormat.bytes(limit)); refused")
         }
         offset += Int64(chunk.count)
         hasher.update(chunk)

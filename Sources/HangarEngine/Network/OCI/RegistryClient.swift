@@ -54,7 +54,7 @@ public final class RegistryClient: Sendable {
     /// The tag's top-level digest from a HEAD (`Docker-Content-Digest`), as LocalAI's `GetImageDigest` (§5.3).
     /// A header that is present but not `sha256:<64 hex>` is returned verbatim, as LocalAI stores it, never recomputed.
     public func headDigest(_ reference: ImageReference, isCancelled: @escaping @Sendable () -> Bool = { false }) throws -> String {
-        let response = try withHTTPRetries(backoff: retryBackoff, isCancelled: isCancelled) { attempt in
+        let response = try HTTPRetry.run(backoff: retryBackoff, isCancelled: isCancelled) { attempt in
             try checked(try send(reference, path: "/manifests/\(reference.manifestReference)", method: "HEAD",
                                  headers: ["Accept": OCIMediaType.manifestAccept], isRetry: attempt > 0, isCancelled: isCancelled),
                         reference, what: "manifest")
@@ -70,7 +70,7 @@ public final class RegistryClient: Sendable {
     public func manifest(_ reference: ImageReference, override: String? = nil,
                          isCancelled: @escaping @Sendable () -> Bool = { false }) throws -> FetchedManifest {
         let target = override ?? reference.manifestReference
-        let response = try withHTTPRetries(backoff: retryBackoff, isCancelled: isCancelled) { attempt in
+        let response = try HTTPRetry.run(backoff: retryBackoff, isCancelled: isCancelled) { attempt in
             try checked(try send(reference, path: "/manifests/\(target)", method: "GET",
                                  headers: ["Accept": OCIMediaType.manifestAccept], isRetry: attempt > 0, isCancelled: isCancelled),
                         reference, what: "manifest")

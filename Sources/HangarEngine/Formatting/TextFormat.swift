@@ -1,5 +1,7 @@
-/// `512 B`, `1.5 KiB`, `12.3 MiB`: base 1024, one decimal, as LocalAI's progress strings.
-public func formatBytes(_ n: Int64) -> String {
+/// The short texts hangar shows for sizes, ages and digests, in one place so every front end says them alike.
+public enum TextFormat {
+    /// `512 B`, `1.5 KiB`, `12.3 MiB`: base 1024, one decimal, as LocalAI's progress strings.
+    public static func bytes(_ n: Int64) -> String {
     let units = ["B", "KiB", "MiB", "GiB", "TiB"]
     var value = Double(n)
     var unit = 0
@@ -11,7 +13,7 @@ public func formatBytes(_ n: Int64) -> String {
 
 /// Parses `16MiB`, `2GiB`, `1.5G`, `500MB` or plain bytes (`K`/`M`/`G`/`T` and `KiB`/... are binary, `KB`/`MB`/...
 /// decimal); nil for anything else or a value that does not fit in an Int64.
-public func parseByteSize(_ text: String) -> Int64? {
+public static func parseBytes(_ text: String) -> Int64? {
     let trimmed = text.trimmingCharacters(in: .whitespaces)
     let unitStart = trimmed.firstIndex { !($0.isASCII && ($0.isNumber || $0 == ".")) } ?? trimmed.endIndex
     let numberText = trimmed[..<unitStart]
@@ -32,6 +34,25 @@ public func parseByteSize(_ text: String) -> Int64? {
     let bytes = (fraction * Double(multiplier)).rounded()
     return bytes < 9.2e18 ? Int64(bytes) : nil
 }
+
+/// `42s`, `5m`, `3h`, `2d`: how old something is.
+public static func age(_ seconds: Int) -> String {
+    if seconds < 60 { return "\(seconds)s" }
+    if seconds < 3600 { return "\(seconds / 60)m" }
+    if seconds < 86400 { return "\(seconds / 3600)h" }
+    return "\(seconds / 86400)d"
+}
+
+/// `sha256:3f2a9c1`: the algorithm and the first seven hex digits.
+public static func shortDigest(_ digest: String) -> String {
+    guard let colon = digest.firstIndex(of: ":") else { return String(digest.prefix(7)) }
+    return String(digest[...colon]) + String(digest[digest.index(after: colon)...].prefix(7))
+}
+}
+
+// The terminal UI still calls these two by their old names until its screens move to `TextFormat`.
+public func formatBytes(_ n: Int64) -> String { TextFormat.bytes(n) }
+public func ageText(_ seconds: Int) -> String { TextFormat.age(seconds) }
 
 extension Int64 {
     /// `self + other`, clamped to the Int64 range instead of trapping: sizes from flags and archive headers are

@@ -1,0 +1,29 @@
+/// What to do when someone asks to upgrade one backend, decided in one place for the CLI (`hangar upgrade NAME`)
+/// and the UI (`u`): the engine's job then re-checks the versions under the backend's lock.
+public enum UpgradeDecision: Sendable, Equatable {
+    /// Send the upgrade of `target`, the directory an upgrade replaces (a meta's concrete, an alias's build).
+    /// `info` is the check's finding; nil before any check, when the job itself compares with the gallery.
+    case upgrade(target: String, info: UpgradeInfo?)
+    /// Nothing to send, and why, in words for people.
+    case skip(reason: String)
+
+    /// The decision for `name` as typed (a directory, a meta or an alias), given what is installed and the last
+    /// check's report (nil when none has finished yet).
+    public static func decide(_ name: String, installed: InstalledBackends, report: UpgradeReport?) -> UpgradeDecision {
+        guard let row = installed.get(name) else { return .skip(reason: "no upgrade available") }
+        if row.isSystem {
+            return .skip(reason: "\(row.name) is a system backend (protected): it cannot be upgraded from a gallery")
+        }
+        let target: String
+        if row.isMeta, let concrete = row.metadata?.metaBackendFor, !concrete.isEmpty {
+            target = concrete
+        } else if let recorded = row.metadata?.name, !recorded.isEmpty {
+            target = recorded
+        } else {
+            target = name
+        }
+        guard let report else { return .upgrade(target: target, info: nil) }
+        guard let info = report.upgrades[target] else { return .skip(reason: "no upgrade available") }
+        return .upgrade(target: target, info: info)
+    }
+}
