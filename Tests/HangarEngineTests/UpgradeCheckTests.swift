@@ -16,7 +16,7 @@ final class UpgradeCheckTests: XCTestCase {
                capability: String = "default") throws -> UpgradeReport {
         let installed = try InstalledBackends.list(backendsPath: f.backends, systemBackendsPath: f.system,
                                                    capability: Capability(capability))
-        return UpgradeCheck.run(installed: installed, gallery: entries, devSuffix: "development", resolver: resolver)
+        return UpgradeDetection.run(installed: installed, gallery: entries, devSuffix: "development", resolver: resolver)
     }
 
     func testDifferentVersionIsFlaggedWithBothVersions() throws {

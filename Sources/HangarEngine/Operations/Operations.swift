@@ -129,7 +129,7 @@ extension LocalDirectoryStore {
         defer { lock.release() }
         // Re-read under the lock: another process may have changed it while this job waited.
         let current = try installed().get(dirName)?.metadata ?? metadata
-        if UpgradeCheck.compareVersions(installed: current, offered: entry) == .same && current.uri == entry.uri {
+        if UpgradeDetection.compareVersions(installed: current, offered: entry) == .same && current.uri == entry.uri {
             return "\(dirName) is already at v\(entry.version) (upgraded by another operation while this one waited)"
         }
 

@@ -52,7 +52,7 @@ public final class LocalDirectoryStore: BackendStore {
             // LocalAI's check fails too: "up to date" would be a lie when nothing could be compared.
             throw HangarError.operation("cannot check for upgrades: " + snapshot.failures.joined(separator: "; "))
         }
-        var report = UpgradeCheck.run(installed: installed, gallery: snapshot.entries,
+        var report = UpgradeDetection.run(installed: installed, gallery: snapshot.entries,
                                       devSuffix: configuration.devSuffix, resolver: digestResolver,
                                       maxConcurrentLookups: configuration.checkConcurrency)
         report.warnings.insert(contentsOf: snapshot.warnings, at: 0)
