@@ -218,7 +218,7 @@ public final class UIController {
             if let i = state.jobs.firstIndex(where: { $0.job == id }) { state.jobs[i].background = true }
         }
         if wasChecking, !status.isChecking, state.message?.text.hasPrefix("checking") == true {
-            state.message = (Screens.checkText(state), status.error != nil)
+            state.message = (HeaderView.checkText(state), status.error != nil)
         }
         // "upgrades first/only" reorder with the result: keep the same backend selected.
         state.reselect()

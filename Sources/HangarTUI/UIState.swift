@@ -1,41 +1,5 @@
 import Foundation
 import HangarEngine
-import Synchronization
-
-/// What the controller must do for the state machine: engine commands and settings writes.
-public enum Effect: Equatable, Sendable {
-    case install(String)
-    case reinstall(String)
-    case upgrade(String)
-    case upgradeAll([String])
-    case uninstall(String)
-    case cancel(JobID)
-    case checkNow
-    case setAutoUpgrade(Bool)
-    case setPreferDevelopment(Bool)
-    case setCheckInterval(Double)
-    case setTheme(String)
-    case quit(cancelJobs: Bool)
-}
-
-/// A question before a destructive action; the default answer is No.
-public struct Confirmation: Equatable, Sendable {
-    public var title: String
-    public var lines: [String]
-    public var effect: Effect
-}
-
-/// How the Backends list is ordered.
-public enum BackendOrder: String, CaseIterable, Sendable {
-    case name = "by name"
-    case upgradesFirst = "upgrades first"
-    case upgradesOnly = "upgrades only"
-}
-
-/// A row of the Settings screen.
-public enum SettingItem: Int, CaseIterable, Sendable {
-    case autoUpgrade, checkInterval, preferDevelopment, capability, galleries, theme
-}
 
 /// The whole UI as a value: screens are drawn from it, keys change it, effects leave it for the engine.
 public struct UIState: Sendable {
@@ -511,24 +475,5 @@ public struct UIState: Sendable {
             if activate { message = ("\(item == .capability ? "capability" : "galleries") are set by flags or LocalAI's environment, not here", false) }
             return []
         }
-    }
-}
-
-/// The last Catalog rows computed for one snapshot (a state gets a new cache with each new snapshot).
-final class CatalogRowCache: Sendable {
-    struct Key: Equatable, Sendable {
-        var filter: String
-        var showAll: Bool
-        var showDevelopment: Bool
-    }
-
-    private let cached = Mutex<(key: Key, rows: [AvailableBackend])?>(nil)
-
-    /// The rows for `key`, computed only when the key changed since the last call.
-    func rows(for key: Key, compute: () -> [AvailableBackend]) -> [AvailableBackend] {
-        if let hit = cached.withLock({ $0 }), hit.key == key { return hit.rows }
-        let rows = compute()
-        cached.withLock { $0 = (key, rows) }
-        return rows
     }
 }
