@@ -8,7 +8,7 @@ enum DetailScreen {
     static func detailLines(_ state: UIState, _ row: InstalledBackend) -> [(label: String, value: String, role: StyleRole)] {
         let m = row.metadata
         let g = state.glyphs
-        let kind = row.kindMarks(devSuffix: state.snapshot.devSuffix, arrow: g.arrow)
+        let kind = Badges.kind(row, devSuffix: state.snapshot.devSuffix, arrow: g.arrow)
         var lines: [(String, String, StyleRole)] = [
             ("name", row.name, .accent),
             ("kind", kind.isEmpty ? "backend" : kind, row.broken != nil ? .error : .text),
@@ -22,7 +22,7 @@ enum DetailScreen {
             ("installed_at", m.map { $0.installedAt.isEmpty ? "-" : $0.installedAt } ?? "-", .text),
             ("run file", row.runFile.isEmpty ? "(missing)" : row.runFile, row.isRunnable || row.runFile.isEmpty ? .text : .warning),
             ("directory", row.directory, .text),
-            ("size on disk", state.diskUsage[row.name].map(formatBytes) ?? "measuring\(g.ellipsis)", .text),
+            ("size on disk", state.sizeOnDisk(of: row.name).map(formatBytes) ?? "measuring\(g.ellipsis)", .text),
         ]
         if let broken = row.broken { lines.append(("error", broken, .error)) }
         if let info = state.upgrades.upgrade(for: row) {

@@ -21,6 +21,25 @@ enum JobsScreen {
         return parts.joined(separator: "  ")
     }
 
+    /// The right-hand columns of a job's first line, dropped from the right on narrow terminals.
+    struct Columns: Equatable {
+        var state = 16, started = 0, took = 0, bytes = 0, speed = 0
+        /// Cells the title keeps at least before a column is added.
+        static let minimumTitleWidth = 30
+
+        init(width: Int) {
+            var rest = width - state - 1
+            for (column, want) in [(\Columns.started, 8), (\Columns.took, 7), (\Columns.bytes, 9), (\Columns.speed, 11)]
+            where rest - want - 1 >= Self.minimumTitleWidth {
+                self[keyPath: column] = want
+                rest -= want + 1
+            }
+        }
+
+        /// Cells of every column right of the title, separators included.
+        var used: Int { [state, started, took, bytes, speed].filter { $0 > 0 }.reduce(0) { $0 + $1 + 1 } }
+    }
+
     static func draw(_ state: UIState, _ canvas: Canvas, _ body: (top: Int, height: Int), _ layout: inout FrameLayout) {
         let jobs = state.jobs
         let g = state.glyphs
@@ -30,8 +49,15 @@ enum JobsScreen {
             return
         }
         let running = jobs.filter { !$0.isFinished }.count
+        let c = Columns(width: canvas.width - 3)
+        let titleWidth = canvas.width - 3 - c.used
         canvas.put("\(running) active \(g.separator) \(jobs.count - running) finished (C clears finished)", x: 1, y: body.top,
-                   style: Style(.dim))
+                   style: Style(.dim), maxWidth: titleWidth)
+        let columnsX = 2 + titleWidth + 1
+        Widgets.row(canvas, y: body.top, x: columnsX, cells: [("STATE", c.state, Style(.dim, [.bold])), ("STARTED", c.started, Style(.dim, [.bold])),
+                                                            (BackendsScreen.rightAligned("TOOK", c.took), c.took, Style(.dim, [.bold])),
+                                                            (BackendsScreen.rightAligned("BYTES", c.bytes), c.bytes, Style(.dim, [.bold])),
+                                                            (BackendsScreen.rightAligned("SPEED", c.speed), c.speed, Style(.dim, [.bold]))], glyphs: g)
         let barWidth = max(10, min(30, canvas.width / 4))
         ListView.draw(state, canvas, screen: .jobs, top: body.top + 1, visible: (body.height - 1) / 2, count: jobs.count, rowsPerItem: 2,
              &layout) { i, y, selected in
@@ -47,9 +73,16 @@ enum JobsScreen {
                 }
             }()
             let title = "#\(job.job) \(job.operation.rawValue) \(job.backend)" + (job.background ? " (auto-upgrade)" : "")
-            let titleWidth = min(50, canvas.width - 22)
             canvas.put(g.truncate(title, titleWidth), x: 2, y: y, style: ListView.selectionStyle(selected, .text), maxWidth: titleWidth)
-            canvas.put("\(glyph) \(job.stateWord)", x: titleWidth + 4, y: y, style: ListView.selectionStyle(selected, role), maxWidth: 16)
+            let speed = (job.isFinished ? job.finalSpeed : job.speed(now: state.now)).map { "\(formatBytes(Int64($0)))/s" } ?? ""
+            Widgets.row(canvas, y: y, x: columnsX, cells: [
+                ("\(glyph) \(job.stateWord)", c.state, ListView.selectionStyle(selected, role)),
+                (job.startedClock.map(clockText) ?? "", c.started, ListView.selectionStyle(selected, .dim)),
+                (BackendsScreen.rightAligned(job.duration(now: state.now).map(durationText) ?? "", c.took), c.took,
+                 ListView.selectionStyle(selected, .dim)),
+                (BackendsScreen.rightAligned(job.bytes > 0 ? formatBytes(job.bytes) : "", c.bytes), c.bytes, ListView.selectionStyle(selected, .dim)),
+                (BackendsScreen.rightAligned(speed, c.speed), c.speed, ListView.selectionStyle(selected, .dim)),
+            ], glyphs: g)
             var x = 4
             if !job.isFinished, job.total > 0 {
                 Widgets.progressBar(canvas, x: x, y: y + 1, width: barWidth, fraction: Double(job.bytes) / Double(job.total), glyphs: g)

@@ -43,7 +43,9 @@ public enum Screens {
     public static func pageSize(for screen: Screen, height: Int) -> Int {
         let body = height - 5
         switch screen {
-        case .backends: return max(1, body - 1)
+        case .backends:
+            let dashboard = BackendsScreen.dashboardRows(height: height)
+            return max(1, body - 1 - (dashboard.meters ? 1 : 0) - (dashboard.banner ? 1 : 0))
         case .catalog: return max(1, body - 5)
         case .jobs: return max(1, (body - 1) / 2)
         default: return max(1, body)

@@ -19,6 +19,8 @@ public final class UIController {
     private var layout = FrameLayout()
     private var redrawScheduled = false
     private var ticker: DispatchSourceTimer?
+    /// Once a minute, so "checked 2 min ago" stays true on an idle screen.
+    private var clock: DispatchSourceTimer?
     private var subscription: Int?
     private var checkerSubscription: Int?
     private let background = DispatchQueue(label: "hangar.tui.load", qos: .userInitiated)
@@ -56,6 +58,8 @@ public final class UIController {
             MainActor.assumeIsolated { self?.apply(status) }
         }
         checker.start()
+        if !state.snapshot.diskUsageMeasured { measureDiskUsage() }
+        startClock()
     }
 
     /// Unsubscribes and stops the checker and the ticker; jobs keep running in the engine.
@@ -65,6 +69,8 @@ public final class UIController {
         checker.stop()
         ticker?.cancel()
         ticker = nil
+        clock?.cancel()
+        clock = nil
     }
 
     private func monotonicNow() -> Double { Double(DispatchTime.now().uptimeNanoseconds - clockStart) / 1e9 }
@@ -240,8 +246,10 @@ public final class UIController {
         reloadInFlight = true
         let engine = self.engine
         let settingsAtStart = settingsGeneration
+        let previous = state.snapshot
         background.async {
-            let snapshot = EngineSnapshot.load(engine)
+            var snapshot = EngineSnapshot.load(engine)
+            snapshot.measureDiskUsage(reusing: previous)
             DispatchQueue.main.async {
                 MainActor.assumeIsolated { self.finishReload(snapshot, settingsAtStart: settingsAtStart) }
             }
@@ -262,6 +270,34 @@ public final class UIController {
             reload()
         }
         setNeedsDisplay()
+    }
+
+    /// Sizes for the snapshot the UI started with (read before the terminal opened, without them), off the main
+    /// thread; a reload that landed meanwhile brought its own.
+    private func measureDiskUsage() {
+        let unmeasured = state.snapshot
+        background.async {
+            var measured = unmeasured
+            measured.measureDiskUsage()
+            let sizes = measured.diskUsage
+            DispatchQueue.main.async {
+                MainActor.assumeIsolated {
+                    guard !self.state.snapshot.diskUsageMeasured else { return }
+                    self.state.snapshot.diskUsage = sizes
+                    self.state.snapshot.diskUsageMeasured = true
+                    self.setNeedsDisplay()
+                }
+            }
+        }
+    }
+
+    private func startClock() {
+        guard clock == nil else { return }
+        let timer = DispatchSource.makeTimerSource(queue: .main)
+        timer.schedule(deadline: .now() + 60, repeating: 60, leeway: .seconds(5))
+        timer.setEventHandler { [weak self] in MainActor.assumeIsolated { self?.setNeedsDisplay() } }
+        timer.resume()
+        clock = timer
     }
 
     /// Whether a reload is running or waiting (tests wait for the listing to settle).
@@ -315,6 +351,7 @@ public final class UIController {
         redrawScheduled = false
         measureIfNeeded()
         state.now = monotonicNow()
+        state.wallClock = Date()
         guard let draw else { return }
         layout = draw(state)
         // The next frame scrolls from here, so moving up a long list does not jump and clicks hit what is shown.

@@ -63,6 +63,8 @@ public struct UIState: Sendable {
     public var spinnerFrame = 0
     /// Seconds on the monotonic clock the progress samples use.
     public var now: Double = 0
+    /// Wall-clock time of the frame ("checked 2 min ago", job start times); set by the controller on each draw.
+    public var wallClock = Date()
 
     public init(snapshot: EngineSnapshot, glyphs: Glyphs = .unicode) {
         self.snapshot = snapshot
@@ -210,6 +212,9 @@ public struct UIState: Sendable {
     }
 
     public var autoUpgradeSetting: EffectiveSetting? { snapshot.settings?[.autoUpgradeBackends] }
+
+    /// Size on disk of an installed row: measured for Detail after a job, else from the snapshot's measurement.
+    public func sizeOnDisk(of name: String) -> Int64? { diskUsage[name] ?? snapshot.diskUsage[name] }
 
     // MARK: - Keys
 

@@ -59,6 +59,27 @@ enum Widgets {
                    maxWidth: width - filled)
     }
 
+    /// Coloured segments left to right with the separator between them; a segment that does not fit whole ends
+    /// the line (the first is cut rather than dropped, so the line is never empty).
+    @discardableResult
+    static func segments(_ canvas: Canvas, x: Int, y: Int, width: Int, segments: [Segment], glyphs: Glyphs) -> Int {
+        let separator = " \(glyphs.separator) "
+        var column = x
+        for (i, segment) in segments.enumerated() {
+            let lead = i == 0 ? "" : separator
+            let room = x + width - column
+            if lead.cellWidth + segment.text.cellWidth > room {
+                if i == 0 { canvas.put(glyphs.truncate(segment.text, room), x: column, y: y, style: Style(segment.role, segment.attributes), maxWidth: room) }
+                break
+            }
+            canvas.put(lead, x: column, y: y, style: Style(.dim))
+            column += lead.cellWidth
+            canvas.put(segment.text, x: column, y: y, style: Style(segment.role, segment.attributes))
+            column += segment.text.cellWidth
+        }
+        return column
+    }
+
     /// One table row: cells left to right at the given widths, separated by one blank.
     static func row(_ canvas: Canvas, y: Int, x: Int, cells: [(text: String, width: Int, style: Style)], glyphs: Glyphs) {
         var column = x
