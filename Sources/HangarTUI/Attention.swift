@@ -105,7 +105,7 @@ enum Meters {
         let label = "Backends "
         canvas.put(label, x: x, y: y, style: Style(.accent, [.bold]))
         x += label.cellWidth
-        let barWidth = canvas.width >= 100 ? 24 : 12
+        let barWidth = canvas.width >= 140 ? 30 : canvas.width >= 100 ? 20 : 12
         canvas.put("[", x: x, y: y, style: Style(.border))
         x += 1
         var used = 0
@@ -122,16 +122,25 @@ enum Meters {
         x += barWidth
         canvas.put("]", x: x, y: y, style: Style(.border))
         x += 2
-        var parts: [Segment] = [Segment(text: "installed: \(summary.total)", role: .text, attributes: [.bold])]
+        // Disk and jobs keep their place at the right edge; the counts fill what is left, whole segments only.
+        let disk = state.snapshot.totalDiskUsage.map(formatBytes) ?? "measuring\(g.ellipsis)"
+        let active = state.activeJobs.count
+        let right = [Segment(text: "disk: \(disk)", role: .accent),
+                     Segment(text: active > 0 ? "jobs: \(active) active" : "jobs: idle", role: active > 0 ? .accent : .dim)]
+        let rightWidth = right.map(\.text.cellWidth).reduce(0, +) + 3 * (right.count - 1)
+        let rightX = canvas.width - 1 - rightWidth
+        // The total is on the tab ("Backends (10)"): the meter says how they are.
+        var parts: [Segment] = []
         if summary.current > 0 { parts.append(Segment(text: "current: \(summary.current)", role: .ok)) }
         if summary.upgradable > 0 { parts.append(Segment(text: "upgradable: \(summary.upgradable)", role: .upgrade)) }
         if summary.broken > 0 { parts.append(Segment(text: "broken: \(summary.broken)", role: .error)) }
         if summary.system > 0 { parts.append(Segment(text: "system: \(summary.system)", role: .dim)) }
         if summary.unchecked > 0 { parts.append(Segment(text: "not checked: \(summary.unchecked)", role: .dim)) }
-        let disk = state.snapshot.totalDiskUsage.map(formatBytes) ?? "measuring\(g.ellipsis)"
-        let active = state.activeJobs.count
-        parts.append(Segment(text: "disk: \(disk)", role: .accent))
-        parts.append(Segment(text: active > 0 ? "jobs: \(active) active" : "jobs: idle", role: active > 0 ? .accent : .dim))
-        Widgets.segments(canvas, x: x, y: y, width: canvas.width - x - 1, segments: parts, glyphs: g)
+        if rightX - x >= 16 {
+            Widgets.segments(canvas, x: x, y: y, width: rightX - x - 2, segments: parts, glyphs: g)
+            Widgets.segments(canvas, x: rightX, y: y, width: rightWidth, segments: right, glyphs: g)
+        } else {
+            Widgets.segments(canvas, x: x, y: y, width: canvas.width - x - 1, segments: [right[0]] + parts, glyphs: g)
+        }
     }
 }

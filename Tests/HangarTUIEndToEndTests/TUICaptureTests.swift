@@ -46,7 +46,7 @@ final class TUICaptureTests: XCTestCase {
         XCTAssertTrue(checked.allSatisfy { $0.foreground == Self.grey }, "the age is dim: \(describe(checked))")
         // The banner sits right above the table, under the meters.
         let bannerRow = try XCTUnwrap(capture.find("5 upgrades available")).y
-        XCTAssertTrue(capture.text(bannerRow - 1).contains("installed: "), capture.text(bannerRow - 1))
+        XCTAssertTrue(capture.text(bannerRow - 1).contains("disk: "), capture.text(bannerRow - 1))
         XCTAssertTrue(capture.text(bannerRow + 1).contains("NAME"), capture.text(bannerRow + 1))
         let header = try XCTUnwrap(capture.cells(of: "capability default"))
         XCTAssertTrue(header.allSatisfy { $0.background == .indexed(67) && $0.foreground == .indexed(0) }, describe(header))
