@@ -130,10 +130,11 @@ enum Meters {
         let rightWidth = right.map(\.text.cellWidth).reduce(0, +) + 3 * (right.count - 1)
         let rightX = canvas.width - 1 - rightWidth
         // The total is on the tab ("Backends (10)"): the meter says how they are.
+        // Most urgent first: what does not fit is left out from the end.
         var parts: [Segment] = []
-        if summary.current > 0 { parts.append(Segment(text: "current: \(summary.current)", role: .ok)) }
-        if summary.upgradable > 0 { parts.append(Segment(text: "upgradable: \(summary.upgradable)", role: .upgrade)) }
         if summary.broken > 0 { parts.append(Segment(text: "broken: \(summary.broken)", role: .error)) }
+        if summary.upgradable > 0 { parts.append(Segment(text: "upgradable: \(summary.upgradable)", role: .upgrade)) }
+        if summary.current > 0 { parts.append(Segment(text: "current: \(summary.current)", role: .ok)) }
         if summary.system > 0 { parts.append(Segment(text: "system: \(summary.system)", role: .dim)) }
         if summary.unchecked > 0 { parts.append(Segment(text: "not checked: \(summary.unchecked)", role: .dim)) }
         if rightX - x >= 16 {

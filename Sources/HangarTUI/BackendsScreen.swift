@@ -97,7 +97,8 @@ enum BackendsScreen {
     private static func progress(_ job: JobRow, state: UIState, _ canvas: Canvas, x: Int, y: Int, width: Int, selected: Bool) {
         let barWidth = min(24, max(6, width / 2))
         guard width >= barWidth else { return }
-        Widgets.progressBar(canvas, x: x, y: y, width: barWidth, fraction: Double(job.bytes) / Double(job.total), glyphs: state.glyphs)
+        Widgets.progressBar(canvas, x: x, y: y, width: barWidth, fraction: Double(job.bytes) / Double(job.total), glyphs: state.glyphs,
+                            selected: selected)
         var rest: [String] = []
         if let speed = job.speed(now: state.now) { rest.append("\(formatBytes(Int64(speed)))/s") }
         if let eta = job.eta(now: state.now) { rest.append("ETA \(durationText(eta))") }

@@ -51,8 +51,8 @@ enum JobsScreen {
         let running = jobs.filter { !$0.isFinished }.count
         let c = Columns(width: canvas.width - 3)
         let titleWidth = canvas.width - 3 - c.used
-        canvas.put("\(running) active \(g.separator) \(jobs.count - running) finished (C clears finished)", x: 1, y: body.top,
-                   style: Style(.dim), maxWidth: titleWidth)
+        canvas.put(g.truncate("\(running) active \(g.separator) \(jobs.count - running) finished (C clears finished)", titleWidth),
+                   x: 1, y: body.top, style: Style(.dim), maxWidth: titleWidth)
         let columnsX = 2 + titleWidth + 1
         Widgets.row(canvas, y: body.top, x: columnsX, cells: [("STATE", c.state, Style(.dim, [.bold])), ("STARTED", c.started, Style(.dim, [.bold])),
                                                             (BackendsScreen.rightAligned("TOOK", c.took), c.took, Style(.dim, [.bold])),

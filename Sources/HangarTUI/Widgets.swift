@@ -51,12 +51,15 @@ enum Widgets {
     }
 
     /// `[██████░░░░]`-style bar of `width` cells for `fraction` (0...1).
-    static func progressBar(_ canvas: Canvas, x: Int, y: Int, width: Int, fraction: Double, glyphs: Glyphs) {
+    /// On a selected row the bar takes the selection's colours: a fill in the same colour as the selection's
+    /// background would not be seen.
+    static func progressBar(_ canvas: Canvas, x: Int, y: Int, width: Int, fraction: Double, glyphs: Glyphs, selected: Bool = false) {
         guard width > 0 else { return }
         let filled = Int((max(0, min(1, fraction)) * Double(width)).rounded(.down))
-        canvas.put(String(repeating: glyphs.barFull, count: filled), x: x, y: y, style: Style(.progressFill), maxWidth: width)
-        canvas.put(String(repeating: glyphs.barEmpty, count: width - filled), x: x + filled, y: y, style: Style(.progressEmpty),
-                   maxWidth: width - filled)
+        canvas.put(String(repeating: glyphs.barFull, count: filled), x: x, y: y,
+                   style: selected ? Style(.selection, [.bold]) : Style(.progressFill), maxWidth: width)
+        canvas.put(String(repeating: glyphs.barEmpty, count: width - filled), x: x + filled, y: y,
+                   style: selected ? Style(.selection) : Style(.progressEmpty), maxWidth: width - filled)
     }
 
     /// Coloured segments left to right with the separator between them; a segment that does not fit whole ends

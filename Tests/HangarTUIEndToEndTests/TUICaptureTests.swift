@@ -78,6 +78,8 @@ final class TUICaptureTests: XCTestCase {
         let ui = try site.openUI()
         try select("stablediffusion-ggml", in: ui)
         try ui.send("u")
+        // Off the row: an unselected row shows the theme's bar colours (a selected one takes the selection's).
+        try ui.send("k")
         var capture = ui.capture()
         eventually("the bar in the row", timeout: 15, context: { ui.screen() }) {
             capture = ui.capture()

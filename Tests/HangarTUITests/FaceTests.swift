@@ -47,7 +47,7 @@ final class FaceTests: XCTestCase {
         XCTAssertTrue(draw(state).line(3).contains("disk: measuring…"), draw(state).line(3))
         state.snapshot.measureDiskUsage()
         let meters = draw(state).line(3)
-        XCTAssertTrue(meters.contains("] current: 4 · upgradable: 4 · broken: 1 · system: 1"), meters)
+        XCTAssertTrue(meters.contains("] broken: 1 · upgradable: 4 · current: 4 · system: 1"), meters)
         XCTAssertNotNil(meters.range(of: #"disk: \d+\.\d KiB · jobs: idle"#, options: .regularExpression), meters)
         let bar = try XCTUnwrap(meters.split(separator: "[").last?.split(separator: "]").first.map(String.init), meters)
         XCTAssertEqual(bar.count, 20, bar)
@@ -119,6 +119,10 @@ final class FaceTests: XCTestCase {
         XCTAssertEqual(filled.count, 8, "40% of a 20-cell bar on piper's row: \(row)")
         XCTAssertTrue(filled.allSatisfy { canvas.style(x: $0, y: y).role == .progressFill })
         XCTAssertEqual(row.filter { $0 == "░" }.count, 12)
+        // Selected, the bar takes the selection's colours: a cyan fill on the cyan selection bar would vanish.
+        state.select(try XCTUnwrap(state.backendRows.firstIndex { $0.name == "piper" }), on: .backends)
+        let selected = draw(state)
+        XCTAssertTrue(filled.allSatisfy { selected.style(x: $0, y: y).role == .selection }, selected.text)
         XCTAssertTrue(row.contains("40 B/s ETA 2s"), row)
     } }
 
