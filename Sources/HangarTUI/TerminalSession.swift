@@ -48,7 +48,9 @@ final class TerminalSession {
             onResize()
         }
         onSignal(SIGTSTP) {
-            canvas.suspendUntilContinued()
+            canvas.suspend()
+            Self.stopUntilContinued()
+            canvas.resume()
             onResize()
         }
         // A stop from outside (kill -STOP, then -CONT) leaves the shell's drawing on screen too.
@@ -65,6 +67,21 @@ final class TerminalSession {
         let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
         source.setEventHandler { MainActor.assumeIsolated { body() } }
         sources.append(source)
+    }
+
+    /// Stops the process as SIGTSTP's default action does, right here, until SIGCONT. Dispatch keeps SIGTSTP
+    /// blocked and the session ignores it: both are undone for the one re-raised signal. Runs on the main thread,
+    /// never in a signal handler.
+    private static func stopUntilContinued() {
+        var tstp = sigset_t()
+        var previous = sigset_t()
+        sigemptyset(&tstp)
+        sigaddset(&tstp, SIGTSTP)
+        signal(SIGTSTP, SIG_DFL)
+        pthread_sigmask(SIG_UNBLOCK, &tstp, &previous)
+        raise(SIGTSTP)
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
+        signal(SIGTSTP, SIG_IGN)
     }
 
     /// Ends `runUntilFinished` after the current event.
