@@ -63,29 +63,38 @@ public struct EngineSnapshot: Sendable {
         loadedAt = Date()
     }
 
-    /// Measures every installed row's directory. A size from `previous` is kept when the row is the same install
-    /// (same directory, same metadata.json), so the reload after one job walks only that job's backend.
-    public mutating func measureDiskUsage(reusing previous: EngineSnapshot? = nil) {
-        var byDirectory: [String: Int64] = [:]
-        if let previous {
-            let old = Dictionary(previous.installed.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-            for row in installed {
-                if let before = old[row.name], before.directory == row.directory, before.metadata == row.metadata,
-                   before.broken == row.broken, let size = previous.diskUsage[row.name] {
-                    byDirectory[row.directory] = size
-                }
+    /// Takes the sizes of `previous` for rows that are the same install (same directory, same metadata.json): after
+    /// one job only that job's backend is walked again. Cheap (no disk access), so it runs as a reload lands.
+    public mutating func reuseDiskUsage(from previous: EngineSnapshot) {
+        let old = Dictionary(previous.installed.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for row in installed {
+            if let before = old[row.name], before.directory == row.directory, before.metadata == row.metadata,
+               before.broken == row.broken, let size = previous.diskUsage[row.name] {
+                diskUsage[row.name] = size
             }
         }
+        diskUsageMeasured = installed.allSatisfy { diskUsage[$0.name] != nil }
+    }
+
+    /// Walks the directories of the rows that have no size yet (off the main thread: a real backend can hold tens
+    /// of thousands of files).
+    public mutating func measureDiskUsage() {
+        diskUsage = Self.measure(installed, known: diskUsage)
+        diskUsageMeasured = true
+    }
+
+    /// `known` plus a size for every other row of `rows`; an alias row has its build's directory, walked once.
+    public static func measure(_ rows: [InstalledBackend], known: [String: Int64]) -> [String: Int64] {
+        var byDirectory: [String: Int64] = [:]
+        for row in rows { if let size = known[row.name] { byDirectory[row.directory] = size } }
         var sizes: [String: Int64] = [:]
-        for row in installed {
-            // An alias row points at its build's directory: walk each directory once.
+        for row in rows {
             if byDirectory[row.directory] == nil, let size = try? FileTree.treeSize(row.directory).diskBytes {
                 byDirectory[row.directory] = size
             }
             sizes[row.name] = byDirectory[row.directory]
         }
-        diskUsage = sizes
-        diskUsageMeasured = true
+        return sizes
     }
 
     /// Bytes on disk of every installed directory, each counted once (aliases share their build's); nil until measured.

@@ -24,6 +24,9 @@ public final class UIController {
     private var subscription: Int?
     private var checkerSubscription: Int?
     private let background = DispatchQueue(label: "hangar.tui.load", qos: .userInitiated)
+    private let sizing = DispatchQueue(label: "hangar.tui.sizes", qos: .utility)
+    /// Bumped with each new listing, so sizes measured for an older one are not applied to it.
+    private var snapshotGeneration = 0
     private let clockStart = DispatchTime.now().uptimeNanoseconds
     private var measuring: Set<String> = []
     /// A reload runs; further requests wait for it and then coalesce into one more.
@@ -58,7 +61,7 @@ public final class UIController {
             MainActor.assumeIsolated { self?.apply(status) }
         }
         checker.start()
-        if !state.snapshot.diskUsageMeasured { measureDiskUsage() }
+        measureDiskUsage()
         startClock()
     }
 
@@ -246,10 +249,8 @@ public final class UIController {
         reloadInFlight = true
         let engine = self.engine
         let settingsAtStart = settingsGeneration
-        let previous = state.snapshot
         background.async {
-            var snapshot = EngineSnapshot.load(engine)
-            snapshot.measureDiskUsage(reusing: previous)
+            let snapshot = EngineSnapshot.load(engine)
             DispatchQueue.main.async {
                 MainActor.assumeIsolated { self.finishReload(snapshot, settingsAtStart: settingsAtStart) }
             }
@@ -262,7 +263,10 @@ public final class UIController {
             snapshot.settings = state.snapshot.settings
             snapshot.settingsError = state.snapshot.settingsError
         }
+        snapshot.reuseDiskUsage(from: state.snapshot)
         state.snapshot = snapshot
+        snapshotGeneration += 1
+        measureDiskUsage()
         state.reselect()
         reloadInFlight = false
         if reloadPending {
@@ -272,17 +276,19 @@ public final class UIController {
         setNeedsDisplay()
     }
 
-    /// Sizes for the snapshot the UI started with (read before the terminal opened, without them), off the main
-    /// thread; a reload that landed meanwhile brought its own.
+    /// Sizes on disk for the rows of the current listing that have none, on their own low-priority queue so a
+    /// long walk never holds up a reload; a result for a listing that was replaced meanwhile is dropped (the new
+    /// listing measures itself).
     private func measureDiskUsage() {
-        let unmeasured = state.snapshot
-        background.async {
-            var measured = unmeasured
-            measured.measureDiskUsage()
-            let sizes = measured.diskUsage
+        guard !state.snapshot.diskUsageMeasured else { return }
+        let rows = state.snapshot.installed
+        let known = state.snapshot.diskUsage
+        let generation = snapshotGeneration
+        sizing.async {
+            let sizes = EngineSnapshot.measure(rows, known: known)
             DispatchQueue.main.async {
                 MainActor.assumeIsolated {
-                    guard !self.state.snapshot.diskUsageMeasured else { return }
+                    guard generation == self.snapshotGeneration else { return }
                     self.state.snapshot.diskUsage = sizes
                     self.state.snapshot.diskUsageMeasured = true
                     self.setNeedsDisplay()
