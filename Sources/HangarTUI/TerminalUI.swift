@@ -78,34 +78,14 @@ public enum TerminalUI {
             (try? engine.hangarSettings.load().checkInterval) ?? HangarSettings.defaultCheckInterval
         })
         let controller = UIController(engine: engine, checker: checker, snapshot: snapshot, glyphs: glyphs)
-        controller.setThemeChoices(current: themeName, names: library.availableNames(), colorNote: canvas.colorDescription(noColor: noColor))
-        controller.draw = { state in
-            canvas.beginFrame()
-            let layout = Screens.render(state, on: canvas)
-            canvas.endFrame()
-            return layout
-        }
-        controller.onThemeChange = { name in
-            do {
-                canvas.apply(try library.load(name), noColor: noColor)
-                return nil
-            } catch {
-                return "\(error)"
-            }
-        }
+        connect(controller, to: canvas, library: library, themeName: themeName, noColor: noColor)
         let quit: @MainActor (Bool) -> Void = { cancelJobs in
             if cancelJobs { engine.jobs.cancelAll() }
             session.finish()
         }
         controller.onQuit = quit
         session.start(onInput: { events in
-            for event in events {
-                switch event {
-                case .key(let key): controller.handle(key)
-                case .click(let x, let y): controller.click(x: x, y: y)
-                case .wheel(let delta): controller.scroll(by: delta)
-                }
-            }
+            controller.handle(events)
             controller.setPageSize(height: canvas.height)
         }, onResize: {
             controller.setPageSize(height: canvas.height)
@@ -129,6 +109,27 @@ public enum TerminalUI {
         session.close()
         waitForCancelledJobs(engine, count: active)
         return session.exitStatus
+    }
+
+    /// Frames go to the terminal; a theme chosen in Settings is loaded and applied there.
+    @MainActor
+    private static func connect(_ controller: UIController, to canvas: NCursesCanvas, library: ThemeLibrary, themeName: String,
+                                noColor: Bool) {
+        controller.setThemeChoices(current: themeName, names: library.availableNames(), colorNote: canvas.colorDescription(noColor: noColor))
+        controller.draw = { state in
+            canvas.beginFrame()
+            let layout = Screens.render(state, on: canvas)
+            canvas.endFrame()
+            return layout
+        }
+        controller.onThemeChange = { name in
+            do {
+                canvas.apply(try library.load(name), noColor: noColor)
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
     }
 
     /// The listing is local and fast; the galleries may need the network. Waits a little for them so a local

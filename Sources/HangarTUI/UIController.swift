@@ -87,6 +87,17 @@ public final class UIController {
         setNeedsDisplay()
     }
 
+    /// Everything the terminal delivered in one read: keys, clicks and wheel notches, in order.
+    func handle(_ events: [TerminalInput]) {
+        for event in events {
+            switch event {
+            case .key(let key): handle(key)
+            case .click(let x, let y): click(x: x, y: y)
+            case .wheel(let delta): scroll(by: delta)
+            }
+        }
+    }
+
     /// A mouse click at a cell: tabs switch screens, list rows select (a second click on the selection opens it).
     public func click(x: Int, y: Int) {
         guard state.confirmation == nil, !state.showHelp else { return }
