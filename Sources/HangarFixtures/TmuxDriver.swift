@@ -126,6 +126,12 @@ public final class TmuxSession {
         (try? tmux(["capture-pane", "-p", "-t", name] + (colors ? ["-e"] : []) + (history ? ["-S", "-"] : []))) ?? ""
     }
 
+    /// The visible screen as cells with their colours and attributes (`capture-pane -e -N`: trailing blanks kept,
+    /// so a coloured bar to the right edge is captured too).
+    public func capture() -> ScreenCapture {
+        ScreenCapture((try? tmux(["capture-pane", "-p", "-e", "-N", "-t", name])) ?? "")
+    }
+
     public var lines: [String] { screen().components(separatedBy: "\n") }
 
     /// The first visible line containing `text`.

@@ -8,4 +8,12 @@ public enum Badges {
         guard let url = row.metadata?.galleryURL, !url.isEmpty else { return row.isSystem ? "system" : "" }
         return galleries.first { $0.gallery.url == url }?.gallery.name ?? url
     }
+
+    /// The row's kind marks as the UI shows them: an alias that replaced a meta pointing at the same build says
+    /// `meta → X` once instead of `meta → X, alias → X`.
+    public static func kind(_ row: InstalledBackend, devSuffix: String, arrow: String) -> String {
+        let marks = row.kindMarks(devSuffix: devSuffix, arrow: arrow)
+        guard row.isAlias, let meta = row.replacedMeta, let build = row.metadata?.name, meta.metaBackendFor == build else { return marks }
+        return marks.replacingOccurrences(of: ", alias \(arrow) \(build)", with: "")
+    }
 }

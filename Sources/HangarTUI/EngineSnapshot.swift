@@ -23,6 +23,11 @@ public struct EngineSnapshot: Sendable {
 
     /// False until the galleries were read (the header says so; the catalog waits).
     public var galleriesLoaded: Bool
+    /// Size on disk per installed row (its directory's blocks, as `du` counts them), filled off the main thread by
+    /// `measureDiskUsage` after the listing was read: the Backends table and the disk meter never walk a tree.
+    public var diskUsage: [String: Int64] = [:]
+    /// True once `measureDiskUsage` ran on this listing (sizes may still be missing for unreadable directories).
+    public var diskUsageMeasured = false
 
     /// Reads the installed listing, the galleries and the settings of `engine`.
     public static func load(_ engine: Engine) -> EngineSnapshot {
@@ -56,6 +61,50 @@ public struct EngineSnapshot: Sendable {
         tagsByName = Dictionary(catalog.map { ($0.entry.name, $0.entry.tags) }, uniquingKeysWith: { first, _ in first })
         galleriesLoaded = true
         loadedAt = Date()
+    }
+
+    /// Takes the sizes of `previous` for rows that are the same install (same directory, same metadata.json): after
+    /// one job only that job's backend is walked again. Cheap (no disk access), so it runs as a reload lands.
+    public mutating func reuseDiskUsage(from previous: EngineSnapshot) {
+        let old = Dictionary(previous.installed.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        for row in installed {
+            if let before = old[row.name], before.directory == row.directory, before.metadata == row.metadata,
+               before.broken == row.broken, let size = previous.diskUsage[row.name] {
+                diskUsage[row.name] = size
+            }
+        }
+        diskUsageMeasured = installed.allSatisfy { diskUsage[$0.name] != nil }
+    }
+
+    /// Walks the directories of the rows that have no size yet (off the main thread: a real backend can hold tens
+    /// of thousands of files).
+    public mutating func measureDiskUsage() {
+        diskUsage = Self.measure(installed, known: diskUsage)
+        diskUsageMeasured = true
+    }
+
+    /// `known` plus a size for every other row of `rows`; an alias row has its build's directory, walked once.
+    public static func measure(_ rows: [InstalledBackend], known: [String: Int64]) -> [String: Int64] {
+        var byDirectory: [String: Int64] = [:]
+        for row in rows { if let size = known[row.name] { byDirectory[row.directory] = size } }
+        var sizes: [String: Int64] = [:]
+        for row in rows {
+            if byDirectory[row.directory] == nil, let size = try? FileTree.treeSize(row.directory).diskBytes {
+                byDirectory[row.directory] = size
+            }
+            sizes[row.name] = byDirectory[row.directory]
+        }
+        return sizes
+    }
+
+    /// Bytes on disk of every installed directory, each counted once (aliases share their build's); nil until measured.
+    public var totalDiskUsage: Int64? {
+        guard diskUsageMeasured else { return nil }
+        var seen: Set<String> = []
+        return installed.reduce(Int64(0)) { total, row in
+            guard seen.insert(row.directory).inserted, let size = diskUsage[row.name] else { return total }
+            return total + size
+        }
     }
 
     /// An empty snapshot (before the first load, and in tests of pure key handling).

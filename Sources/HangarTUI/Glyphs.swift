@@ -31,6 +31,9 @@ public struct Glyphs: Sendable, Equatable {
         barFull: "#", barEmpty: ".", horizontal: "-", vertical: "|", corners: ["+", "+", "+", "+"],
         cursor: ">", separator: "-", ellipsis: "...", dash: "-", spinner: ["|", "/", "-", "\\"])
 
+    /// A Unicode symbol the glyph set has no field for, as this set prints it (its ASCII twin in ASCII mode).
+    public func symbol(_ character: Character) -> String { self == .ascii ? Glyphs.ascii(for: character) : String(character) }
+
     /// `text` cut to `width` cells (a wide character counts two), ending in the ellipsis when something was cut.
     public func truncate(_ text: String, _ width: Int) -> String {
         guard width > 0 else { return "" }

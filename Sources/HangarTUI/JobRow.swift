@@ -25,6 +25,11 @@ public struct JobRow: Sendable, Equatable {
     public var lastProgressAt: Double?
     public var warnings: [String] = []
     public var background: Bool = false
+    /// When the job started working (its first phase or progress), on the monotonic clock and on the wall clock.
+    public var startedAt: Double?
+    public var startedClock: Date?
+    /// When it ended (monotonic); the duration stays on the row after the job is done.
+    public var endedAt: Double?
 
     public init(job: JobID, operation: JobOperation, backend: String) {
         self.job = job
@@ -45,7 +50,16 @@ public struct JobRow: Sendable, Equatable {
     }
 
     /// Folds one event into the row; `now` is seconds on any monotonic-enough clock.
-    public mutating func apply(_ kind: JobEvent.Kind, now: Double) {
+    /// `wall` is the same moment on the wall clock (the start time shown).
+    public mutating func apply(_ kind: JobEvent.Kind, now: Double, wall: Date = Date()) {
+        switch kind {
+        case .queued, .warning: break
+        case .phase, .progress:
+            if startedAt == nil { startedAt = now; startedClock = wall }
+        default:
+            if startedAt == nil { startedAt = now; startedClock = wall }
+            if endedAt == nil { endedAt = now }
+        }
         switch kind {
         case .queued: state = .queued
         case .phase(let phase, let detail): state = .running(phase, detail: detail)
@@ -68,6 +82,18 @@ public struct JobRow: Sendable, Equatable {
     public func speed(now: Double) -> Double? {
         guard let first = firstProgress, now - first.at >= 0.5, bytes > first.bytes else { return nil }
         return Double(bytes - first.bytes) / (now - first.at)
+    }
+
+    /// The average transfer speed the row keeps after the job ended (first to last progress report).
+    public var finalSpeed: Double? {
+        guard let first = firstProgress, let last = lastProgressAt, last - first.at >= 0.5, bytes > first.bytes else { return nil }
+        return Double(bytes - first.bytes) / (last - first.at)
+    }
+
+    /// Seconds from start to end (or to `now` while it runs); nil before it started.
+    public func duration(now: Double) -> Int? {
+        guard let startedAt else { return nil }
+        return max(0, Int(((endedAt ?? now) - startedAt).rounded()))
     }
 
     /// Seconds left at the average speed; nil when unknown.

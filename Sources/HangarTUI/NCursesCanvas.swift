@@ -170,22 +170,14 @@ final class NCursesCanvas: Canvas {
         if hangar_nc_terminal_size(STDOUT_FILENO, &rows, &cols) == 0 { _ = resizeterm(rows, cols) }
     }
 
-    /// Ctrl-Z: gives the terminal back to the shell, stops the process as SIGTSTP's default action does, and on
-    /// SIGCONT takes the terminal again; the caller redraws. Runs on the main thread, never in a signal handler.
-    func suspendUntilContinued() {
+    /// Ctrl-Z, first half: gives the terminal back to the shell (cooked mode, main screen).
+    func suspend() {
         _ = endwin()
         TerminalRestore.isActive.store(false, ordering: .releasing)
-        // Dispatch keeps SIGTSTP blocked and hangar ignores it: unblock it and restore the default action for the
-        // one re-raised signal, which stops the whole process right here until SIGCONT.
-        var tstp = sigset_t()
-        var previous = sigset_t()
-        sigemptyset(&tstp)
-        sigaddset(&tstp, SIGTSTP)
-        signal(SIGTSTP, SIG_DFL)
-        pthread_sigmask(SIG_UNBLOCK, &tstp, &previous)
-        raise(SIGTSTP)
-        pthread_sigmask(SIG_SETMASK, &previous, nil)
-        signal(SIGTSTP, SIG_IGN)
+    }
+
+    /// Ctrl-Z, second half, after SIGCONT: takes the terminal again; the caller redraws.
+    func resume() {
         // The shell may have changed the terminal while hangar was stopped: that is the state to restore on exit.
         TerminalRestore.saveTerminalState()
         TerminalRestore.isActive.store(true, ordering: .releasing)

@@ -63,27 +63,12 @@ public enum TerminalUI {
             FileHandle.standardError.write(Data("hangar: \(error); choose another with --theme NAME or HANGAR_THEME\n".utf8))
             return 2
         }
-        // The listing is local and fast; the galleries may need the network. Wait a little for them so a local
-        // gallery is on the first frame, but never let a slow network hold the screen: then they arrive later.
-        var snapshot = EngineSnapshot.loadLocal(engine)
-        let galleries = Mutex<EngineSnapshot?>(nil)
-        let galleriesRead = DispatchSemaphore(value: 0)
-        DispatchQueue.global(qos: .userInitiated).async { [snapshot] in
-            var full = snapshot
-            full.addGalleries(engine)
-            galleries.withLock { $0 = full }
-            galleriesRead.signal()
-        }
-        if galleriesRead.wait(timeout: .now() + 0.12) == .success, let full = galleries.withLock({ $0 }) { snapshot = full }
-        // ncurses installs its SIGWINCH and SIGTSTP handlers only over SIG_DFL, and its SIGTSTP handler calls curses
-        // from the signal handler, racing the main thread. hangar takes both through Dispatch on the main queue, so
-        // an idle UI also needs no polling timer to notice a resize.
-        signal(SIGWINCH, SIG_IGN)
-        signal(SIGTSTP, SIG_IGN)
-        guard let canvas = NCursesCanvas.open() else {
+        let (snapshot, galleriesRead) = firstSnapshot(engine)
+        guard let session = TerminalSession.open() else {
             FileHandle.standardError.write(Data("hangar: cannot open the terminal (TERM=\(options.environment["TERM"] ?? "unset")); use hangar list\n".utf8))
             return 2
         }
+        let canvas = session.canvas
         canvas.asciiOnly = glyphs == .ascii
         let noColor = options.colorDisabled
         canvas.apply(theme, noColor: noColor)
@@ -93,6 +78,43 @@ public enum TerminalUI {
             (try? engine.hangarSettings.load().checkInterval) ?? HangarSettings.defaultCheckInterval
         })
         let controller = UIController(engine: engine, checker: checker, snapshot: snapshot, glyphs: glyphs)
+        connect(controller, to: canvas, library: library, themeName: themeName, noColor: noColor)
+        let quit: @MainActor (Bool) -> Void = { cancelJobs in
+            if cancelJobs { engine.jobs.cancelAll() }
+            session.finish()
+        }
+        controller.onQuit = quit
+        session.start(onInput: { events in
+            controller.handle(events)
+            controller.setPageSize(height: canvas.height)
+        }, onResize: {
+            controller.setPageSize(height: canvas.height)
+            controller.resized()
+        }, onTerminate: { quit(true) })
+
+        controller.setPageSize(height: canvas.height)
+        controller.redraw()
+        controller.start()
+        if !snapshot.galleriesLoaded {
+            // The first fetch is still running: when it ends, the controller's reload reads its result from the
+            // gallery loader's in-memory cache instead of fetching a second time alongside it.
+            DispatchQueue.global(qos: .userInitiated).async {
+                galleriesRead.wait()
+                DispatchQueue.main.async { MainActor.assumeIsolated { controller.reload() } }
+            }
+        }
+        session.runUntilFinished()
+        let active = controller.state.activeJobs.count
+        controller.stop()
+        session.close()
+        waitForCancelledJobs(engine, count: active)
+        return session.exitStatus
+    }
+
+    /// Frames go to the terminal; a theme chosen in Settings is loaded and applied there.
+    @MainActor
+    private static func connect(_ controller: UIController, to canvas: NCursesCanvas, library: ThemeLibrary, themeName: String,
+                                noColor: Bool) {
         controller.setThemeChoices(current: themeName, names: library.availableNames(), colorNote: canvas.colorDescription(noColor: noColor))
         controller.draw = { state in
             canvas.beginFrame()
@@ -108,97 +130,39 @@ public enum TerminalUI {
                 return "\(error)"
             }
         }
+    }
 
-        var finished = false
-        var status: Int32 = 0
-        let quit: @MainActor (Bool) -> Void = { cancelJobs in
-            if cancelJobs { engine.jobs.cancelAll() }
-            finished = true
+    /// The listing is local and fast; the galleries may need the network. Waits a little for them so a local
+    /// gallery is on the first frame, but never lets a slow network hold the screen: then they arrive later, and
+    /// the returned semaphore is signalled when they did.
+    private static func firstSnapshot(_ engine: Engine) -> (EngineSnapshot, DispatchSemaphore) {
+        let snapshot = EngineSnapshot.loadLocal(engine)
+        let galleries = Mutex<EngineSnapshot?>(nil)
+        let galleriesRead = DispatchSemaphore(value: 0)
+        DispatchQueue.global(qos: .userInitiated).async {
+            var full = snapshot
+            full.addGalleries(engine)
+            galleries.withLock { $0 = full }
+            galleriesRead.signal()
         }
-        controller.onQuit = quit
+        if galleriesRead.wait(timeout: .now() + 0.12) == .success, let full = galleries.withLock({ $0 }) { return (full, galleriesRead) }
+        return (snapshot, galleriesRead)
+    }
 
-        let input = DispatchSource.makeReadSource(fileDescriptor: STDIN_FILENO, queue: .main)
-        input.setEventHandler {
-            MainActor.assumeIsolated {
-                for event in canvas.readInput() {
-                    switch event {
-                    case .key(let key): controller.handle(key)
-                    case .click(let x, let y): controller.click(x: x, y: y)
-                    case .wheel(let delta): controller.scroll(by: delta)
-                    }
-                }
-                controller.setPageSize(height: canvas.height)
-            }
+    /// Cancelled jobs stop at their next check and roll back; gives them a moment so nothing is left half-done for
+    /// the next start's recovery to clean up.
+    private static func waitForCancelledJobs(_ engine: Engine, count active: Int) {
+        guard active > 0 else { return }
+        FileHandle.standardError.write(Data("hangar: waiting for \(active) cancelled job\(active == 1 ? "" : "s") to stop\n".utf8))
+        let stopped = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            engine.jobs.waitAll()
+            stopped.signal()
         }
-        var sources: [any DispatchSourceProtocol] = [input]
-        /// Signals arrive as main-queue events, never in a handler: ncurses may be called there.
-        func onSignal(_ sig: Int32, _ body: @escaping @MainActor () -> Void) {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
-            source.setEventHandler { MainActor.assumeIsolated { body() } }
-            sources.append(source)
+        if stopped.wait(timeout: .now() + 5) == .timedOut {
+            FileHandle.standardError.write(Data(("hangar: \(active == 1 ? "the job is" : "some jobs are") still stopping; "
+                + "the next hangar start rolls back whatever they left unfinished\n").utf8))
         }
-        let relayout: @MainActor () -> Void = {
-            controller.setPageSize(height: canvas.height)
-            controller.resized()
-        }
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            onSignal(sig) {
-                // The shell convention for death by a signal: 130 after Ctrl-C, 143 after SIGTERM, 129 on hangup.
-                status = 128 + sig
-                quit(true)
-            }
-        }
-        onSignal(SIGWINCH) {
-            canvas.resizeToTerminal()
-            relayout()
-        }
-        onSignal(SIGTSTP) {
-            canvas.suspendUntilContinued()
-            relayout()
-        }
-        // A stop from outside (kill -STOP, then -CONT) leaves the shell's drawing on screen too.
-        onSignal(SIGCONT) {
-            canvas.repaintAll()
-            relayout()
-        }
-        sources.forEach { $0.resume() }
-
-        controller.setPageSize(height: canvas.height)
-        controller.redraw()
-        controller.start()
-        if !snapshot.galleriesLoaded {
-            // The first fetch is still running: when it ends, the controller's reload reads its result from the
-            // gallery loader's in-memory cache instead of fetching a second time alongside it.
-            DispatchQueue.global(qos: .userInitiated).async {
-                galleriesRead.wait()
-                DispatchQueue.main.async { MainActor.assumeIsolated { controller.reload() } }
-            }
-        }
-        // The main thread waits in the run loop, which also drains the main queue: every event, key and
-        // timer above runs there, and an idle UI sleeps here.
-        while !finished {
-            _ = RunLoop.main.run(mode: .default, before: Date.distantFuture)
-        }
-        sources.forEach { $0.cancel() }
-        let active = controller.state.activeJobs.count
-        controller.stop()
-        canvas.close()
-        if active > 0 {
-            // Cancelled jobs stop at their next check and roll back; give them a moment so nothing is left half-done
-            // for the next start's recovery to clean up.
-            FileHandle.standardError.write(Data("hangar: waiting for \(active) cancelled job\(active == 1 ? "" : "s") to stop\n".utf8))
-            let stopped = DispatchSemaphore(value: 0)
-            DispatchQueue.global().async {
-                engine.jobs.waitAll()
-                stopped.signal()
-            }
-            if stopped.wait(timeout: .now() + 5) == .timedOut {
-                FileHandle.standardError.write(Data(("hangar: \(active == 1 ? "the job is" : "some jobs are") still stopping; "
-                    + "the next hangar start rolls back whatever they left unfinished\n").utf8))
-            }
-        }
-        return status
     }
 
     /// Renders one full frame of the UI for `engine` on `canvas`: reads the engine once, as `run` does before its

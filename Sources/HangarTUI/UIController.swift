@@ -19,9 +19,14 @@ public final class UIController {
     private var layout = FrameLayout()
     private var redrawScheduled = false
     private var ticker: DispatchSourceTimer?
+    /// Once a minute, so "checked 2 min ago" stays true on an idle screen.
+    private var clock: DispatchSourceTimer?
     private var subscription: Int?
     private var checkerSubscription: Int?
     private let background = DispatchQueue(label: "hangar.tui.load", qos: .userInitiated)
+    private let sizing = DispatchQueue(label: "hangar.tui.sizes", qos: .utility)
+    /// Bumped with each new listing, so sizes measured for an older one are not applied to it.
+    private var snapshotGeneration = 0
     private let clockStart = DispatchTime.now().uptimeNanoseconds
     private var measuring: Set<String> = []
     /// A reload runs; further requests wait for it and then coalesce into one more.
@@ -56,6 +61,8 @@ public final class UIController {
             MainActor.assumeIsolated { self?.apply(status) }
         }
         checker.start()
+        measureDiskUsage()
+        startClock()
     }
 
     /// Unsubscribes and stops the checker and the ticker; jobs keep running in the engine.
@@ -65,6 +72,8 @@ public final class UIController {
         checker.stop()
         ticker?.cancel()
         ticker = nil
+        clock?.cancel()
+        clock = nil
     }
 
     private func monotonicNow() -> Double { Double(DispatchTime.now().uptimeNanoseconds - clockStart) / 1e9 }
@@ -76,6 +85,17 @@ public final class UIController {
         let effects = state.handle(key)
         execute(effects)
         setNeedsDisplay()
+    }
+
+    /// Everything the terminal delivered in one read: keys, clicks and wheel notches, in order.
+    func handle(_ events: [TerminalInput]) {
+        for event in events {
+            switch event {
+            case .key(let key): handle(key)
+            case .click(let x, let y): click(x: x, y: y)
+            case .wheel(let delta): scroll(by: delta)
+            }
+        }
     }
 
     /// A mouse click at a cell: tabs switch screens, list rows select (a second click on the selection opens it).
@@ -218,7 +238,7 @@ public final class UIController {
             if let i = state.jobs.firstIndex(where: { $0.job == id }) { state.jobs[i].background = true }
         }
         if wasChecking, !status.isChecking, state.message?.text.hasPrefix("checking") == true {
-            state.message = (Screens.checkText(state), status.error != nil)
+            state.message = (HeaderView.checkText(state), status.error != nil)
         }
         // "upgrades first/only" reorder with the result: keep the same backend selected.
         state.reselect()
@@ -254,7 +274,10 @@ public final class UIController {
             snapshot.settings = state.snapshot.settings
             snapshot.settingsError = state.snapshot.settingsError
         }
+        snapshot.reuseDiskUsage(from: state.snapshot)
         state.snapshot = snapshot
+        snapshotGeneration += 1
+        measureDiskUsage()
         state.reselect()
         reloadInFlight = false
         if reloadPending {
@@ -262,6 +285,36 @@ public final class UIController {
             reload()
         }
         setNeedsDisplay()
+    }
+
+    /// Sizes on disk for the rows of the current listing that have none, on their own low-priority queue so a
+    /// long walk never holds up a reload; a result for a listing that was replaced meanwhile is dropped (the new
+    /// listing measures itself).
+    private func measureDiskUsage() {
+        guard !state.snapshot.diskUsageMeasured else { return }
+        let rows = state.snapshot.installed
+        let known = state.snapshot.diskUsage
+        let generation = snapshotGeneration
+        sizing.async {
+            let sizes = EngineSnapshot.measure(rows, known: known)
+            DispatchQueue.main.async {
+                MainActor.assumeIsolated {
+                    guard generation == self.snapshotGeneration else { return }
+                    self.state.snapshot.diskUsage = sizes
+                    self.state.snapshot.diskUsageMeasured = true
+                    self.setNeedsDisplay()
+                }
+            }
+        }
+    }
+
+    private func startClock() {
+        guard clock == nil else { return }
+        let timer = DispatchSource.makeTimerSource(queue: .main)
+        timer.schedule(deadline: .now() + 60, repeating: 60, leeway: .seconds(5))
+        timer.setEventHandler { [weak self] in MainActor.assumeIsolated { self?.setNeedsDisplay() } }
+        timer.resume()
+        clock = timer
     }
 
     /// Whether a reload is running or waiting (tests wait for the listing to settle).
@@ -315,6 +368,7 @@ public final class UIController {
         redrawScheduled = false
         measureIfNeeded()
         state.now = monotonicNow()
+        state.wallClock = Date()
         guard let draw else { return }
         layout = draw(state)
         // The next frame scrolls from here, so moving up a long list does not jump and clicks hit what is shown.

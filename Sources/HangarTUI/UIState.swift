@@ -1,41 +1,5 @@
 import Foundation
 import HangarEngine
-import Synchronization
-
-/// What the controller must do for the state machine: engine commands and settings writes.
-public enum Effect: Equatable, Sendable {
-    case install(String)
-    case reinstall(String)
-    case upgrade(String)
-    case upgradeAll([String])
-    case uninstall(String)
-    case cancel(JobID)
-    case checkNow
-    case setAutoUpgrade(Bool)
-    case setPreferDevelopment(Bool)
-    case setCheckInterval(Double)
-    case setTheme(String)
-    case quit(cancelJobs: Bool)
-}
-
-/// A question before a destructive action; the default answer is No.
-public struct Confirmation: Equatable, Sendable {
-    public var title: String
-    public var lines: [String]
-    public var effect: Effect
-}
-
-/// How the Backends list is ordered.
-public enum BackendOrder: String, CaseIterable, Sendable {
-    case name = "by name"
-    case upgradesFirst = "upgrades first"
-    case upgradesOnly = "upgrades only"
-}
-
-/// A row of the Settings screen.
-public enum SettingItem: Int, CaseIterable, Sendable {
-    case autoUpgrade, checkInterval, preferDevelopment, capability, galleries, theme
-}
 
 /// The whole UI as a value: screens are drawn from it, keys change it, effects leave it for the engine.
 public struct UIState: Sendable {
@@ -44,7 +8,8 @@ public struct UIState: Sendable {
         // A new snapshot gets a new cache, so copies of the state never share rows of different snapshots.
         didSet { catalogCache = CatalogRowCache() }
     }
-    private var catalogCache = CatalogRowCache()
+    /// Catalog rows of this snapshot, filter and toggles (see `catalogRows`).
+    var catalogCache = CatalogRowCache()
     public var upgrades = UpgradeCheckStatus()
     /// Jobs in the order they were queued; finished rows stay until cleared.
     public var jobs: [JobRow] = []
@@ -99,70 +64,14 @@ public struct UIState: Sendable {
     public var spinnerFrame = 0
     /// Seconds on the monotonic clock the progress samples use.
     public var now: Double = 0
+    /// Wall-clock time of the frame ("checked 2 min ago", job start times); set by the controller on each draw.
+    public var wallClock = Date()
 
     public init(snapshot: EngineSnapshot, glyphs: Glyphs = .unicode) {
         self.snapshot = snapshot
         self.glyphs = glyphs
         catalogShowDevelopment = snapshot.settings?.preferDevelopmentBackends ?? false
         reselect()
-    }
-
-    // MARK: - Derived rows (pure functions of the state)
-
-    /// Installed rows after filter and order.
-    public var backendRows: [InstalledBackend] {
-        var rows = snapshot.installed
-        if let filter = filters[.backends], !filter.isEmpty {
-            let needle = filter.lowercased()
-            rows = rows.filter { row in
-                row.name.lowercased().contains(needle) || (row.metadata?.alias.lowercased().contains(needle) ?? false)
-                    || (row.metadata?.metaBackendFor.lowercased().contains(needle) ?? false)
-                    || (snapshot.tagsByName[row.name] ?? []).contains { $0.lowercased().contains(needle) }
-            }
-        }
-        switch order {
-        case .name: return rows
-        case .upgradesFirst:
-            let (up, rest) = rows.reduce(into: ([InstalledBackend](), [InstalledBackend]())) { acc, row in
-                if upgrades.upgrade(for: row) != nil { acc.0.append(row) } else { acc.1.append(row) }
-            }
-            return up + rest
-        case .upgradesOnly: return rows.filter { upgrades.upgrade(for: $0) != nil }
-        }
-    }
-
-    /// Catalog rows: compatible entries (all with the toggle), development builds only when asked for.
-    /// Cached per snapshot, filter and toggles: progress redraws at 4-20 Hz must not filter 1,033 entries each time.
-    public var catalogRows: [AvailableBackend] {
-        let needle = (filters[.catalog] ?? "").lowercased()
-        let key = CatalogRowCache.Key(filter: needle, showAll: catalogShowAll, showDevelopment: catalogShowDevelopment)
-        return catalogCache.rows(for: key) { computeCatalogRows(needle) }
-    }
-
-    private func computeCatalogRows(_ needle: String) -> [AvailableBackend] {
-        snapshot.catalog.filter { row in
-            (catalogShowAll || row.compatible)
-                && (catalogShowDevelopment || !row.entry.isDevelopment(devSuffix: snapshot.devSuffix))
-                && (needle.isEmpty || row.entry.name.lowercased().contains(needle)
-                    || row.entry.tags.contains { $0.lowercased().contains(needle) })
-        }
-    }
-
-    /// The backend keys act on and Detail shows: the highlighted Backends row; on Detail the backend it was opened
-    /// on, by name, even when an order or filter change has since hidden its row.
-    public var selectedBackend: InstalledBackend? {
-        if screen == .detail, let name = selectedKeys[.backends] { return snapshot.installed.first { $0.name == name } }
-        let rows = backendRows
-        return rows.isEmpty ? nil : rows[Self.clamp(selection[.backends] ?? 0, count: rows.count)]
-    }
-
-    public var selectedCatalogEntry: AvailableBackend? {
-        let rows = catalogRows
-        return rows.isEmpty ? nil : rows[Self.clamp(selection[.catalog] ?? 0, count: rows.count)]
-    }
-
-    public var selectedJob: JobRow? {
-        jobs.isEmpty ? nil : jobs[Self.clamp(selection[.jobs] ?? 0, count: jobs.count)]
     }
 
     /// The selected index on `screen`, clamped to its rows: drawing, keys and clicks all use this one.
@@ -225,27 +134,6 @@ public struct UIState: Sendable {
         }
     }
 
-    public var activeJobs: [JobRow] { jobs.filter { !$0.isFinished } }
-
-    /// The active job on a backend, if one runs or waits.
-    public func activeJob(for backend: String) -> JobRow? {
-        jobs.last { !$0.isFinished && $0.backend == backend }
-    }
-
-    /// The number of rows the current screen's list has (for moving the selection).
-    public var rowCount: Int { rowCount(on: screen) }
-
-    /// The number of rows `screen`'s list has.
-    public func rowCount(on screen: Screen) -> Int {
-        switch screen {
-        case .backends, .detail: return backendRows.count
-        case .catalog: return catalogRows.count
-        case .jobs: return jobs.count
-        case .settings: return SettingItem.allCases.count
-        }
-    }
-
-    public var autoUpgradeSetting: EffectiveSetting? { snapshot.settings?[.autoUpgradeBackends] }
 
     // MARK: - Keys
 
@@ -511,24 +399,5 @@ public struct UIState: Sendable {
             if activate { message = ("\(item == .capability ? "capability" : "galleries") are set by flags or LocalAI's environment, not here", false) }
             return []
         }
-    }
-}
-
-/// The last Catalog rows computed for one snapshot (a state gets a new cache with each new snapshot).
-final class CatalogRowCache: Sendable {
-    struct Key: Equatable, Sendable {
-        var filter: String
-        var showAll: Bool
-        var showDevelopment: Bool
-    }
-
-    private let cached = Mutex<(key: Key, rows: [AvailableBackend])?>(nil)
-
-    /// The rows for `key`, computed only when the key changed since the last call.
-    func rows(for key: Key, compute: () -> [AvailableBackend]) -> [AvailableBackend] {
-        if let hit = cached.withLock({ $0 }), hit.key == key { return hit.rows }
-        let rows = compute()
-        cached.withLock { $0 = (key, rows) }
-        return rows
     }
 }

@@ -51,12 +51,36 @@ enum Widgets {
     }
 
     /// `[██████░░░░]`-style bar of `width` cells for `fraction` (0...1).
-    static func progressBar(_ canvas: Canvas, x: Int, y: Int, width: Int, fraction: Double, glyphs: Glyphs) {
+    /// On a selected row the bar takes the selection's colours: a fill in the same colour as the selection's
+    /// background would not be seen.
+    static func progressBar(_ canvas: Canvas, x: Int, y: Int, width: Int, fraction: Double, glyphs: Glyphs, selected: Bool = false) {
         guard width > 0 else { return }
         let filled = Int((max(0, min(1, fraction)) * Double(width)).rounded(.down))
-        canvas.put(String(repeating: glyphs.barFull, count: filled), x: x, y: y, style: Style(.progressFill), maxWidth: width)
-        canvas.put(String(repeating: glyphs.barEmpty, count: width - filled), x: x + filled, y: y, style: Style(.progressEmpty),
-                   maxWidth: width - filled)
+        canvas.put(String(repeating: glyphs.barFull, count: filled), x: x, y: y,
+                   style: selected ? Style(.selection, [.bold]) : Style(.progressFill), maxWidth: width)
+        canvas.put(String(repeating: glyphs.barEmpty, count: width - filled), x: x + filled, y: y,
+                   style: selected ? Style(.selection) : Style(.progressEmpty), maxWidth: width - filled)
+    }
+
+    /// Coloured segments left to right with the separator between them; a segment that does not fit whole ends
+    /// the line (the first is cut rather than dropped, so the line is never empty).
+    @discardableResult
+    static func segments(_ canvas: Canvas, x: Int, y: Int, width: Int, segments: [Segment], glyphs: Glyphs) -> Int {
+        let separator = " \(glyphs.separator) "
+        var column = x
+        for (i, segment) in segments.enumerated() {
+            let lead = i == 0 ? "" : separator
+            let room = x + width - column
+            if lead.cellWidth + segment.text.cellWidth > room {
+                if i == 0 { canvas.put(glyphs.truncate(segment.text, room), x: column, y: y, style: Style(segment.role, segment.attributes), maxWidth: room) }
+                break
+            }
+            canvas.put(lead, x: column, y: y, style: Style(.dim))
+            column += lead.cellWidth
+            canvas.put(segment.text, x: column, y: y, style: Style(segment.role, segment.attributes))
+            column += segment.text.cellWidth
+        }
+        return column
     }
 
     /// One table row: cells left to right at the given widths, separated by one blank.

@@ -1,0 +1,24 @@
+import HangarEngine
+
+/// What the controller must do for the state machine: engine commands and settings writes.
+public enum Effect: Equatable, Sendable {
+    case install(String)
+    case reinstall(String)
+    case upgrade(String)
+    case upgradeAll([String])
+    case uninstall(String)
+    case cancel(JobID)
+    case checkNow
+    case setAutoUpgrade(Bool)
+    case setPreferDevelopment(Bool)
+    case setCheckInterval(Double)
+    case setTheme(String)
+    case quit(cancelJobs: Bool)
+}
+
+/// A question before a destructive action; the default answer is No.
+public struct Confirmation: Equatable, Sendable {
+    public var title: String
+    public var lines: [String]
+    public var effect: Effect
+}

@@ -1,0 +1,46 @@
+import Foundation
+import HangarEngine
+
+/// The two header lines: host capability, backends path, galleries, auto-upgrade and the last check.
+@MainActor
+enum HeaderView {
+    static func draw(_ state: UIState, _ canvas: Canvas) {
+        let s = state.snapshot
+        let dot = " \(state.glyphs.separator) "
+        let forced: String
+        switch s.capability.source {
+        case .detected: forced = "detected"
+        case .runFile: forced = "from run file"
+        case .flag, .environment: forced = "forced"
+        }
+        let line1 = " hangar\(dot)capability \(s.capability.value) (\(forced))\(dot)backends \(s.backendsPath)"
+        var galleries = s.galleries.map { g -> String in
+            if g.entryCount == 0 { return "\(g.gallery.name) failed" }
+            if let age = g.cacheAge { return "\(g.gallery.name) \(g.entryCount) entries (cached copy, \(ageText(age)) old)" }
+            return "\(g.gallery.name) \(g.entryCount) entries"
+        }.joined(separator: ", ")
+        if galleries.isEmpty { galleries = s.galleriesLoaded ? "none" : "reading\(state.glyphs.ellipsis)" }
+        let auto = state.snapshot.settings?.autoUpgradeBackends == true ? "on" : "off"
+        let line2 = " gallery \(galleries), read \(clockText(s.loadedAt))\(dot)auto-upgrade \(auto)\(dot)\(checkText(state))"
+        Widgets.bar(canvas, y: 0, text: state.glyphs.truncate(line1, canvas.width), role: .header)
+        Widgets.bar(canvas, y: 1, text: state.glyphs.truncate(line2, canvas.width), role: .header)
+    }
+
+    /// `checking…`, `last check 02:31:07: 3 upgrades`, `last check failed: …`, `not checked yet`.
+    static func checkText(_ state: UIState) -> String {
+        let u = state.upgrades
+        if u.isChecking { return "checking for upgrades \(state.glyphs.spinner[state.spinnerFrame % state.glyphs.spinner.count])" }
+        guard let last = u.lastCheck else { return "not checked yet" }
+        if let error = u.error { return "last check \(clockText(last)) failed: \(error)" }
+        let count = u.report?.upgrades.count ?? 0
+        return "last check \(clockText(last)): " + (count == 0 ? "up to date" : "\(count) upgrade\(count == 1 ? "" : "s")")
+    }
+
+    static func tabLabels(_ state: UIState) -> [Screen: String] {
+        let active = state.activeJobs.count
+        return [.backends: "Backends (\(state.snapshot.installed.count))",
+                .catalog: "Catalog",
+                .jobs: active > 0 ? "Jobs (\(active) active)" : "Jobs (\(state.jobs.count))",
+                .detail: "Detail", .settings: "Settings"]
+    }
+}
