@@ -123,7 +123,7 @@ enum Meters {
         canvas.put("]", x: x, y: y, style: Style(.border))
         x += 2
         // Disk and jobs keep their place at the right edge; the counts fill what is left, whole segments only.
-        let disk = state.snapshot.totalDiskUsage.map(formatBytes) ?? "measuring\(g.ellipsis)"
+        let disk = state.snapshot.totalDiskUsage.map(TextFormat.bytes) ?? "measuring\(g.ellipsis)"
         let active = state.activeJobs.count
         let right = [Segment(text: "disk: \(disk)", role: .accent),
                      Segment(text: active > 0 ? "jobs: \(active) active" : "jobs: idle", role: active > 0 ? .accent : .dim)]

@@ -71,7 +71,7 @@ enum BackendsScreen {
                 upgradeText = "\(job.operation.rawValue) " + (job.percent.map { "\($0)%" } ?? job.stateWord)
                 upgradeRole = .accent
             }
-            let size = state.sizeOnDisk(of: row.name).map(formatBytes) ?? ""
+            let size = state.sizeOnDisk(of: row.name).map(TextFormat.bytes) ?? ""
             let installed = String((row.metadata?.installedAt ?? "").prefix(10))
             Widgets.row(canvas, y: y, x: 2, cells: [
                 (row.name, c.name, ListView.selectionStyle(selected, .text)),
@@ -100,8 +100,8 @@ enum BackendsScreen {
         Widgets.progressBar(canvas, x: x, y: y, width: barWidth, fraction: Double(job.bytes) / Double(job.total), glyphs: state.glyphs,
                             selected: selected)
         var rest: [String] = []
-        if let speed = job.speed(now: state.now) { rest.append("\(formatBytes(Int64(speed)))/s") }
-        if let eta = job.eta(now: state.now) { rest.append("ETA \(durationText(eta))") }
+        if let speed = job.speed(now: state.now) { rest.append("\(TextFormat.bytes(Int64(speed)))/s") }
+        if let eta = job.eta(now: state.now) { rest.append("ETA \(TextFormat.duration(eta))") }
         let room = width - barWidth - 1
         guard room > 0, !rest.isEmpty else { return }
         canvas.put(state.glyphs.truncate(rest.joined(separator: " "), room), x: x + barWidth + 1, y: y,

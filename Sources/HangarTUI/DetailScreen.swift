@@ -22,13 +22,13 @@ enum DetailScreen {
             ("installed_at", m.map { $0.installedAt.isEmpty ? "-" : $0.installedAt } ?? "-", .text),
             ("run file", row.runFile.isEmpty ? "(missing)" : row.runFile, row.isRunnable || row.runFile.isEmpty ? .text : .warning),
             ("directory", row.directory, .text),
-            ("size on disk", state.sizeOnDisk(of: row.name).map(formatBytes) ?? "measuring\(g.ellipsis)", .text),
+            ("size on disk", state.sizeOnDisk(of: row.name).map(TextFormat.bytes) ?? "measuring\(g.ellipsis)", .text),
         ]
         if let broken = row.broken { lines.append(("error", broken, .error)) }
         if let info = state.upgrades.upgrade(for: row) {
             lines.append(("upgrade", info.change(arrow: g.arrow) + "  (u upgrades)", .upgrade))
         } else if state.upgrades.lastCheck != nil {
-            lines.append(("upgrade", "up to date at the last check (\(clockText(state.upgrades.lastCheck!)))", .ok))
+            lines.append(("upgrade", "up to date at the last check (\(TextFormat.clock(state.upgrades.lastCheck!)))", .ok))
         } else {
             lines.append(("upgrade", state.upgrades.isChecking ? "checking\(g.ellipsis)" : "not checked yet (c checks)", .dim))
         }
@@ -37,7 +37,7 @@ enum DetailScreen {
         }
         // This session's jobs first; the engine's history also knows earlier runs, the CLI and the daemon.
         let last = state.jobs.last { $0.isFinished && $0.backend == row.name }?.outcomeText(dash: g.dash)
-            ?? state.lastOperations[row.name].map { "\($0.outcome.replacingOccurrences(of: "_", with: " ")) at \(clockText($0.finishedAt)): \($0.message)" }
+            ?? state.lastOperations[row.name].map { "\($0.outcome.replacingOccurrences(of: "_", with: " ")) at \(TextFormat.clock($0.finishedAt)): \($0.message)" }
         lines.append(("last operation", last ?? "none recorded", last == nil ? .dim : .text))
         return lines
     }

@@ -16,12 +16,12 @@ enum HeaderView {
         let line1 = " hangar\(dot)capability \(s.capability.value) (\(forced))\(dot)backends \(s.backendsPath)"
         var galleries = s.galleries.map { g -> String in
             if g.entryCount == 0 { return "\(g.gallery.name) failed" }
-            if let age = g.cacheAge { return "\(g.gallery.name) \(g.entryCount) entries (cached copy, \(ageText(age)) old)" }
+            if let age = g.cacheAge { return "\(g.gallery.name) \(g.entryCount) entries (cached copy, \(TextFormat.age(age)) old)" }
             return "\(g.gallery.name) \(g.entryCount) entries"
         }.joined(separator: ", ")
         if galleries.isEmpty { galleries = s.galleriesLoaded ? "none" : "reading\(state.glyphs.ellipsis)" }
         let auto = state.snapshot.settings?.autoUpgradeBackends == true ? "on" : "off"
-        let line2 = " gallery \(galleries), read \(clockText(s.loadedAt))\(dot)auto-upgrade \(auto)\(dot)\(checkText(state))"
+        let line2 = " gallery \(galleries), read \(TextFormat.clock(s.loadedAt))\(dot)auto-upgrade \(auto)\(dot)\(checkText(state))"
         Widgets.bar(canvas, y: 0, text: state.glyphs.truncate(line1, canvas.width), role: .header)
         Widgets.bar(canvas, y: 1, text: state.glyphs.truncate(line2, canvas.width), role: .header)
     }
@@ -31,9 +31,9 @@ enum HeaderView {
         let u = state.upgrades
         if u.isChecking { return "checking for upgrades \(state.glyphs.spinner[state.spinnerFrame % state.glyphs.spinner.count])" }
         guard let last = u.lastCheck else { return "not checked yet" }
-        if let error = u.error { return "last check \(clockText(last)) failed: \(error)" }
+        if let error = u.error { return "last check \(TextFormat.clock(last)) failed: \(error)" }
         let count = u.report?.upgrades.count ?? 0
-        return "last check \(clockText(last)): " + (count == 0 ? "up to date" : "\(count) upgrade\(count == 1 ? "" : "s")")
+        return "last check \(TextFormat.clock(last)): " + (count == 0 ? "up to date" : "\(count) upgrade\(count == 1 ? "" : "s")")
     }
 
     static func tabLabels(_ state: UIState) -> [Screen: String] {

@@ -119,30 +119,22 @@ public struct JobRow: Sendable, Equatable {
     }
 
     /// The outcome line of a finished job, e.g. `upgrade failed: run.sh missing in new image — v1.0.0 restored`,
-    /// with the glyph set's `dash` between the error and what was restored (ASCII mode passes `-`).
+    /// worded by the engine (`JobEvent.Kind.line`) as the CLI words it; a failure names its operation, since rows of
+    /// several operations stand together here. `dash` is the glyph set's (ASCII mode passes `-`).
     public func outcomeText(dash: String) -> String? {
+        let outcome: JobEvent.Kind
         switch state {
         case .queued, .running: return nil
-        case .done(let summary): return summary
-        case .failed(let error): return "\(operation.rawValue) failed: \(error)"
-        case .rolledBack(let error, let restored): return "\(operation.rawValue) failed: \(error) \(dash) \(restored)"
-        case .cancelled(let detail): return detail
-        case .skipped(let reason): return "skipped: \(reason)"
+        case .done(let summary): outcome = .done(summary: summary)
+        case .failed(let error): outcome = .failed(error: error)
+        case .rolledBack(let error, let restored): outcome = .rolledBack(error: error, restored: restored)
+        case .cancelled(let detail): outcome = .cancelled(detail: detail)
+        case .skipped(let reason): outcome = .skipped(reason: reason)
+        }
+        guard let line = outcome.line(dash: dash) else { return nil }
+        switch outcome {
+        case .failed, .rolledBack: return "\(operation.rawValue) \(line)"
+        default: return line
         }
     }
-}
-
-/// `3s`, `1m05s`, `2h03m`.
-public func durationText(_ seconds: Int) -> String {
-    if seconds < 60 { return "\(seconds)s" }
-    if seconds < 3600 { return "\(seconds / 60)m\(String(format: "%02d", seconds % 60))s" }
-    return "\(seconds / 3600)h\(String(format: "%02d", (seconds % 3600) / 60))m"
-}
-
-/// `02:31:07` in local time.
-public func clockText(_ date: Date) -> String {
-    var t = time_t(date.timeIntervalSince1970)
-    var parts = tm()
-    localtime_r(&t, &parts)
-    return String(format: "%02d:%02d:%02d", parts.tm_hour, parts.tm_min, parts.tm_sec)
 }

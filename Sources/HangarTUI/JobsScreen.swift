@@ -9,12 +9,12 @@ enum JobsScreen {
         if let outcome = job.outcomeText(dash: glyphs.dash) { return outcome }
         var parts: [String] = []
         if job.total > 0 {
-            parts.append("\(formatBytes(job.bytes)) / \(formatBytes(job.total))")
+            parts.append("\(TextFormat.bytes(job.bytes)) / \(TextFormat.bytes(job.total))")
         } else if job.bytes > 0 {
-            parts.append(formatBytes(job.bytes))
+            parts.append(TextFormat.bytes(job.bytes))
         }
-        if let speed = job.speed(now: now) { parts.append("\(formatBytes(Int64(speed)))/s") }
-        if let eta = job.eta(now: now) { parts.append("ETA \(durationText(eta))") }
+        if let speed = job.speed(now: now) { parts.append("\(TextFormat.bytes(Int64(speed)))/s") }
+        if let eta = job.eta(now: now) { parts.append("ETA \(TextFormat.duration(eta))") }
         if case .running(_, let detail) = job.state, !detail.isEmpty, parts.isEmpty { parts.append(detail) }
         if case .queued = job.state { parts.append("waiting for a worker or an earlier job on \(job.backend)") }
         if let warning = job.warnings.last { parts.append("warning: \(warning)") }
@@ -74,13 +74,13 @@ enum JobsScreen {
             }()
             let title = "#\(job.job) \(job.operation.rawValue) \(job.backend)" + (job.background ? " (auto-upgrade)" : "")
             canvas.put(g.truncate(title, titleWidth), x: 2, y: y, style: ListView.selectionStyle(selected, .text), maxWidth: titleWidth)
-            let speed = (job.isFinished ? job.finalSpeed : job.speed(now: state.now)).map { "\(formatBytes(Int64($0)))/s" } ?? ""
+            let speed = (job.isFinished ? job.finalSpeed : job.speed(now: state.now)).map { "\(TextFormat.bytes(Int64($0)))/s" } ?? ""
             Widgets.row(canvas, y: y, x: columnsX, cells: [
                 ("\(glyph) \(job.stateWord)", c.state, ListView.selectionStyle(selected, role)),
-                (job.startedClock.map(clockText) ?? "", c.started, ListView.selectionStyle(selected, .dim)),
-                (BackendsScreen.rightAligned(job.duration(now: state.now).map(durationText) ?? "", c.took), c.took,
+                (job.startedClock.map(TextFormat.clock) ?? "", c.started, ListView.selectionStyle(selected, .dim)),
+                (BackendsScreen.rightAligned(job.duration(now: state.now).map(TextFormat.duration) ?? "", c.took), c.took,
                  ListView.selectionStyle(selected, .dim)),
-                (BackendsScreen.rightAligned(job.bytes > 0 ? formatBytes(job.bytes) : "", c.bytes), c.bytes, ListView.selectionStyle(selected, .dim)),
+                (BackendsScreen.rightAligned(job.bytes > 0 ? TextFormat.bytes(job.bytes) : "", c.bytes), c.bytes, ListView.selectionStyle(selected, .dim)),
                 (BackendsScreen.rightAligned(speed, c.speed), c.speed, ListView.selectionStyle(selected, .dim)),
             ], glyphs: g)
             var x = 4

@@ -42,7 +42,7 @@ enum SettingsScreen {
         case .galleries:
             let notes = s.galleries.map { g -> (String, StyleRole) in
                 var text = "\(g.gallery.name): \(g.gallery.url) \(state.glyphs.dash) \(g.entryCount) entries"
-                if let age = g.cacheAge { text += ", cached copy \(ageText(age)) old" }
+                if let age = g.cacheAge { text += ", cached copy \(TextFormat.age(age)) old" }
                 if let error = g.error, g.entryCount == 0 { text += ", failed: \(error)" }
                 return (text, g.entryCount == 0 ? .error : .dim)
             }

@@ -4,10 +4,6 @@ import Foundation
 import HangarEngine
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// How the UI looks: theme, colour and glyphs. `nil` fields are decided from the environment.
 public struct TUIOptions: Sendable {
     /// A theme name or a path to a theme file; nil = `HANGAR_THEME`, then hangar's settings, then `default`.
@@ -74,9 +70,7 @@ public enum TerminalUI {
         canvas.apply(theme, noColor: noColor)
 
         // The interval is read from hangar.json each round, so a change in Settings (or by another hangar) applies.
-        let checker = UpgradeChecker(engine: engine, interval: {
-            (try? engine.hangarSettings.load().checkInterval) ?? HangarSettings.defaultCheckInterval
-        })
+        let checker = UpgradeChecker(engine: engine, interval: engine.hangarSettings.checkIntervalReader())
         let controller = UIController(engine: engine, checker: checker, snapshot: snapshot, glyphs: glyphs)
         connect(controller, to: canvas, library: library, themeName: themeName, noColor: noColor)
         let quit: @MainActor (Bool) -> Void = { cancelJobs in

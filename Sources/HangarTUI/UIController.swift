@@ -27,7 +27,7 @@ public final class UIController {
     private let sizing = DispatchQueue(label: "hangar.tui.sizes", qos: .utility)
     /// Bumped with each new listing, so sizes measured for an older one are not applied to it.
     private var snapshotGeneration = 0
-    private let clockStart = DispatchTime.now().uptimeNanoseconds
+    private let clockStart = MonotonicClock.now()
     private var measuring: Set<String> = []
     /// A reload runs; further requests wait for it and then coalesce into one more.
     private var reloadInFlight = false
@@ -76,7 +76,7 @@ public final class UIController {
         clock = nil
     }
 
-    private func monotonicNow() -> Double { Double(DispatchTime.now().uptimeNanoseconds - clockStart) / 1e9 }
+    private func monotonicNow() -> Double { MonotonicClock.now() - clockStart }
 
     // MARK: - Input
 
@@ -181,18 +181,11 @@ public final class UIController {
                 reloadAfterCheck = true
                 checker.checkNow(refreshGalleries: true)
             case .setAutoUpgrade(let on):
-                try engine.setAutoUpgrade(on)
+                let change = try engine.setAutoUpgrade(on)
                 reloadSettings()
-                let file = engine.configuration.configDir + "/" + RuntimeSettingsFile.fileName
-                // LocalAI §7: its watcher applies "on" at once; "off" after it was on only at its next start.
-                var text = on ? "auto-upgrade on: a running LocalAI picks it up" : "auto-upgrade off: a LocalAI that had it on applies this after a restart"
-                if let note = state.autoUpgradeSetting?.environmentNote, state.autoUpgradeSetting?.overriddenByEnvironment == true {
-                    text += "; but \(note)"
-                }
-                text += " (auto_upgrade_backends in \(file))"
                 // hangar's own checker reads the setting at check time: check now so flagged backends upgrade at once.
                 if on { checker.checkNow() }
-                state.message = (text, false)
+                state.message = (change.line, false)
             case .setPreferDevelopment(let on):
                 try engine.setPreferDevelopment(on)
                 reloadSettings()

@@ -311,13 +311,13 @@ public struct UIState: Sendable {
 
     private mutating func upgradeSelected() -> [Effect] {
         guard let row = targetBackend() else { message = ("no backend selected", true); return [] }
-        if row.isSystem { message = ("\(row.name) is a system backend (protected): it cannot be upgraded from a gallery", true); return [] }
+        // No report is passed: the one on screen may be hours old, so the job compares with the gallery itself
+        // (as `hangar upgrade NAME` decides after a fresh check).
+        if case .skip(let reason) = UpgradeDecision.decide(row, report: nil) { message = (reason, true); return [] }
         if let job = activeJob(for: row.name) {
             message = ("\(row.name) already has a job (#\(job.job), \(job.stateWord))", true)
             return []
         }
-        // Sent even without a known upgrade (not checked yet, or the check failed): the engine compares with the
-        // gallery itself and says "up to date", as `hangar upgrade NAME` does.
         message = ("upgrade \(row.name) queued", false)
         return [.upgrade(row.name)]
     }

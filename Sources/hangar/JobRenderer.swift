@@ -64,7 +64,7 @@ final class JobRenderer: Sendable {
                 line = "\(who): [" + String(repeating: "#", count: filled) + String(repeating: "-", count: 30 - filled)
                     + "] \(percent)% \(TextFormat.bytes(bytes))/\(TextFormat.bytes(total))"
                 if speed > 0 && bytes < total {
-                    line += " \(TextFormat.bytes(speed))/s ETA \(TextFormat.age(Int(Double(total - bytes) / Double(speed))))"
+                    line += " \(TextFormat.bytes(speed))/s ETA \(TextFormat.duration(Int(Double(total - bytes) / Double(speed))))"
                 }
             }
             FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))

@@ -41,7 +41,7 @@ final class BackendsScreenTests: XCTestCase {
         XCTAssertTrue(screen.line(0).contains(fixture.backends))
         XCTAssertTrue(screen.line(1).contains("gallery test 8 entries, read"), screen.line(1))
         XCTAssertTrue(screen.line(1).contains("auto-upgrade off"))
-        XCTAssertTrue(screen.line(1).contains("last check \(clockText(Date(timeIntervalSince1970: 1_800_000_000))): 3 upgrades"))
+        XCTAssertTrue(screen.line(1).contains("last check \(TextFormat.clock(Date(timeIntervalSince1970: 1_800_000_000))): 3 upgrades"))
         XCTAssertTrue(screen.line(29).contains("u upgrade") && screen.line(29).contains("q quit"), screen.line(29))
     } }
 

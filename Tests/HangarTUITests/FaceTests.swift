@@ -144,7 +144,7 @@ final class FaceTests: XCTestCase {
         let screen = draw(state)
         XCTAssertNotNil(line(screen, containing: "STATE").range(of: #"STATE +STARTED +TOOK +BYTES +SPEED"#, options: .regularExpression))
         let first = line(screen, containing: "#3 upgrade piper")
-        XCTAssertNotNil(first.range(of: "✓ done +\(NSRegularExpression.escapedPattern(for: clockText(start))) +3s +4\\.0 MiB +2\\.0 MiB/s",
+        XCTAssertNotNil(first.range(of: "✓ done +\(NSRegularExpression.escapedPattern(for: TextFormat.clock(start))) +3s +4\\.0 MiB +2\\.0 MiB/s",
                                     options: .regularExpression), first)
         XCTAssertFalse(line(draw(state, width: 60), containing: "#3 upgrade").contains("MiB/s"), "60 columns drop the speed")
     } }

@@ -86,9 +86,9 @@ final class JobsAndSettingsTests: XCTestCase {
     } }
 
     func testDurationsAndTimes() throws { try onMain {
-        XCTAssertEqual(durationText(5), "5s")
-        XCTAssertEqual(durationText(65), "1m05s")
-        XCTAssertEqual(durationText(7380), "2h03m")
+        XCTAssertEqual(TextFormat.duration(5), "5s")
+        XCTAssertEqual(TextFormat.duration(65), "1m05s")
+        XCTAssertEqual(TextFormat.duration(7380), "2h03m")
         var row = JobRow(job: 1, operation: .install, backend: "x")
         row.apply(.progress(bytes: 0, total: 100), now: 0)
         XCTAssertNil(row.speed(now: 0.1), "no speed from less than half a second of data")

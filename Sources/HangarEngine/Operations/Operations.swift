@@ -130,7 +130,9 @@ extension LocalDirectoryStore {
         // Re-read under the lock: another process may have changed it while this job waited.
         let current = try installed().get(dirName)?.metadata ?? metadata
         if UpgradeDetection.compareVersions(installed: current, offered: entry) == .same && current.uri == entry.uri {
-            return "\(dirName) is already at v\(entry.version) (upgraded by another operation while this one waited)"
+            // Reached when another operation upgraded it while this job waited, or when a front end sent the upgrade
+            // without a fresh check (the UI's report may be hours old).
+            return "\(dirName) is up to date: v\(entry.version) is what the gallery offers"
         }
 
         let transaction = try BackendTransaction.begin(root: root, name: dirName, operation: "upgrade")

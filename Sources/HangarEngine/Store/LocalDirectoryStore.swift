@@ -88,12 +88,13 @@ public final class LocalDirectoryStore: BackendStore {
     public func setRuntimeSetting(_ key: RuntimeSettingKey, to value: JSONValue) throws -> SettingChange {
         let file = RuntimeSettingsFile(configDir: configuration.configDir)
         try file.update([key.rawValue: value])
-        var message = "\(key.rawValue) = \(value.compact()) written to \(file.path)"
+        let assignment = "\(key.rawValue) = \(value.compact())"
+        var message = "\(assignment) written to \(file.path)"
         if key == .autoUpgradeBackends {
             // LocalAI §7: its watcher applies "on" at once; "off" after it was on only at its next start.
             message = value == .bool(true)
-                ? "auto-upgrade on: \(message); a running LocalAI picks it up"
-                : "auto-upgrade off: \(message); a LocalAI that had it on applies this after a restart (or use its settings page)"
+                ? "auto-upgrade on: a running LocalAI picks it up (\(assignment) in \(file.path))"
+                : "auto-upgrade off: a LocalAI that had it on applies this after a restart or through its settings page (\(assignment) in \(file.path))"
         }
         let setting = (try? settings())?.settings.first { $0.key == key.rawValue }
         let warning = setting.flatMap { $0.overriddenByEnvironment ? $0.environmentNote : nil }

@@ -7,10 +7,17 @@ public enum UpgradeDecision: Sendable, Equatable {
     /// Nothing to send, and why, in words for people.
     case skip(reason: String)
 
-    /// The decision for `name` as typed (a directory, a meta or an alias), given what is installed and the last
-    /// check's report (nil when none has finished yet).
+    /// The decision for `name` as typed (a directory, a meta or an alias), given what is installed and a check's
+    /// report: one made just now (the CLI checks first), or nil when the caller has none it can trust — the UI's
+    /// may be hours old — and the job's own comparison with the gallery must decide.
     public static func decide(_ name: String, installed: InstalledBackends, report: UpgradeReport?) -> UpgradeDecision {
         guard let row = installed.get(name) else { return .skip(reason: "no upgrade available") }
+        return decide(row, report: report)
+    }
+
+    /// The decision for an installed row (see `decide(_:installed:report:)`).
+    public static func decide(_ row: InstalledBackend, report: UpgradeReport?) -> UpgradeDecision {
+        let name = row.name
         if row.isSystem {
             return .skip(reason: "\(row.name) is a system backend (protected): it cannot be upgraded from a gallery")
         }
