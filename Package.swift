@@ -42,7 +42,7 @@ let package = Package(
         .executableTarget(name: "hangar-bench", dependencies: ["HangarEngine", "HangarTUI", "HangarFixtures", "HangarYAML", "CLibYAML"]),
 
         .testTarget(name: "HangarYAMLTests", dependencies: ["HangarYAML"]),
-        .testTarget(name: "HangarEngineTests", dependencies: ["HangarEngine", "HangarYAML"]),
+        .testTarget(name: "HangarEngineTests", dependencies: ["HangarEngine", "HangarYAML", "HangarFixtures"]),
         // Against a real docker-registry and loopback HTTP servers; depends on `hangar` to drive the real binary too.
         .testTarget(name: "HangarNetworkTests", dependencies: ["hangar", "HangarEngine", "HangarFixtures"]),
         // Widgets and screens on the in-memory canvas.
