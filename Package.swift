@@ -46,7 +46,7 @@ let package = Package(
         // Against a real docker-registry and loopback HTTP servers; depends on `hangar` to drive the real binary too.
         .testTarget(name: "HangarNetworkTests", dependencies: ["hangar", "HangarEngine", "HangarFixtures"]),
         // Widgets and screens on the in-memory canvas.
-        .testTarget(name: "HangarTUITests", dependencies: ["HangarTUI", "HangarEngine"]),
+        .testTarget(name: "HangarTUITests", dependencies: ["HangarTUI", "HangarEngine", "HangarFixtures"]),
         // Runs the real `hangar` binary; depends on it so `swift build --build-tests` builds it.
         .testTarget(name: "HangarCLITests", dependencies: ["hangar", "HangarEngine", "HangarFixtures"]),
         // The real binary under tmux.
