@@ -27,12 +27,6 @@ public final class LocalAISite: Sendable {
         try self.init(root: try makeTemporaryDirectory(label), sharedRoot: nil, ownsRoot: true)
     }
 
-    /// A site at the fixed path `root` (emptied first: a previous run may have left it), removed on deinit.
-    public convenience init(at root: String) throws {
-        removeTree(root)
-        try self.init(root: root, sharedRoot: nil, ownsRoot: true)
-    }
-
     private init(root: String, sharedRoot: String?, ownsRoot: Bool) throws {
         self.root = root
         self.sharedRoot = sharedRoot ?? root

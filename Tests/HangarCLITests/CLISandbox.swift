@@ -108,7 +108,7 @@ struct Site: Sendable {
                           outputDirectory: sandbox.ioDirectory)
     }
 
-    func path(_ name: String) -> String { backends + "/" + name }
+    func path(_ name: String) -> String { installation.path(name) }
 
     /// Puts `source` in place as an installed backend `name`, as a previous install would have left it: a copy of
     /// the tree (modes and symlinks kept) plus LocalAI's metadata.json. Faster than running an install per case.
