@@ -158,6 +158,20 @@ public final class LocalAISite: Sendable {
     }
 }
 
+/// A test target's own face of a `LocalAISite` (EngineFixture, TUIFixture, RegistrySite): the site's paths come
+/// with it, so the veneer only adds what its tests need.
+public protocol LocalAISiteVeneer {
+    var site: LocalAISite { get }
+}
+
+extension LocalAISiteVeneer {
+    public var root: String { site.root }
+    public var backends: String { site.backends }
+    public var system: String { site.system }
+    public var config: String { site.config }
+    public var home: String { site.home }
+}
+
 /// One gallery file and how `LOCALAI_BACKEND_GALLERIES` names it.
 public struct GalleryFile: Sendable {
     public let path: String

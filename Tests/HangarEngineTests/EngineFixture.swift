@@ -5,12 +5,8 @@ import XCTest
 
 /// The engine tests' view of a `LocalAISite`: one gallery file (`galleries/index.yaml`, named "test"), sources
 /// named by directory, installs with raw or typed metadata, and an `Engine` on the site.
-final class EngineFixture {
+final class EngineFixture: LocalAISiteVeneer {
     let site: LocalAISite
-    var root: String { site.root }
-    var backends: String { site.backends }
-    var system: String { site.system }
-    var config: String { site.config }
     var galleryFile: String { site.galleries + "/index.yaml" }
     private var galleryList: [GalleryFile] { [GalleryFile(path: galleryFile, name: "test")] }
 

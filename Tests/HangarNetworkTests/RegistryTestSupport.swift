@@ -6,13 +6,11 @@ import XCTest
 
 /// The network tests' view of a `LocalAISite`: one gallery of OCI entries, source trees to push as images, and
 /// the real `hangar` binary run on the site.
-struct RegistrySite {
+struct RegistrySite: LocalAISiteVeneer {
     let site: LocalAISite
 
     init() throws { site = try LocalAISite("oci") }
 
-    var root: String { site.root }
-    var backends: String { site.backends }
     var galleryPath: String { site.galleries + "/index.yaml" }
     var sources: String { site.sources }
 

@@ -7,11 +7,8 @@ import XCTest
 /// A small real LocalAI installation in a temp dir, with every kind of row the Backends screen distinguishes:
 /// versioned, digest-only and unrecorded installs, a meta, an alias, a system backend, broken metadata, a
 /// development build, and a gallery with newer versions (kokoro's new build lacks run.sh, so upgrading it rolls back).
-final class TUIFixture {
+final class TUIFixture: LocalAISiteVeneer {
     let site: LocalAISite
-    var root: String { site.root }
-    var backends: String { site.backends }
-    var config: String { site.config }
     var gallery: String { site.galleries + "/index.yaml" }
     static let oldDigest = "sha256:3f2a9c1d0e5b7a8f00000000000000000000000000000000000000000000000a"
     static let newDigest = "sha256:9e8d7c6b5a4f00000000000000000000000000000000000000000000000000b"
