@@ -12,8 +12,8 @@ public final class LocalAISite: Sendable {
     public let root: String
     /// Holds `sources/` and `galleries/`: this site's root, or the root of the site it was made `beside`.
     public let sharedRoot: String
-    /// Whether this site removes `root` on deinit (a site made `beside` another is removed with that one).
-    private let ownsRoot: Bool
+    /// The site this one was made `beside`: kept alive while this one is, since removing it removes this one too.
+    private let parent: LocalAISite?
 
     public var backends: String { root + "/backends" }
     public var system: String { root + "/system" }
@@ -24,19 +24,20 @@ public final class LocalAISite: Sendable {
 
     /// A new site in `<temp>/hangar-<label>-XXXXXX`, removed on deinit (or earlier by `remove()`).
     public convenience init(_ label: String = "site") throws {
-        try self.init(root: try makeTemporaryDirectory(label), sharedRoot: nil, ownsRoot: true)
+        try self.init(root: try makeTemporaryDirectory(label), parent: nil)
     }
 
-    private init(root: String, sharedRoot: String?, ownsRoot: Bool) throws {
+    private init(root: String, parent: LocalAISite?) throws {
         self.root = root
-        self.sharedRoot = sharedRoot ?? root
-        self.ownsRoot = ownsRoot
+        self.sharedRoot = parent?.sharedRoot ?? root
+        self.parent = parent
         var dirs = [backends, system, config, home]
-        if sharedRoot == nil { dirs += [sources, galleries] }
+        if parent == nil { dirs += [sources, galleries] }
         for dir in dirs { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
     }
 
-    deinit { if ownsRoot { removeTree(root) } }
+    // A site made `beside` another lives inside it and goes with it.
+    deinit { if parent == nil { removeTree(root) } }
 
     /// Removes the whole site now (idempotent).
     public func remove() { removeTree(root) }
@@ -45,8 +46,7 @@ public final class LocalAISite: Sendable {
     /// sharing its sources and galleries: any number of them can run hangar in parallel on the same trees.
     public func beside(_ label: String) throws -> LocalAISite {
         let safe = String(label.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
-        return try LocalAISite(root: root + "/sites/\(safe)-\(UUID().uuidString.prefix(6))", sharedRoot: sharedRoot,
-                               ownsRoot: false)
+        return try LocalAISite(root: root + "/sites/\(safe)-\(UUID().uuidString.prefix(6))", parent: self)
     }
 
     /// `<backends>/<name>`.
