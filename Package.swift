@@ -42,11 +42,11 @@ let package = Package(
         .executableTarget(name: "hangar-bench", dependencies: ["HangarEngine", "HangarTUI", "HangarFixtures", "HangarYAML", "CLibYAML"]),
 
         .testTarget(name: "HangarYAMLTests", dependencies: ["HangarYAML"]),
-        .testTarget(name: "HangarEngineTests", dependencies: ["HangarEngine", "HangarYAML"]),
+        .testTarget(name: "HangarEngineTests", dependencies: ["HangarEngine", "HangarYAML", "HangarFixtures"]),
         // Against a real docker-registry and loopback HTTP servers; depends on `hangar` to drive the real binary too.
         .testTarget(name: "HangarNetworkTests", dependencies: ["hangar", "HangarEngine", "HangarFixtures"]),
         // Widgets and screens on the in-memory canvas.
-        .testTarget(name: "HangarTUITests", dependencies: ["HangarTUI", "HangarEngine"]),
+        .testTarget(name: "HangarTUITests", dependencies: ["HangarTUI", "HangarEngine", "HangarFixtures"]),
         // Runs the real `hangar` binary; depends on it so `swift build --build-tests` builds it.
         .testTarget(name: "HangarCLITests", dependencies: ["hangar", "HangarEngine", "HangarFixtures"]),
         // The real binary under tmux.

@@ -25,9 +25,8 @@ public enum HangarExecutable {
     /// Runs `hangar` with exactly `environment` (nothing inherited) in `directory`; killed after `timeout` seconds.
     public static func run(_ arguments: [String], environment: [String: String], directory: String,
                            timeout: Double = 30) throws -> Run {
-        let io = FileManager.default.temporaryDirectory.path + "/hangar-run-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: io, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: io) }
+        let io = try makeTemporaryDirectory("run")
+        defer { removeTree(io) }
         return try RunningHangar(arguments, environment: environment, directory: directory, outputDirectory: io)
             .wait(timeout: timeout)
     }

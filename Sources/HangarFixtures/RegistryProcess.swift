@@ -41,8 +41,7 @@ public final class RegistryProcess: Sendable {
     public init(tokenAuth: TokenAuth? = nil, basicAuth: (user: String, password: String)? = nil) throws {
         self.tokenAuth = tokenAuth
         self.basicAuth = basicAuth
-        root = FileManager.default.temporaryDirectory.path + "/hangar-registry-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        root = try makeTemporaryDirectory("registry")
         if let basicAuth {
             let hash = try runTool("/usr/bin/python3", ["-W", "ignore", "-c",
                 "import crypt,sys;print(crypt.crypt(sys.argv[1],crypt.mksalt(crypt.METHOD_BLOWFISH,rounds=16)))", basicAuth.password])
@@ -174,7 +173,7 @@ func terminateChild(_ process: Process?, removing directory: String) {
         process.terminate()
         process.waitUntilExit()
     }
-    try? FileManager.default.removeItem(atPath: directory)
+    removeTree(directory)
 }
 
 /// Runs a helper program to completion and returns its stdout; non-zero exit is an error with its stderr.

@@ -27,8 +27,7 @@ public final class TokenServer: Sendable {
 
     public init(user: String = "alice", password: String = "secret") throws {
         login = (user, password)
-        root = FileManager.default.temporaryDirectory.path + "/hangar-tokens-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        root = try makeTemporaryDirectory("tokens")
         let certificate = root + "/cert.pem"
         try runTool("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", root + "/key.pem",
                                          "-out", certificate, "-days", "3650", "-subj", "/CN=test-token-issuer"])

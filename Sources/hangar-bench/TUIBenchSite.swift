@@ -17,96 +17,70 @@ struct TUIBenchSite {
     static let payloadBytes = 32 << 20
     static let installedCount = 50
 
-    let root: String
+    let site: LocalAISite
+    var root: String { site.root }
     let hangar: String
     let installedNames: [String]
     let environment: [String: String]
 
     init(gallery: String, hangar: String) throws {
         self.hangar = hangar
-        root = NSTemporaryDirectory() + "hangar-bench-tui-\(getpid())"
-        let fm = FileManager.default
-        try? fm.removeItem(atPath: root)
-        for dir in ["backends", "system", "configuration", "home", "sources"] {
-            try fm.createDirectory(atPath: root + "/" + dir, withIntermediateDirectories: true)
+        guard FileManager.default.fileExists(atPath: gallery) else {
+            throw TUIBenchError("gallery \(gallery) not found: pass --gallery PATH")
         }
-        guard fm.fileExists(atPath: gallery) else { throw TUIBenchError("gallery \(gallery) not found: pass --gallery PATH") }
-        let source = root + "/sources/\(Self.payloadBackend)-2"
-        try fm.createDirectory(atPath: source, withIntermediateDirectories: true)
-        try "#!/bin/sh\n".write(toFile: source + "/run.sh", atomically: false, encoding: .utf8)
-        chmod(source + "/run.sh", 0o755)
-        try Data(repeating: 0x5A, count: Self.payloadBytes).write(to: URL(fileURLWithPath: source + "/model.bin"))
-        let local = root + "/bench-gallery.yaml"
-        try "---\n- {name: \(Self.payloadBackend), uri: \"\(source)\", version: \"2.0.0\"}\n"
-            .write(toFile: local, atomically: false, encoding: .utf8)
-        let galleries = "[{\"name\":\"localai\",\"url\":\"file://\(gallery)\"},{\"name\":\"bench\",\"url\":\"file://\(local)\"}]"
-
-        environment = [
-            "PATH": "/usr/bin:/bin", "HOME": root + "/home", "TERM": "xterm-256color", "LC_ALL": "C.UTF-8",
-            "LOCALAI_BACKENDS_PATH": root + "/backends", "LOCALAI_BACKENDS_SYSTEM_PATH": root + "/system",
-            "LOCALAI_CONFIG_DIR": root + "/configuration", "LOCALAI_BACKEND_GALLERIES": galleries,
-            "LOCALAI_FORCE_META_BACKEND_CAPABILITY": "default", "HANGAR_COPY_LIMIT": String(Self.copyLimit),
+        site = try LocalAISite("bench-tui")
+        let source = try site.source("\(Self.payloadBackend)-2", BackendTree.runScript()
+            .file("model.bin", bytes: Data(repeating: 0x5A, count: Self.payloadBytes)))
+        let local = try site.gallery([GalleryItem(name: Self.payloadBackend, uri: source, version: "2.0.0")], name: "bench")
+        let proxy = "http://127.0.0.1:9"
+        environment = site.environment(galleries: [GalleryFile(path: gallery, name: "localai"), local], [
+            "PATH": "/usr/bin:/bin", "LANG": nil, "TERM": "xterm-256color", "LC_ALL": "C.UTF-8",
+            "HANGAR_COPY_LIMIT": String(Self.copyLimit),
             // The real gallery's images live on quay.io: any registry lookup goes to a closed loopback port instead.
-            "HTTPS_PROXY": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
-            "HTTP_PROXY": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9", "ALL_PROXY": "http://127.0.0.1:9",
+            "HTTPS_PROXY": proxy, "https_proxy": proxy, "HTTP_PROXY": proxy, "http_proxy": proxy, "ALL_PROXY": proxy,
             // One quick retry: with the default 1, 3, 9 s backoff the 50 refused lookups keep the upgrade check (and
             // with it the payload's upgrade) waiting for minutes.
             "HANGAR_RETRY_BACKOFF": "0",
-        ]
-        let engine = try Self.engine(environment, root: root)
+        ])
+        let engine = try Self.engine(environment, root: site.root)
         var names: [String] = []
         for entry in engine.gallery().entries where !entry.isMeta && !names.contains(entry.name) {
             names.append(entry.name)
-            try Self.install(entry, into: root + "/backends")
+            // What an install from the gallery leaves: run.sh and LocalAI's metadata.json with the image digest.
+            try site.install(entry.name, metadata: BackendMetadata(
+                alias: entry.alias, name: entry.name, galleryURL: entry.gallery.url, installedAt: RFC3339.localNow(),
+                version: entry.version, uri: entry.uri, digest: "sha256:" + SHA256.hex(entry.name)))
             if names.count == Self.installedCount { break }
         }
         installedNames = names.sorted()
-        try Self.installPayloadBackend(into: root + "/backends")
+        try Self.installPayloadBackend(on: site, in: site.backends)
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: root) }
+    func remove() { site.remove() }
 
     static func engine(_ environment: [String: String], root: String, copyLimit: Int64? = nil) throws -> Engine {
         let configuration = try HangarConfiguration.resolve(flags: .init(), environment: environment, workingDirectory: root)
         return Engine(configuration: configuration, sources: [DirectorySource(throttleBytesPerSecond: copyLimit)])
     }
 
-    /// What an install from the gallery leaves: run.sh and LocalAI's metadata.json with the image digest.
-    private static func install(_ entry: GalleryEntry, into backends: String) throws {
-        let dir = backends + "/" + entry.name
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try "#!/bin/sh\n".write(toFile: dir + "/run.sh", atomically: false, encoding: .utf8)
-        chmod(dir + "/run.sh", 0o755)
-        let metadata = BackendMetadata(alias: entry.alias, name: entry.name, galleryURL: entry.gallery.url,
-                                       installedAt: RFC3339.localNow(), version: entry.version, uri: entry.uri,
-                                       digest: "sha256:" + SHA256.hex(entry.name))
-        try metadata.encoded().write(toFile: dir + "/metadata.json", atomically: false, encoding: .utf8)
-    }
-
-    private static func installPayloadBackend(into backends: String) throws {
-        let dir = backends + "/" + payloadBackend
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try "#!/bin/sh\n".write(toFile: dir + "/run.sh", atomically: false, encoding: .utf8)
-        chmod(dir + "/run.sh", 0o755)
-        try BackendMetadata(name: payloadBackend, installedAt: RFC3339.localNow(), version: "1.0.0", uri: "/old")
-            .encoded().write(toFile: dir + "/metadata.json", atomically: false, encoding: .utf8)
+    /// The payload backend at v1.0.0, upgradable to the local gallery's v2.0.0.
+    private static func installPayloadBackend(on site: LocalAISite, in backends: String) throws {
+        try site.install(payloadBackend, metadata: BackendMetadata(name: payloadBackend, installedAt: RFC3339.localNow(),
+                                                                   version: "1.0.0", uri: "/old"), in: backends)
     }
 
     /// A shell command running hangar with exactly `environment`; `exec` replaces the shell (so the pane's pid is
     /// hangar's), `then` runs after it with output discarded.
     func command(_ arguments: [String], exec: Bool = false, then: String? = nil) -> String {
-        func quote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
-        let env = environment.keys.sorted().map { quote("\($0)=\(environment[$0]!)") }
-        var line = (exec ? ["exec"] : []) + ["env", "-i"] + env + ([hangar] + arguments).map(quote)
-        if let then { line += [">/dev/null", "2>&1;", then] }
-        return line.joined(separator: " ")
+        var line = (exec ? "exec " : "") + envCommand(environment, [hangar] + arguments)
+        if let then { line += " >/dev/null 2>&1; " + then }
+        return line
     }
 
     /// Progress events per second the engine emits for the payload upgrade, on a copy of the site's backend.
     func engineProgressEvents() throws -> Double {
         let backends = root + "/engine-baseline/backends"
-        try FileManager.default.createDirectory(atPath: backends, withIntermediateDirectories: true)
-        try Self.installPayloadBackend(into: backends)
+        try Self.installPayloadBackend(on: site, in: backends)
         var env = environment
         env["LOCALAI_BACKENDS_PATH"] = backends
         let engine = try Self.engine(env, root: root, copyLimit: Int64(Self.copyLimit))

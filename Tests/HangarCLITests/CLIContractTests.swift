@@ -33,11 +33,8 @@ final class CLIContractTests: CLITestCase {
             let r = try site.run(["install", name], gallery: gallery)
             XCTAssertEqual(r.status, 0, r.transcript)
         }
-        try FileManager.default.createDirectory(atPath: site.system + "/sysb", withIntermediateDirectories: true)
-        try writeFile(site.system + "/sysb/run.sh", "#!/bin/sh\n", mode: 0o755)
-        try FileManager.default.createDirectory(atPath: site.path("bad"), withIntermediateDirectories: true)
-        try writeFile(site.path("bad") + "/run.sh", "#!/bin/sh\n", mode: 0o755)
-        try writeFile(site.path("bad") + "/metadata.json", "{\"name\": \"bad\", ", mode: 0o644)
+        try site.installation.install("sysb", metadataJSON: nil, in: site.system)
+            .install("bad", metadataJSON: "{\"name\": \"bad\", ")
 
         let r = try site.run(["list", "--json"], gallery: gallery)
         XCTAssertEqual(r.status, 0, r.transcript)

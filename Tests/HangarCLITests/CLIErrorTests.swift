@@ -148,8 +148,7 @@ final class CLIErrorTests: CLITestCase {
 
     func testAMalformedSettingsFileIsAWarningNotABlockForListAndRecover() throws {
         let site = try sandbox.site()
-        try FileManager.default.createDirectory(atPath: site.config, withIntermediateDirectories: true)
-        try writeFile(site.config + "/runtime_settings.json", "{\"auto_upgrade_backends\": tru", mode: 0o600)
+        try site.installation.runtimeSettings("{\"auto_upgrade_backends\": tru")
         for args in [["list"], ["recover"]] {
             // No gallery variable: hangar reads backend_galleries from the (broken) file, as LocalAI does.
             let r = try site.run(args, gallery: nil, env: ["LOCALAI_BACKEND_GALLERIES": Site.unset])

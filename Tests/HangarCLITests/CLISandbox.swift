@@ -1,4 +1,5 @@
 import Foundation
+import HangarEngine
 import HangarFixtures
 import XCTest
 
@@ -6,31 +7,25 @@ import XCTest
 import Glibc
 #endif
 
-/// A temp directory holding backend source trees and gallery files, shared by any number of `Site`s (each a
-/// separate LocalAI installation). Sources and galleries are only read by hangar, so sites can run in parallel.
+/// A `LocalAISite` whose source trees and gallery files are shared by any number of `Site`s (each a separate
+/// LocalAI installation beside it). Sources and galleries are only read by hangar, so sites can run in parallel.
 final class CLISandbox: Sendable {
-    let root: String
+    let shared: LocalAISite
+    var root: String { shared.root }
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.path + "/hangar-cli-\(UUID().uuidString.prefix(8))"
-        for dir in [root + "/sources", root + "/galleries", root + "/sites", root + "/io"] {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        }
+        shared = try LocalAISite("cli")
+        try FileManager.default.createDirectory(atPath: ioDirectory, withIntermediateDirectories: true)
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: root) }
+    func remove() { shared.remove() }
 
     /// Where process output files go while a process runs.
     var ioDirectory: String { root + "/io" }
 
-    /// A new, empty LocalAI installation (backends, system backends, config dir) inside the sandbox.
+    /// A new, empty LocalAI installation (backends, system backends, config dir, HOME) inside the sandbox.
     func site(_ label: String = "site") throws -> Site {
-        let safe = String(label.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" })
-        let site = Site(root: root + "/sites/\(safe)-\(UUID().uuidString.prefix(6))", sandbox: self)
-        for dir in [site.backends, site.system, site.config, site.home] {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        }
-        return site
+        Site(installation: try shared.beside(label), sandbox: self)
     }
 
     /// A backend source directory `sources/<name>-<version>` in the shape of an extracted backend image:
@@ -39,75 +34,38 @@ final class CLISandbox: Sendable {
     /// copies). Contents depend on name and version, so two versions never share a file body.
     @discardableResult
     func source(_ name: String, _ version: String, runScript: Bool = true, payloadBytes: Int = 0) throws -> SourceTree {
-        let path = root + "/sources/\(name)-\(version)"
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: path + "/lib", withIntermediateDirectories: true)
-        try fm.createDirectory(atPath: path + "/bin", withIntermediateDirectories: true)
-        chmod(path + "/bin", 0o750)
-        if runScript { try writeFile(path + "/run.sh", "#!/bin/sh\necho \"\(name) \(version) $*\"\n", mode: 0o755) }
-        try writeFile(path + "/VERSION", "\(name) \(version)\n", mode: 0o644)
-        try writeFile(path + "/only-\(version).txt", "present only in \(name) \(version)\n", mode: 0o600)
-        try writeFile(path + "/lib/lib\(name).so", "\(name) library build \(version)\n", mode: 0o644)
-        try fm.createSymbolicLink(atPath: path + "/lib/current.so", withDestinationPath: "lib\(name).so")
-        try writeFile(path + "/bin/helper", "#!/bin/sh\necho helper \(version)\n", mode: 0o700)
+        var tree = BackendTree().directory("lib").directory("bin", mode: 0o750)
+        if runScript { tree = tree.runScript("echo \"\(name) \(version) $*\"\n") }
+        tree = tree.file("VERSION", "\(name) \(version)\n")
+            .file("only-\(version).txt", "present only in \(name) \(version)\n", mode: 0o600)
+            .file("lib/lib\(name).so", "\(name) library build \(version)\n")
+            .symlink("lib/current.so", to: "lib\(name).so")
+            .file("bin/helper", "#!/bin/sh\necho helper \(version)\n", mode: 0o700)
         if payloadBytes > 0 {
             var bytes = [UInt8](repeating: 0, count: payloadBytes)
             let seed = version.utf8.reduce(UInt8(1)) { $0 &+ $1 } | 1
             for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 131) &+ seed }
-            try Data(bytes).write(to: URL(fileURLWithPath: path + "/lib/payload.bin"))
+            tree = tree.file("lib/payload.bin", bytes: Data(bytes))
         }
-        let tree = try XCTUnwrap(TreeSnapshot.take(path))
+        let path = try shared.source("\(name)-\(version)", tree)
+        let snapshot = try XCTUnwrap(TreeSnapshot.take(path))
         // run.sh, VERSION, only-*, lib/, lib/*.so, the symlink, bin/, bin/helper: a snapshot that saw them all.
-        XCTAssertGreaterThanOrEqual(tree.entries.count, runScript ? 8 : 7, "snapshot of \(path) is incomplete")
-        return SourceTree(path: path, version: version, tree: tree)
+        XCTAssertGreaterThanOrEqual(snapshot.entries.count, runScript ? 8 : 7, "snapshot of \(path) is incomplete")
+        return SourceTree(path: path, version: version, tree: snapshot)
     }
 
-    /// Writes a gallery YAML file with `entries` and returns its `file://` URL's JSON list for LOCALAI_BACKEND_GALLERIES.
+    /// Writes the gallery `galleries/<fileName>` with `entries`; its `json` is the value for LOCALAI_BACKEND_GALLERIES.
     @discardableResult
     func gallery(_ fileName: String, _ entries: [GalleryItem], galleryName: String = "t") throws -> GalleryFile {
-        let path = root + "/galleries/" + fileName
-        var yaml = "---\n"
-        for entry in entries { yaml += entry.yaml }
-        try writeFile(path, yaml, mode: 0o644)
-        return GalleryFile(path: path, name: galleryName)
+        try shared.gallery(entries, file: fileName, name: galleryName)
     }
 }
 
-/// One gallery file and the `LOCALAI_BACKEND_GALLERIES` value pointing at it.
-struct GalleryFile: Sendable {
-    let path: String
-    let name: String
-    var url: String { "file://" + path }
-    var json: String { "[{\"name\":\"\(name)\",\"url\":\"\(url)\"}]" }
-}
-
-/// One gallery entry; a meta has `capabilities` and no `uri`.
-struct GalleryItem: Sendable {
-    var name: String
-    var uri: String = ""
-    var version: String = ""
-    var alias: String = ""
-    var tags: [String] = []
-    var description: String = ""
-    var capabilities: [(String, String)] = []
-
+extension GalleryItem {
+    /// The entry installing `source` (its path as the uri, its version).
     static func concrete(_ name: String, _ source: SourceTree, alias: String = "", tags: [String] = [],
                          description: String = "") -> GalleryItem {
         GalleryItem(name: name, uri: source.path, version: source.version, alias: alias, tags: tags, description: description)
-    }
-
-    var yaml: String {
-        var s = "- name: \"\(name)\"\n"
-        if !uri.isEmpty { s += "  uri: \"\(uri)\"\n" }
-        if !version.isEmpty { s += "  version: \"\(version)\"\n" }
-        if !alias.isEmpty { s += "  alias: \"\(alias)\"\n" }
-        if !tags.isEmpty { s += "  tags: [" + tags.joined(separator: ", ") + "]\n" }
-        if !description.isEmpty { s += "  description: \"\(description)\"\n" }
-        if !capabilities.isEmpty {
-            s += "  capabilities:\n"
-            for (capability, concrete) in capabilities { s += "    \(capability): \"\(concrete)\"\n" }
-        }
-        return s
     }
 }
 
@@ -120,29 +78,20 @@ struct SourceTree: Sendable {
 
 /// A LocalAI installation the tests point hangar at.
 struct Site: Sendable {
-    let root: String
+    let installation: LocalAISite
     let sandbox: CLISandbox
 
-    var backends: String { root + "/backends" }
-    var system: String { root + "/system-backends" }
-    var config: String { root + "/configuration" }
-    var home: String { root + "/home" }
+    var root: String { installation.root }
+    var backends: String { installation.backends }
+    var system: String { installation.system }
+    var config: String { installation.config }
+    var home: String { installation.home }
 
     /// The complete environment of a hangar process: nothing inherited from the test runner (no stray LOCALAI_*).
     func environment(gallery: GalleryFile?, _ extra: [String: String] = [:]) -> [String: String] {
-        var env = [
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": home,
-            "XDG_DATA_HOME": home + "/.local/share",
-            "LANG": "C.UTF-8",
-            "LOCALAI_BACKENDS_PATH": backends,
-            "LOCALAI_BACKENDS_SYSTEM_PATH": system,
-            "LOCALAI_CONFIG_DIR": config,
-            "LOCALAI_FORCE_META_BACKEND_CAPABILITY": "default",
-        ]
-        env["LOCALAI_BACKEND_GALLERIES"] = gallery?.json ?? "[]"
-        for (k, v) in extra { env[k] = v == Site.unset ? nil : v }
-        return env
+        var overrides: [String: String?] = ["XDG_DATA_HOME": home + "/.local/share"]
+        for (k, v) in extra { overrides[k] = v == Site.unset ? String?.none : v }
+        return installation.environment(galleries: gallery.map { [$0] } ?? [], overrides)
     }
 
     /// Pass as a value in `extra` to leave that variable out of the environment.
@@ -159,22 +108,14 @@ struct Site: Sendable {
                           outputDirectory: sandbox.ioDirectory)
     }
 
-    func path(_ name: String) -> String { backends + "/" + name }
+    func path(_ name: String) -> String { installation.path(name) }
 
     /// Puts `source` in place as an installed backend `name`, as a previous install would have left it: a copy of
     /// the tree (modes and symlinks kept) plus LocalAI's metadata.json. Faster than running an install per case.
     func installCopy(_ source: SourceTree, as name: String, alias: String = "", gallery: GalleryFile? = nil) throws {
-        let dir = path(name)
-        try TreeSnapshot.copyTree(source.path, to: dir)
-        chmod(dir, 0o750)
-        var fields: [(String, String)] = []
-        if !alias.isEmpty { fields.append(("alias", alias)) }
-        fields.append(("name", name))
-        if let gallery { fields.append(("gallery_url", gallery.url)) }
-        fields.append(("installed_at", "2026-01-02T03:04:05Z"))
-        fields.append(("version", source.version))
-        fields.append(("uri", source.path))
-        try writeFile(dir + "/metadata.json", goIndentedObject(fields), mode: 0o644)
+        try installation.installCopy(of: source.path, as: name, metadata: BackendMetadata(
+            alias: alias, name: name, galleryURL: gallery?.url ?? "", installedAt: "2026-01-02T03:04:05Z",
+            version: source.version, uri: source.path))
     }
 
     /// What `<backends>/<name>` holds now, judged against the two trees it may legitimately be.
@@ -299,33 +240,11 @@ struct TreeSnapshot: Equatable, Sendable {
         }
         return parts.isEmpty ? "same files" : parts.joined(separator: ", ")
     }
-
-    /// Copies `source` to the new directory `destination`: files, directories and symlinks with their modes.
-    static func copyTree(_ source: String, to destination: String) throws {
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: destination, withIntermediateDirectories: true)
-        for name in try fm.contentsOfDirectory(atPath: source) {
-            let from = source + "/" + name, to = destination + "/" + name
-            var st = stat()
-            guard lstat(from, &st) == 0 else { continue }
-            switch st.st_mode & S_IFMT {
-            case S_IFDIR:
-                try copyTree(from, to: to)
-                chmod(to, st.st_mode & 0o7777)
-            case S_IFLNK:
-                try fm.createSymbolicLink(atPath: to, withDestinationPath: try fm.destinationOfSymbolicLink(atPath: from))
-            default:
-                try (fm.contents(atPath: from) ?? Data()).write(to: URL(fileURLWithPath: to))
-                chmod(to, st.st_mode & 0o7777)
-            }
-        }
-    }
 }
 
-/// Writes `text` to `path` with exactly `mode` (chmod after the write, so the umask does not interfere).
+/// Writes `text` to `path` with exactly `mode` (the shared helper, under the name the CLI tests use).
 func writeFile(_ path: String, _ text: String, mode: mode_t) throws {
-    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-    chmod(path, mode)
+    try write(path: path, text: text, mode: mode)
 }
 
 /// A flat JSON object of strings with Go's `json.MarshalIndent(v, "", "  ")` layout, as LocalAI writes metadata.json.

@@ -58,7 +58,7 @@ final class CLISettingsAndDemoTests: CLITestCase {
 
     func testEnvironmentOverridesTheFileAndSettingsSaysSo() throws {
         let site = try sandbox.site()
-        try writeFile(site.config + "/runtime_settings.json", "{\n  \"auto_upgrade_backends\": false\n}", mode: 0o600)
+        try site.installation.runtimeSettings("{\n  \"auto_upgrade_backends\": false\n}")
         let env = ["LOCALAI_AUTO_UPGRADE_BACKENDS": "true"]
         let setting = try autoUpgradeSetting(try site.run(["settings", "--json"], gallery: nil, env: env))
         XCTAssertEqual(setting["value"] as? Bool, true)

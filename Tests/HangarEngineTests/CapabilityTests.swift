@@ -1,4 +1,5 @@
 import Foundation
+import HangarFixtures
 import XCTest
 @testable import HangarEngine
 
@@ -6,13 +7,13 @@ final class CapabilityTests: XCTestCase {
     private var root = ""
 
     override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("hangar-capability-\(UUID().uuidString)").path
+        root = try makeTemporaryDirectory("capability")
         try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: root + "/drm", withIntermediateDirectories: true)
     }
 
     override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: root)
+        removeTree(root)
     }
 
     /// A machine with nothing on it: empty PATH and sysfs, no run file, unless told otherwise.

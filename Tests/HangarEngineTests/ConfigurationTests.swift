@@ -1,3 +1,4 @@
+import HangarFixtures
 import XCTest
 @testable import HangarEngine
 
@@ -35,8 +36,10 @@ final class ConfigurationTests: XCTestCase {
     }
 
     func testGalleriesFromFlagEnvSettingsFileOrDefault() throws {
-        let dir = FileManager.default.temporaryDirectory.path + "/hangar-config-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // The configuration dir itself does not exist yet: the settings file's update makes it.
+        let base = try makeTemporaryDirectory("config")
+        defer { removeTree(base) }
+        let dir = base + "/configuration"
         try RuntimeSettingsFile(configDir: dir).update([
             "backend_galleries": .array([.object(JSONObject(["name": .string("file"), "url": .string("file:///f.yaml")]))]),
         ])

@@ -1,54 +1,41 @@
 import Foundation
+import HangarFixtures
 import XCTest
 @testable import HangarEngine
 
-/// A real LocalAI layout in a temp dir: backends, system backends, config dir, sources and a gallery file.
-final class EngineFixture {
-    let root: String
-    var backends: String { root + "/backends" }
-    var system: String { root + "/system" }
-    var config: String { root + "/configuration" }
-    var galleryFile: String { root + "/gallery/index.yaml" }
+/// The engine tests' view of a `LocalAISite`: one gallery file (`galleries/index.yaml`, named "test"), sources
+/// named by directory, installs with raw or typed metadata, and an `Engine` on the site.
+final class EngineFixture: LocalAISiteVeneer {
+    let site: LocalAISite
+    var galleryFile: String { site.galleries + "/index.yaml" }
+    private var galleryList: [GalleryFile] { [GalleryFile(path: galleryFile, name: "test")] }
 
-    init() throws {
-        root = FileManager.default.temporaryDirectory.path + "/hangar-engine-\(UUID().uuidString.prefix(8))"
-        for dir in [backends, system, config, root + "/gallery", root + "/sources"] {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        }
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: root) }
+    init() throws { site = try LocalAISite("engine") }
 
     /// A source directory `sources/<dir>` holding run.sh (unless `runScript` is false) and extra files.
     @discardableResult
     func source(_ dir: String, runScript: Bool = true, files: [String: String] = [:]) throws -> String {
-        let path = root + "/sources/" + dir
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        if runScript { try write(path + "/run.sh", "#!/bin/sh\necho \(dir)\n", mode: 0o755) }
-        for (name, text) in files { try write(path + "/" + name, text) }
-        return path
+        var tree = runScript ? BackendTree.runScript("echo \(dir)\n") : BackendTree()
+        for (name, text) in files { tree = tree.file(name, text) }
+        return try site.source(dir, tree)
     }
 
     /// An installed backend directory with optional run.sh and metadata.json (raw text, written as is).
     func installed(_ name: String, runScript: Bool = true, metadata: String? = nil, in base: String? = nil) throws {
-        let dir = (base ?? backends) + "/" + name
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        if runScript { try write(dir + "/run.sh", "#!/bin/sh\n", mode: 0o755) }
-        if let metadata { try write(dir + "/metadata.json", metadata) }
+        try site.install(name, runScript ? .runScript() : BackendTree(), metadataJSON: metadata, in: base)
     }
 
     func installed(_ name: String, _ metadata: BackendMetadata, runScript: Bool = true) throws {
-        try installed(name, runScript: runScript, metadata: metadata.encoded())
+        try site.install(name, runScript ? .runScript() : BackendTree(), metadata: metadata)
     }
 
-    func gallery(_ yaml: String) throws { try write(galleryFile, yaml) }
+    func gallery(_ yaml: String) throws { try site.gallery(yaml: yaml, name: "test") }
 
     func write(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
-        try text.write(toFile: path, atomically: false, encoding: .utf8)
-        chmod(path, mode)
+        try HangarFixtures.write(path: path, text: text, mode: mode)
     }
 
-    func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
+    func read(_ path: String) -> String? { readText(path) }
 
     func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: backends + "/" + relative) }
 
@@ -58,11 +45,7 @@ final class EngineFixture {
     }
 
     func configuration(capability: String? = "default", extraEnvironment: [String: String] = [:]) throws -> HangarConfiguration {
-        var env = ["LOCALAI_BACKEND_GALLERIES": "[{\"name\":\"test\",\"url\":\"file://\(galleryFile)\"}]"]
-        for (k, v) in extraEnvironment { env[k] = v }
-        return try HangarConfiguration.resolve(
-            flags: .init(backendsPath: backends, systemBackendsPath: system, configDir: config, capability: capability),
-            environment: env, workingDirectory: root)
+        try site.configuration(galleries: galleryList, capability: capability, environment: extraEnvironment)
     }
 
     func engine(capability: String? = "default", resolver: any DigestResolver = UnavailableDigestResolver(),
@@ -102,4 +85,10 @@ struct FixedDigests: DigestResolver {
         guard let d = digests[reference] else { throw HangarError.operation("no such image \(reference)") }
         return d
     }
+}
+
+/// Polls `condition` every 10 ms until it holds; fails the test, naming `what`, when `timeout` passes first.
+func eventually(_ what: String, timeout: TimeInterval = 10, file: StaticString = #filePath, line: UInt = #line,
+                _ condition: () throws -> Bool) rethrows {
+    if try !waitUntil(timeout: timeout, interval: 0.01, condition) { XCTFail("timed out waiting for \(what)", file: file, line: line) }
 }

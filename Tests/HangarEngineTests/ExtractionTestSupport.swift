@@ -1,4 +1,5 @@
 import Foundation
+import HangarFixtures
 import XCTest
 @testable import HangarEngine
 
@@ -95,16 +96,13 @@ final class ExtractionSandbox {
     var sentinel: String { base + "/sentinel" }
 
     init() throws {
-        base = FileManager.default.temporaryDirectory.path + "/hangar-extract-\(UUID().uuidString.prefix(8))"
+        base = try makeTemporaryDirectory("extract")
         for dir in [root, sentinel] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-        try "secret\n".write(toFile: sentinel + "/secret", atomically: false, encoding: .utf8)
+        try HangarFixtures.write(path: sentinel + "/secret", text: "secret\n")
     }
 
-    deinit {
-        // Read-only directories from archives must not make cleanup fail.
-        _ = try? Process.run(URL(fileURLWithPath: "/bin/chmod"), arguments: ["-R", "u+rwx", base]).waitUntilExit()
-        try? FileManager.default.removeItem(atPath: base)
-    }
+    // `removeTree` opens up the read-only directories archives leave, so cleanup cannot fail on them.
+    deinit { removeTree(base) }
 
     /// Path of a new archive file in the sandbox (outside the root).
     func archive(_ name: String) -> String { base + "/" + name }

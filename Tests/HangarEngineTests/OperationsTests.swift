@@ -65,8 +65,8 @@ final class OperationsTests: XCTestCase {
 
         // On an NVIDIA host the same meta picks the CUDA build.
         let g = try EngineFixture()
-        try FileManager.default.removeItem(atPath: g.root + "/gallery")
-        try FileManager.default.createSymbolicLink(atPath: g.root + "/gallery", withDestinationPath: f.root + "/gallery")
+        try FileManager.default.removeItem(atPath: g.site.galleries)
+        try FileManager.default.createSymbolicLink(atPath: g.site.galleries, withDestinationPath: f.site.galleries)
         XCTAssertTrue(try finish(try g.engine(capability: "nvidia")) { try $0.install("kokoro", force: false) }.isSuccess)
         XCTAssertEqual(try g.metadata("kokoro").metaBackendFor, "cuda12-kokoro")
     }

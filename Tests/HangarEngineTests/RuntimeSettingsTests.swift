@@ -1,4 +1,5 @@
 import Foundation
+import HangarFixtures
 import XCTest
 @testable import HangarEngine
 
@@ -6,12 +7,11 @@ final class RuntimeSettingsTests: XCTestCase {
     private var root = ""
 
     override func setUpWithError() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("hangar-settings-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        root = try makeTemporaryDirectory("settings")
     }
 
     override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: root)
+        removeTree(root)
     }
 
     private func write(_ text: String, to file: RuntimeSettingsFile) throws {

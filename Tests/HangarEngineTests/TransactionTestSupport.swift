@@ -1,47 +1,44 @@
 import Foundation
+import HangarFixtures
 import XCTest
 @testable import HangarEngine
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A scratch directory under /tmp with a backends dir inside, removed when the test ends.
+/// A `LocalAISite` for transaction tests: its backends dir as a `BackendsRoot` with locks, removed when the test ends.
 final class TransactionSandbox {
-    let path: String
+    let site: LocalAISite
+    var path: String { site.root }
     let root: BackendsRoot
     let locks: BackendLocks
 
     init() throws {
-        var template = Array("/tmp/hangar-txn-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw HangarError.operation("mkdtemp failed") }
-        path = String(cString: made)
-        root = BackendsRoot(path + "/backends")
+        site = try LocalAISite("txn")
+        root = BackendsRoot(site.backends)
         locks = BackendLocks(root: root)
         try root.ensureDirectories()
-    }
-
-    deinit {
-        try? FileTree.removeTree(path, within: "/tmp")
     }
 
     /// Writes a backend-like tree: run.sh (0755), a library, a nested dir, a read-only file, a symlink.
     @discardableResult
     func makeTree(_ dir: String, version: String, runScript: Bool = true, extraFiles: Int = 3) throws -> String {
+        // Directories 0750, as the engine's own mkdir makes them.
         try Sys.ensureDirectories(dir)
-        if runScript { try write(dir + "/run.sh", "#!/bin/sh\necho \(version)\n", mode: 0o755) }
-        try write(dir + "/VERSION", version, mode: 0o644)
-        try Sys.ensureDirectories(dir + "/lib/python")
+        var tree = (runScript ? BackendTree.runScript("echo \(version)\n") : BackendTree()).file("VERSION", version)
+            .directory("lib", mode: 0o750).directory("lib/python", mode: 0o750)
         for index in 0..<extraFiles {
-            try write(dir + "/lib/python/mod\(index).py", "print('\(version) \(index)')\n" + String(repeating: "x", count: 3000), mode: 0o644)
+            tree = tree.file("lib/python/mod\(index).py", "print('\(version) \(index)')\n" + String(repeating: "x", count: 3000))
         }
-        try write(dir + "/lib/secret.key", "\(version)-key", mode: 0o600)
-        try write(dir + "/lib/readonly.txt", "ro \(version)", mode: 0o444)
-        XCTAssertEqual(symlink("python/mod0.py", dir + "/lib/link.py"), 0)
+        try tree.file("lib/secret.key", "\(version)-key", mode: 0o600)
+            .file("lib/readonly.txt", "ro \(version)", mode: 0o444)
+            .symlink("lib/link.py", to: "python/mod0.py")
+            .write(to: dir)
         return dir
     }
 
     func write(_ path: String, _ text: String, mode: mode_t = 0o644) throws {
-        try Sys.writeFile(path, Array(text.utf8), mode: mode, exclusive: false, sync: false)
+        try HangarFixtures.write(path: path, text: text, mode: mode)
     }
 
     func read(_ path: String) -> String? {

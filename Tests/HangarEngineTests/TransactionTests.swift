@@ -1,4 +1,5 @@
 import Foundation
+import HangarFixtures
 import XCTest
 @testable import HangarEngine
 #if canImport(Glibc)
@@ -47,9 +48,8 @@ final class TransactionNameTests: XCTestCase {
     }
 
     func testUnsafeNameRefusedBeforeTouchingDisk() throws {
-        var template = Array("/tmp/hangar-txn-XXXXXX".utf8CString)
-        let base = String(cString: try XCTUnwrap(mkdtemp(&template)))
-        defer { try? FileTree.removeTree(base, within: "/tmp") }
+        let base = try makeTemporaryDirectory("txn")
+        defer { removeTree(base) }
         let root = BackendsRoot(base + "/backends")
         let locks = BackendLocks(root: root)
         XCTAssertThrowsError(try locks.lock(["../escape"], mode: .wait))

@@ -18,16 +18,6 @@ final class UpgradeCheckerRescheduleTests: XCTestCase {
         try f.gallery("---\n- {name: piper, uri: \"\(source)\", version: \"\(version)\"}\n")
     }
 
-    private func eventually(_ what: String, timeout: TimeInterval = 10, file: StaticString = #filePath, line: UInt = #line,
-                            _ condition: () -> Bool) {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            if condition() { return }
-            usleep(10_000)
-        }
-        XCTFail("timed out waiting for \(what)", file: file, line: line)
-    }
-
     func testRescheduleWaitsAWholeIntervalInsteadOfCheckingAtOnce() throws {
         let (fixture, engine) = try site()
         defer { withExtendedLifetime(fixture) {} }

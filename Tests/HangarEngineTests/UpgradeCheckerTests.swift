@@ -52,16 +52,6 @@ final class UpgradeCheckerTests: XCTestCase {
         return (f, engine, checker, StatusLog(checker))
     }
 
-    private func eventually(_ what: String, timeout: TimeInterval = 10, file: StaticString = #filePath, line: UInt = #line,
-                            _ condition: () throws -> Bool) rethrows {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            if try condition() { return }
-            usleep(10_000)
-        }
-        XCTFail("timed out waiting for \(what)", file: file, line: line)
-    }
-
     func testChecksAfterTheInitialDelayThenEveryInterval() throws {
         let f = try upgradableSite()
         let engine = try f.engine()

@@ -11,12 +11,11 @@ final class GalleryHTTPTests: LoopbackHTTPTestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        directory = FileManager.default.temporaryDirectory.path + "/hangar-gallery-http-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        directory = try makeTemporaryDirectory("gallery-http")
     }
 
     override func tearDown() {
-        try? FileManager.default.removeItem(atPath: directory)
+        removeTree(directory)
         super.tearDown()
     }
 

@@ -55,8 +55,7 @@ final class HTTPTLSTests: XCTestCase {
         """#
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.path + "/hangar-tls-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        directory = try makeTemporaryDirectory("tls")
         try Self.certificate.write(toFile: directory + "/cert.pem", atomically: true, encoding: .utf8)
         try Self.key.write(toFile: directory + "/key.pem", atomically: true, encoding: .utf8)
         let process = Process()
@@ -82,7 +81,7 @@ final class HTTPTLSTests: XCTestCase {
             process.terminate()
             process.waitUntilExit()
         }
-        try? FileManager.default.removeItem(atPath: directory)
+        removeTree(directory)
     }
 
     func testSelfSignedCertificateIsRefusedWithTheFix() throws {

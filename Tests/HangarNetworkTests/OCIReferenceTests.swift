@@ -1,4 +1,5 @@
 import Foundation
+import HangarFixtures
 @testable import HangarEngine
 import XCTest
 
@@ -175,9 +176,9 @@ final class OCIReferenceTests: XCTestCase {
     }
 
     func testDockerConfigLocation() throws {
-        let dir = FileManager.default.temporaryDirectory.path + "/hangar-dockercfg-\(UUID().uuidString.prefix(6))"
+        let dir = try makeTemporaryDirectory("dockercfg")
         try FileManager.default.createDirectory(atPath: dir + "/.docker", withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { removeTree(dir) }
         try #"{"auths":{"a.io":{"username":"u","password":"p"}}}"#.write(toFile: dir + "/.docker/config.json", atomically: true, encoding: .utf8)
         XCTAssertNotNil(RegistryCredentials.load(environment: ["HOME": dir]).login(for: "a.io"))
         XCTAssertNil(RegistryCredentials.load(environment: ["HOME": dir, "DOCKER_CONFIG": dir + "/nowhere"]).login(for: "a.io"))

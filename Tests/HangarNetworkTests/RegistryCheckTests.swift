@@ -44,11 +44,7 @@ final class RegistryCheckTests: XCTestCase {
                                                 body: [])
             }
             entries.append((name, "oci://127.0.0.1:\(server.port)/check/\(name):latest", []))
-            let dir = site.backends + "/" + name
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try "#!/bin/sh\n".write(toFile: dir + "/run.sh", atomically: true, encoding: .utf8)
-            try #"{"name":"\#(name)","digest":"\#(old)","uri":"\#(entries.last!.uri)"}"#
-                .write(toFile: dir + "/metadata.json", atomically: true, encoding: .utf8)
+            try site.install(name, metadataJSON: #"{"name":"\#(name)","digest":"\#(old)","uri":"\#(entries.last!.uri)"}"#)
         }
         try site.writeGallery(entries)
 
@@ -82,10 +78,7 @@ final class RegistryCheckTests: XCTestCase {
         let entries = [("bare", "127.0.0.1:\(server.port)/check/bare:latest", [String]()),
                        ("tarball", "ocifile://\(site.root)/saved.tar", [String]())]
         for (name, uri, _) in entries {
-            let dir = site.backends + "/" + name
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try "#!/bin/sh\n".write(toFile: dir + "/run.sh", atomically: true, encoding: .utf8)
-            try #"{"name":"\#(name)","digest":"\#(old)","uri":"\#(uri)"}"#.write(toFile: dir + "/metadata.json", atomically: true, encoding: .utf8)
+            try site.install(name, metadataJSON: #"{"name":"\#(name)","digest":"\#(old)","uri":"\#(uri)"}"#)
         }
         try site.writeGallery(entries)
 

@@ -4,67 +4,40 @@ import HangarFixtures
 import Synchronization
 import XCTest
 
-/// One LocalAI installation (backends, config, home) in a temp dir, with a gallery file, driven through the real
-/// `hangar` binary.
-struct RegistrySite {
-    let root: String
+/// The network tests' view of a `LocalAISite`: one gallery of OCI entries, source trees to push as images, and
+/// the real `hangar` binary run on the site.
+struct RegistrySite: LocalAISiteVeneer {
+    let site: LocalAISite
 
-    init() throws {
-        root = FileManager.default.temporaryDirectory.path + "/hangar-oci-\(UUID().uuidString.prefix(8))"
-        for dir in [backends, root + "/system", root + "/config", root + "/home", root + "/sources"] {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        }
-    }
+    init() throws { site = try LocalAISite("oci") }
 
-    var backends: String { root + "/backends" }
-    var galleryPath: String { root + "/gallery.yaml" }
-    var sources: String { root + "/sources" }
+    var galleryPath: String { site.galleries + "/index.yaml" }
+    var sources: String { site.sources }
 
-    func remove() { try? FileManager.default.removeItem(atPath: root) }
+    func remove() { site.remove() }
 
     /// Writes the gallery: `(name, uri, mirrors)` entries without versions, as the official index has.
     func writeGallery(_ entries: [(name: String, uri: String, mirrors: [String])]) throws {
-        var yaml = "---\n"
-        for entry in entries {
-            yaml += "- name: \"\(entry.name)\"\n  uri: \"\(entry.uri)\"\n"
-            if !entry.mirrors.isEmpty {
-                yaml += "  mirrors:\n" + entry.mirrors.map { "    - \"\($0)\"\n" }.joined()
-            }
-        }
-        try yaml.write(toFile: galleryPath, atomically: true, encoding: .utf8)
+        try site.gallery(entries.map { GalleryItem(name: $0.name, uri: $0.uri, mirrors: $0.mirrors) })
     }
 
     /// A backend tree: run.sh printing `label`, a VERSION file, a library and `extra` files.
     @discardableResult
     func source(_ label: String, extra: [String: String] = [:]) throws -> String {
-        let dir = sources + "/\(label)-\(UUID().uuidString.prefix(4))"
-        try FileManager.default.createDirectory(atPath: dir + "/lib", withIntermediateDirectories: true)
-        try "#!/bin/sh\necho \(label)\n".write(toFile: dir + "/run.sh", atomically: true, encoding: .utf8)
-        chmod(dir + "/run.sh", 0o755)
-        try "\(label)\n".write(toFile: dir + "/VERSION", atomically: true, encoding: .utf8)
-        try "library \(label)\n".write(toFile: dir + "/lib/libbackend.so", atomically: true, encoding: .utf8)
-        for (path, text) in extra {
-            let full = dir + "/" + path
-            try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
-                                                    withIntermediateDirectories: true)
-            try text.write(toFile: full, atomically: true, encoding: .utf8)
-        }
-        return dir
+        var tree = BackendTree.runScript("echo \(label)\n").file("VERSION", "\(label)\n")
+            .file("lib/libbackend.so", "library \(label)\n")
+        for (path, text) in extra { tree = tree.file(path, text) }
+        return try site.source("\(label)-\(UUID().uuidString.prefix(4))", tree)
+    }
+
+    /// An installed backend `<backends>/<name>`: a plain (0644) run.sh and metadata.json with exactly `metadataJSON`.
+    func install(_ name: String, metadataJSON: String) throws {
+        try site.install(name, BackendTree().file("run.sh", "#!/bin/sh\n"), metadataJSON: metadataJSON)
     }
 
     /// The complete environment of a hangar process (nothing inherited): fast retries for the fault tests.
     func environment(_ extra: [String: String] = [:]) -> [String: String] {
-        var env = [
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": root + "/home",
-            "LANG": "C.UTF-8",
-            "LOCALAI_BACKENDS_PATH": backends,
-            "LOCALAI_BACKENDS_SYSTEM_PATH": root + "/system",
-            "LOCALAI_CONFIG_DIR": root + "/config",
-            "LOCALAI_FORCE_META_BACKEND_CAPABILITY": "default",
-            "LOCALAI_BACKEND_GALLERIES": "[{\"name\":\"t\",\"url\":\"file://\(galleryPath)\"}]",
-            "HANGAR_RETRY_BACKOFF": "0.05,0.1",
-        ]
+        var env = site.environment(galleries: [GalleryFile(path: galleryPath, name: "t")], ["HANGAR_RETRY_BACKOFF": "0.05,0.1"])
         for (k, v) in extra { env[k] = v }
         return env
     }
@@ -79,9 +52,7 @@ struct RegistrySite {
         return try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
-    func read(_ relative: String) -> String? {
-        try? String(contentsOfFile: backends + "/" + relative, encoding: .utf8)
-    }
+    func read(_ relative: String) -> String? { readText(backends + "/" + relative) }
 
     /// Every file below `<backends>/<name>` with its bytes (to prove a failed operation changed nothing).
     func snapshot(_ name: String) -> [String: Data] {

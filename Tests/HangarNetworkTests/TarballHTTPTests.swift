@@ -7,50 +7,43 @@ import XCTest
 /// `http://…tar.gz` backends with `sha256:` end to end against a real loopback server: through the engine (resume,
 /// servers that ignore Range, 404) and through the real `hangar` binary (install, wrong digest, `--max-extract-size`).
 final class TarballHTTPTests: LoopbackHTTPTestCase {
-    private var directory: String!
+    private var site: LocalAISite!
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        directory = FileManager.default.temporaryDirectory.path + "/hangar-tarball-http-\(UUID().uuidString.prefix(8))"
-        for dir in ["backends", "configuration", "work"] {
-            try FileManager.default.createDirectory(atPath: directory + "/" + dir, withIntermediateDirectories: true)
-        }
+        site = try LocalAISite("tarball-http")
     }
 
     override func tearDown() {
-        try? FileManager.default.removeItem(atPath: directory)
+        site?.remove()
+        site = nil
         super.tearDown()
     }
 
-    private var backends: String { directory + "/backends" }
+    private var directory: String { site.root }
+    private var backends: String { site.backends }
 
     /// `tar czf` of `pkg/` holding run.sh and VERSION for `version`, `noise` incompressible bytes and a sparse file
     /// of `zeros` zero bytes (a bomb: megabytes of zeros gzip to almost nothing).
     private func tarball(_ version: String, noise: Int = 0, zeros: Int = 0) throws -> (bytes: [UInt8], sha256: String) {
-        let source = directory + "/work/src-\(version)-\(UUID().uuidString.prefix(4))"
-        let pkg = source + "/pkg"
-        try FileManager.default.createDirectory(atPath: pkg, withIntermediateDirectories: true)
-        try "#!/bin/sh\necho \(version)\n".write(toFile: pkg + "/run.sh", atomically: false, encoding: .utf8)
-        chmod(pkg + "/run.sh", 0o755)
-        try "\(version)\n".write(toFile: pkg + "/VERSION", atomically: false, encoding: .utf8)
+        let name = "src-\(version)-\(UUID().uuidString.prefix(4))"
+        var tree = BackendTree.runScript("echo \(version)\n").file("VERSION", "\(version)\n")
         if noise > 0 {
             var seed: UInt64 = 7
             let bytes = (0..<noise).map { _ -> UInt8 in
                 seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 return UInt8(truncatingIfNeeded: seed >> 33)
             }
-            try Data(bytes).write(to: URL(fileURLWithPath: pkg + "/noise.bin"))
+            tree = tree.file("noise.bin", bytes: Data(bytes))
         }
+        let pkg = try site.source(name + "/pkg", tree)
         if zeros > 0 {
             XCTAssertTrue(FileManager.default.createFile(atPath: pkg + "/zeros.bin", contents: nil))
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: pkg + "/zeros.bin"))
             try handle.truncate(atOffset: UInt64(zeros))
             try handle.close()
         }
-        let out = source + ".tar.gz"
-        let tar = try Process.run(URL(fileURLWithPath: "/usr/bin/tar"), arguments: ["-czf", out, "-C", source, "pkg"])
-        tar.waitUntilExit()
-        XCTAssertEqual(tar.terminationStatus, 0)
+        let out = try site.tarball(name + ".tar.gz", of: pkg)
         let bytes = [UInt8](try XCTUnwrap(FileManager.default.contents(atPath: out)))
         var hasher = SHA256()
         hasher.update(bytes)

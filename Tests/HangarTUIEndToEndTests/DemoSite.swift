@@ -21,14 +21,14 @@ final class DemoSite {
     /// step needs builds of several MiB.
     init(copyLimit: Int = 512 << 10, payloadUnit: Int = 64 << 10) throws {
         hangar = try HangarExecutable.path()
-        root = FileManager.default.temporaryDirectory.path + "/hangar-e2e-\(UUID().uuidString.prefix(8))"
+        root = try makeTemporaryDirectory("e2e")
         try FileManager.default.createDirectory(atPath: root + "/home", withIntermediateDirectories: true)
         demo = DemoSandbox(directory: root + "/demo", payloadUnit: payloadUnit)
         try demo.create(reset: true)
         self.copyLimit = copyLimit
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: root) }
+    deinit { removeTree(root) }
 
     var environment: [String: String] {
         var env = demo.environment
@@ -44,10 +44,7 @@ final class DemoSite {
 
     /// `env -i K=V … hangar ARGS` for a shell: the pane runs hangar with exactly `environment`.
     func shellCommand(_ arguments: [String], extraEnvironment: [String: String] = [:]) -> String {
-        let env = environment.merging(extraEnvironment) { $1 }
-        let assignments = env.keys.sorted().map { Self.quote("\($0)=\(env[$0]!)") }
-        return (["cd", Self.quote(root), "&&", "env", "-i"] + assignments + ([hangar] + arguments).map(Self.quote))
-            .joined(separator: " ")
+        "cd \(shellQuote(root)) && " + envCommand(environment.merging(extraEnvironment) { $1 }, [hangar] + arguments)
     }
 
     /// The UI (`hangar` with no subcommand) in a fresh tmux server, waited for until its first frame is drawn.
@@ -68,5 +65,5 @@ final class DemoSite {
 
     func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: demo.backendsPath + "/" + relative) }
 
-    static func quote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+    static func quote(_ text: String) -> String { shellQuote(text) }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import HangarEngine
+import HangarFixtures
 @testable import HangarTUI
 import XCTest
 
@@ -20,15 +21,9 @@ final class CanvasWidthTests: XCTestCase {
             .appendingPathComponent("../shared/fixtures/localai-backend-index.yaml").standardized.path
     }
 
-    /// A real engine on an empty backends dir whose only gallery is the real LocalAI index.
-    private static func realGalleryEngine(_ root: String) throws -> Engine {
-        try FileManager.default.createDirectory(atPath: root + "/backends", withIntermediateDirectories: true)
-        let configuration = try HangarConfiguration.resolve(
-            flags: .init(backendsPath: root + "/backends", systemBackendsPath: root + "/system", configDir: root + "/config",
-                         capability: "default"),
-            environment: ["LOCALAI_BACKEND_GALLERIES": "[{\"name\":\"localai\",\"url\":\"file://\(Self.realGallery)\"}]"],
-            workingDirectory: root)
-        return Engine(configuration: configuration)
+    /// A real engine on an empty site whose only gallery is the real LocalAI index.
+    private static func realGalleryEngine(_ site: LocalAISite) throws -> Engine {
+        Engine(configuration: try site.configuration(galleries: [GalleryFile(path: Self.realGallery, name: "localai")]))
     }
 
     func testCellWidthCountsWideCharactersTwiceAndMarksNothing() {
@@ -129,9 +124,8 @@ final class CanvasWidthTests: XCTestCase {
     /// The Catalog's description pane with the real coqui and diffusers entries: cut by cells, so the ellipsis stays
     /// on screen instead of the line running past the edge (where ncurses wraps onto the next row).
     func testCatalogDescriptionsWithRealEmojiFitTheLine() throws { try onMain {
-        let root = FileManager.default.temporaryDirectory.path + "/hangar-width-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        let snapshot = EngineSnapshot.load(try Self.realGalleryEngine(root))
+        let site = try LocalAISite("width")
+        let snapshot = EngineSnapshot.load(try Self.realGalleryEngine(site))
         for (name, start) in [("coqui", "🐸 Coqui TTS"), ("diffusers", "🤗 Diffusers")] {
             for width in [60, 80, 81, 120] {
                 var state = UIState(snapshot: snapshot, glyphs: .unicode)

@@ -1,45 +1,43 @@
 import Foundation
 import HangarEngine
+import HangarFixtures
 import HangarTUI
 import XCTest
 
 /// A small real LocalAI installation in a temp dir, with every kind of row the Backends screen distinguishes:
 /// versioned, digest-only and unrecorded installs, a meta, an alias, a system backend, broken metadata, a
 /// development build, and a gallery with newer versions (kokoro's new build lacks run.sh, so upgrading it rolls back).
-final class TUIFixture {
-    let root: String
-    var backends: String { root + "/backends" }
-    var config: String { root + "/configuration" }
-    var gallery: String { root + "/gallery.yaml" }
+final class TUIFixture: LocalAISiteVeneer {
+    let site: LocalAISite
+    var gallery: String { site.galleries + "/index.yaml" }
     static let oldDigest = "sha256:3f2a9c1d0e5b7a8f00000000000000000000000000000000000000000000000a"
     static let newDigest = "sha256:9e8d7c6b5a4f00000000000000000000000000000000000000000000000000b"
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.path + "/hangar-tui-\(UUID().uuidString.prefix(8))"
-        let fm = FileManager.default
-        for dir in [backends, root + "/system/system-vllm", config, root + "/sources"] {
-            try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        }
-        try script(root + "/system/system-vllm/run.sh")
+        site = try LocalAISite("tui")
+        let script = BackendTree.runScript("echo ok\n")
+        try site.install("system-vllm", script, metadataJSON: nil, in: site.system)
         let url = "file://" + gallery
-        try install("piper", BackendMetadata(name: "piper", galleryURL: url, installedAt: "2026-12-01T10:00:00Z", version: "0.8.0",
-                                             uri: root + "/sources/piper-0.8.0"))
-        try install("oldimg", BackendMetadata(name: "oldimg", galleryURL: url, uri: "quay.io/test/oldimg:latest", digest: Self.oldDigest))
-        try install("unknown", BackendMetadata(name: "unknown"))
-        try install("cpu-whisper", BackendMetadata(name: "cpu-whisper", galleryURL: url, version: "2.0.0"))
-        try install("whisper", BackendMetadata(metaBackendFor: "cpu-whisper", name: "whisper", galleryURL: url), runScript: false)
-        try install("kokoro", BackendMetadata(alias: "tts", name: "kokoro", galleryURL: url, version: "1.0.0"))
-        try install("foo-development", BackendMetadata(name: "foo-development", galleryURL: url, version: "0.1.0"))
-        try fm.createDirectory(atPath: backends + "/broken", withIntermediateDirectories: true)
-        try script(backends + "/broken/run.sh")
-        try "{not json".write(toFile: backends + "/broken/metadata.json", atomically: true, encoding: .utf8)
+        let sources = site.sources
+        try site
+            .install("piper", script, metadata: BackendMetadata(name: "piper", galleryURL: url, installedAt: "2026-12-01T10:00:00Z",
+                                                                version: "0.8.0", uri: sources + "/piper-0.8.0"))
+            .install("oldimg", script, metadata: BackendMetadata(name: "oldimg", galleryURL: url, uri: "quay.io/test/oldimg:latest",
+                                                                 digest: Self.oldDigest))
+            .install("unknown", script, metadata: BackendMetadata(name: "unknown"))
+            .install("cpu-whisper", script, metadata: BackendMetadata(name: "cpu-whisper", galleryURL: url, version: "2.0.0"))
+            .install("whisper", BackendTree(), metadata: BackendMetadata(metaBackendFor: "cpu-whisper", name: "whisper", galleryURL: url))
+            .install("kokoro", script, metadata: BackendMetadata(alias: "tts", name: "kokoro", galleryURL: url, version: "1.0.0"))
+            .install("foo-development", script, metadata: BackendMetadata(name: "foo-development", galleryURL: url, version: "0.1.0"))
+            .install("broken", script, metadataJSON: "{not json")
 
-        try source("piper-0.9.0")
-        try source("kokoro-1.1.0", runScript: false)
-        try source("bark-0.3.0")
-        try """
+        try site.source("piper-0.9.0", script.file("VERSION", "piper-0.9.0\n"))
+        try site.source("kokoro-1.1.0", BackendTree().file("VERSION", "kokoro-1.1.0\n"))
+        try site.source("bark-0.3.0", script.file("VERSION", "bark-0.3.0\n"))
+        // Hand-written YAML, unquoted: tests edit it as text ("version: 0.9.0" → "version: 0.9.1").
+        try site.gallery(yaml: """
             - name: piper
-              uri: \(root)/sources/piper-0.9.0
+              uri: \(sources)/piper-0.9.0
               version: 0.9.0
               tags: [tts, fast]
               description: Piper text to speech
@@ -47,55 +45,32 @@ final class TUIFixture {
               uri: quay.io/test/oldimg:latest
             - name: kokoro
               alias: tts
-              uri: \(root)/sources/kokoro-1.1.0
+              uri: \(sources)/kokoro-1.1.0
               version: 1.1.0
             - name: cpu-whisper
-              uri: \(root)/sources/piper-0.9.0
+              uri: \(sources)/piper-0.9.0
               version: 2.0.0
             - name: whisper
               capabilities:
                 default: cpu-whisper
             - name: bark
-              uri: \(root)/sources/bark-0.3.0
+              uri: \(sources)/bark-0.3.0
               version: 0.3.0
               tags: [audio]
               description: Bark audio generation
             - name: bark-development
-              uri: \(root)/sources/bark-0.3.0
+              uri: \(sources)/bark-0.3.0
               version: 0.4.0
             - name: cuda12-bark
-              uri: \(root)/sources/bark-0.3.0
+              uri: \(sources)/bark-0.3.0
               version: 0.3.0
 
-            """.write(toFile: gallery, atomically: true, encoding: .utf8)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: root) }
-
-    private func script(_ path: String) throws {
-        try "#!/bin/sh\necho ok\n".write(toFile: path, atomically: true, encoding: .utf8)
-        chmod(path, 0o755)
-    }
-
-    private func install(_ dir: String, _ metadata: BackendMetadata, runScript: Bool = true) throws {
-        try FileManager.default.createDirectory(atPath: backends + "/" + dir, withIntermediateDirectories: true)
-        if runScript { try script(backends + "/" + dir + "/run.sh") }
-        try metadata.encoded().write(toFile: backends + "/" + dir + "/metadata.json", atomically: true, encoding: .utf8)
-    }
-
-    private func source(_ dir: String, runScript: Bool = true) throws {
-        try FileManager.default.createDirectory(atPath: root + "/sources/" + dir, withIntermediateDirectories: true)
-        if runScript { try script(root + "/sources/" + dir + "/run.sh") }
-        try "\(dir)\n".write(toFile: root + "/sources/" + dir + "/VERSION", atomically: true, encoding: .utf8)
+            """, name: "test")
     }
 
     /// A real engine on the fixture; the registry answers with a fixed new digest for the OCI entry.
     func engine(environment extra: [String: String] = [:]) throws -> Engine {
-        var env = ["LOCALAI_BACKEND_GALLERIES": "[{\"name\":\"test\",\"url\":\"file://\(gallery)\"}]"]
-        for (k, v) in extra { env[k] = v }
-        let configuration = try HangarConfiguration.resolve(
-            flags: .init(backendsPath: backends, systemBackendsPath: root + "/system", configDir: config, capability: "default"),
-            environment: env, workingDirectory: root)
+        let configuration = try site.configuration(galleries: [GalleryFile(path: gallery, name: "test")], environment: extra)
         return Engine(configuration: configuration, digestResolver: RegistryAnswer(digest: Self.newDigest))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HangarFixtures
 @testable import HangarTUI
 import XCTest
 
@@ -42,9 +43,8 @@ final class ThemeTests: XCTestCase {
     } }
 
     func testSearchOrderPrefersHangarThemesDirAndFallsBackToTheBuiltIn() throws { try onMain {
-        let dir = FileManager.default.temporaryDirectory.path + "/hangar-themes-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = try makeTemporaryDirectory("themes")
+        defer { removeTree(dir) }
         try "name: light\nroles:\n  text: red\n".write(toFile: dir + "/light.yaml", atomically: true, encoding: .utf8)
         let library = ThemeLibrary.standard(environment: ["HANGAR_THEMES_DIR": dir, "HOME": "/nonexistent"], executablePath: nil)
         XCTAssertEqual(library.directories.first, dir)
