@@ -1,4 +1,5 @@
 import Foundation
+import HangarEngine
 import Synchronization
 
 #if canImport(Glibc)
@@ -46,13 +47,6 @@ public struct RunResult: Sendable {
     }
 }
 
-/// Monotonic clock in seconds.
-public func monotonicNow() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-}
-
 /// A started `hangar` process (the one the build just made) whose output goes to files: pipes could fill up and
 /// block a process nobody reads. Used from one thread at a time; the termination handler only touches the
 /// semaphore and the end time.
@@ -93,10 +87,10 @@ public final class RunningHangar {
         let semaphore = exited
         let end = endedAt
         process.terminationHandler = { _ in
-            end.set(monotonicNow())
+            end.set(MonotonicClock.now())
             semaphore.signal()
         }
-        launchedAt = monotonicNow()
+        launchedAt = MonotonicClock.now()
         try process.run()
     }
 

@@ -70,7 +70,7 @@ public enum TerminalUI {
         canvas.apply(theme, noColor: noColor)
 
         // The interval is read from hangar.json each round, so a change in Settings (or by another hangar) applies.
-        let checker = UpgradeChecker(engine: engine, interval: engine.hangarSettings.checkIntervalReader())
+        let checker = UpgradeScheduler(engine: engine, interval: engine.hangarSettings.checkIntervalReader())
         let controller = UIController(engine: engine, checker: checker, snapshot: snapshot, glyphs: glyphs)
         connect(controller, to: canvas, library: library, themeName: themeName, noColor: noColor)
         let quit: @MainActor (Bool) -> Void = { cancelJobs in

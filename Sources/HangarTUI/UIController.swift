@@ -8,7 +8,7 @@ import HangarEngine
 public final class UIController {
     public let engine: Engine
     /// The background checker whose results the header and the indicators show.
-    public let checker: UpgradeChecker
+    public let checker: UpgradeScheduler
     public private(set) var state: UIState
     /// Draws one frame; set by the terminal driver (tests leave it nil and render the state themselves).
     var draw: ((UIState) -> FrameLayout)?
@@ -39,7 +39,7 @@ public final class UIController {
     /// The user pressed c: when that check ends, the Catalog is re-read from the galleries it fetched.
     private var reloadAfterCheck = false
 
-    public init(engine: Engine, checker: UpgradeChecker, snapshot: EngineSnapshot, glyphs: Glyphs) {
+    public init(engine: Engine, checker: UpgradeScheduler, snapshot: EngineSnapshot, glyphs: Glyphs) {
         self.engine = engine
         self.checker = checker
         state = UIState(snapshot: snapshot, glyphs: glyphs)

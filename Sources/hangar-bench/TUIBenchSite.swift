@@ -58,9 +58,10 @@ struct TUIBenchSite {
 
     func remove() { site.remove() }
 
-    static func engine(_ environment: [String: String], root: String, copyLimit: Int64? = nil) throws -> Engine {
+    /// The engine hangar itself runs on the site (`HANGAR_COPY_LIMIT` in `environment` throttles local copies).
+    static func engine(_ environment: [String: String], root: String) throws -> Engine {
         let configuration = try HangarConfiguration.resolve(flags: .init(), environment: environment, workingDirectory: root)
-        return Engine(configuration: configuration, sources: [DirectorySource(throttleBytesPerSecond: copyLimit)])
+        return Engine.live(configuration: configuration, recover: false).engine
     }
 
     /// The payload backend at v1.0.0, upgradable to the local gallery's v2.0.0.
@@ -83,7 +84,7 @@ struct TUIBenchSite {
         try Self.installPayloadBackend(on: site, in: backends)
         var env = environment
         env["LOCALAI_BACKENDS_PATH"] = backends
-        let engine = try Self.engine(env, root: root, copyLimit: Int64(Self.copyLimit))
+        let engine = try Self.engine(env, root: root)
         let times = Mutex<[Double]>([])
         engine.jobs.subscribe(on: DispatchQueue(label: "bench.progress")) { event in
             if case .progress = event.kind { times.withLock { $0.append(Date().timeIntervalSince1970) } }

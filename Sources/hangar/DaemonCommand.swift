@@ -31,7 +31,7 @@ struct DaemonCommand: ParsableCommand {
         let fixed = try interval.map(Self.parse)
         let settings = engine.hangarSettings
         let log = DaemonLog()
-        let checker = UpgradeChecker(engine: engine,
+        let checker = UpgradeScheduler(engine: engine,
                                      interval: settings.checkIntervalReader(fixed: fixed) { log.line("warning: \($0)") })
         log.follow(checker, engine: engine)
 
@@ -95,7 +95,7 @@ final class DaemonLog: Sendable {
     func flush() { queue.sync {} }
 
     /// Logs each check (start, result, every available upgrade, what auto-upgrade did) and each job's end.
-    func follow(_ checker: UpgradeChecker, engine: Engine) {
+    func follow(_ checker: UpgradeScheduler, engine: Engine) {
         checker.subscribe(on: queue) { [self] status in log(status) }
         engine.jobs.subscribe(on: queue) { [self] event in
             switch event.kind {

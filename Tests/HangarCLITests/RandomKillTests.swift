@@ -1,4 +1,5 @@
 import Foundation
+import HangarEngine
 import HangarFixtures
 import XCTest
 
@@ -22,12 +23,12 @@ final class RandomKillTests: CLITestCase {
         let v2 = try sandbox.source("foo", "2.0.0", payloadBytes: Self.payloadBytes)
         let gallery = try sandbox.gallery("index.yaml", [.concrete("foo", v2)])
         let expectedCopy = Double(Self.payloadBytes) / Double(Self.copyLimit)
-        let started = monotonicNow()
+        let started = MonotonicClock.now()
         var outcomes: [String] = []
         var generator = SystemRandomNumberGenerator()
 
         for iteration in 0..<Self.iterations {
-            if monotonicNow() - started > Self.budgetSeconds {
+            if MonotonicClock.now() - started > Self.budgetSeconds {
                 print("  random kills: stopped after \(iteration) iterations (time budget)")
                 break
             }

@@ -9,7 +9,7 @@ import XCTest
 final class ControllerEventTests: XCTestCase {
     @MainActor private static func controller(_ fixture: TUIFixture, glyphs: Glyphs = .unicode) throws -> UIController {
         let engine = try fixture.engine()
-        let controller = UIController(engine: engine, checker: UpgradeChecker(engine: engine, interval: { 3600 }),
+        let controller = UIController(engine: engine, checker: UpgradeScheduler(engine: engine, interval: { 3600 }),
                                       snapshot: EngineSnapshot.load(engine), glyphs: glyphs)
         controller.start()
         waitOnMain("the first check") { controller.state.upgrades.lastCheck != nil }
@@ -43,7 +43,7 @@ final class ControllerEventTests: XCTestCase {
     func testUpgradeWithoutAKnownUpgradeReachesTheEngine() throws { try onMain {
         let fixture = try TUIFixture()
         let engine = try fixture.engine()
-        let controller = UIController(engine: engine, checker: UpgradeChecker(engine: engine, interval: { 3600 }),
+        let controller = UIController(engine: engine, checker: UpgradeScheduler(engine: engine, interval: { 3600 }),
                                       snapshot: EngineSnapshot.load(engine), glyphs: .unicode)
         controller.start()
         defer { controller.stop() }
@@ -62,7 +62,7 @@ final class ControllerEventTests: XCTestCase {
     func testAReloadStartedBeforeASettingsChangeDoesNotUndoItOnScreen() throws { try onMain {
         let fixture = try TUIFixture()
         let engine = try fixture.engine()
-        let controller = UIController(engine: engine, checker: UpgradeChecker(engine: engine, interval: { 3600 }),
+        let controller = UIController(engine: engine, checker: UpgradeScheduler(engine: engine, interval: { 3600 }),
                                       snapshot: EngineSnapshot.load(engine), glyphs: .unicode)
         controller.reload()
         controller.reload()

@@ -7,7 +7,7 @@ import XCTest
 final class ControllerTests: XCTestCase {
     @MainActor private static func controller(_ fixture: TUIFixture) throws -> (UIController, CellGridCanvas) {
         let engine = try fixture.engine()
-        let checker = UpgradeChecker(engine: engine, interval: { 3600 })
+        let checker = UpgradeScheduler(engine: engine, interval: { 3600 })
         let controller = UIController(engine: engine, checker: checker, snapshot: EngineSnapshot.load(engine), glyphs: .unicode)
         let canvas = CellGridCanvas(width: 120, height: 30)
         controller.draw = { Screens.render($0, on: canvas) }
@@ -105,7 +105,7 @@ final class ControllerSettingsTests: XCTestCase {
     func testIntervalThemeAndPreferDevelopmentPersist() throws { try onMain {
         let fixture = try TUIFixture()
         let engine = try fixture.engine()
-        let controller = UIController(engine: engine, checker: UpgradeChecker(engine: engine, interval: { 3600 }),
+        let controller = UIController(engine: engine, checker: UpgradeScheduler(engine: engine, interval: { 3600 }),
                                       snapshot: EngineSnapshot.load(engine), glyphs: .unicode)
         controller.setThemeChoices(current: "default", names: ["default", "light"], colorNote: "")
         controller.onThemeChange = { _ in nil }
@@ -131,7 +131,7 @@ final class ControllerSettingsTests: XCTestCase {
         let fixture = try TUIFixture()
         let engine = try fixture.engine()
         _ = engine.jobs.wait(try engine.upgrade("kokoro"))
-        let controller = UIController(engine: engine, checker: UpgradeChecker(engine: engine, interval: { 3600 }),
+        let controller = UIController(engine: engine, checker: UpgradeScheduler(engine: engine, interval: { 3600 }),
                                       snapshot: EngineSnapshot.load(engine), glyphs: .unicode)
         let canvas = CellGridCanvas(width: 140, height: 30)
         controller.draw = { Screens.render($0, on: canvas) }

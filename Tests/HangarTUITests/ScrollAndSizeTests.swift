@@ -9,7 +9,7 @@ final class ScrollAndSizeTests: XCTestCase {
     @MainActor private static func controller(_ fixture: TUIFixture, width: Int, height: Int, glyphs: Glyphs = .unicode) throws
         -> (UIController, CellGridCanvas) {
         let engine = try fixture.engine()
-        let controller = UIController(engine: engine, checker: UpgradeChecker(engine: engine, interval: { 3600 }),
+        let controller = UIController(engine: engine, checker: UpgradeScheduler(engine: engine, interval: { 3600 }),
                                       snapshot: EngineSnapshot.load(engine), glyphs: glyphs)
         let canvas = CellGridCanvas(width: width, height: height)
         controller.draw = { Screens.render($0, on: canvas) }

@@ -4,7 +4,7 @@ import XCTest
 @testable import HangarEngine
 
 /// The checker's schedule changes, user-requested checks and stale indicators (review items 5, 6, 7).
-final class UpgradeCheckerRescheduleTests: XCTestCase {
+final class UpgradeSchedulerRescheduleTests: XCTestCase {
     /// piper 0.8.0 installed, the gallery offers `version`.
     private func site(offering version: String = "0.9.0") throws -> (EngineFixture, Engine) {
         let f = try EngineFixture()
@@ -21,7 +21,7 @@ final class UpgradeCheckerRescheduleTests: XCTestCase {
     func testRescheduleWaitsAWholeIntervalInsteadOfCheckingAtOnce() throws {
         let (fixture, engine) = try site()
         defer { withExtendedLifetime(fixture) {} }
-        let checker = UpgradeChecker(engine: engine, interval: { 0.6 })
+        let checker = UpgradeScheduler(engine: engine, interval: { 0.6 })
         checker.start()
         defer { checker.stop() }
         eventually("the first check") { checker.status.lastCheck != nil }
@@ -39,7 +39,7 @@ final class UpgradeCheckerRescheduleTests: XCTestCase {
     func testRescheduleStartsAStoppedChecker() throws {
         let (fixture, engine) = try site()
         defer { withExtendedLifetime(fixture) {} }
-        let checker = UpgradeChecker(engine: engine, interval: { 0.2 })
+        let checker = UpgradeScheduler(engine: engine, interval: { 0.2 })
         checker.reschedule()
         defer { checker.stop() }
         XCTAssertNil(checker.status.lastCheck)
@@ -49,7 +49,7 @@ final class UpgradeCheckerRescheduleTests: XCTestCase {
 
     func testCheckNowWithRefreshReadsTheGalleryAgain() throws {
         let (f, engine) = try site()
-        let checker = UpgradeChecker(engine: engine, interval: { 3600 })
+        let checker = UpgradeScheduler(engine: engine, interval: { 3600 })
         checker.checkNow()
         eventually("the first check") { checker.status.lastCheck != nil && !checker.status.isChecking }
         XCTAssertEqual(checker.status.report?.upgrades["piper"]?.availableVersion, "0.9.0")
@@ -63,7 +63,7 @@ final class UpgradeCheckerRescheduleTests: XCTestCase {
     func testASucceededUpgradeLeavesTheReportWithoutAnotherCheck() throws {
         let (fixture, engine) = try site()
         defer { withExtendedLifetime(fixture) {} }
-        let checker = UpgradeChecker(engine: engine, interval: { 3600 })
+        let checker = UpgradeScheduler(engine: engine, interval: { 3600 })
         checker.checkNow()
         eventually("the first check") { checker.status.lastCheck != nil && !checker.status.isChecking }
         XCTAssertNotNil(checker.status.report?.upgrades["piper"], "\(checker.status)")

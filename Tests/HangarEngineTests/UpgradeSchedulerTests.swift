@@ -5,7 +5,7 @@ import XCTest
 @testable import HangarEngine
 
 /// The background upgrade checker (spec §6, issue 4 "Auto-upgrade") on a real temp backends dir and local gallery.
-final class UpgradeCheckerTests: XCTestCase {
+final class UpgradeSchedulerTests: XCTestCase {
     /// piper installed at 0.8.0 with 0.9.0 in the gallery; kokoro 1.0.0 installed, its 1.1.0 has no run.sh.
     private func upgradableSite(payloadBytes: Int = 0) throws -> EngineFixture {
         let f = try EngineFixture()
@@ -29,7 +29,7 @@ final class UpgradeCheckerTests: XCTestCase {
     private final class StatusLog: Sendable {
         let statuses = Mutex<[UpgradeCheckStatus]>([])
         let queue = DispatchQueue(label: "test.status-log")
-        init(_ checker: UpgradeChecker) {
+        init(_ checker: UpgradeScheduler) {
             checker.subscribe(on: queue) { [self] status in statuses.withLock { $0.append(status) } }
         }
         /// Times at which a check finished.
@@ -44,11 +44,11 @@ final class UpgradeCheckerTests: XCTestCase {
     }
 
     /// The upgradable site with auto-upgrade set as given in runtime_settings.json, and a checker (not started).
-    private func checkedSite(autoUpgrade: Bool) throws -> (EngineFixture, Engine, UpgradeChecker, StatusLog) {
+    private func checkedSite(autoUpgrade: Bool) throws -> (EngineFixture, Engine, UpgradeScheduler, StatusLog) {
         let f = try upgradableSite()
         let engine = try f.engine()
         try engine.setAutoUpgrade(autoUpgrade)
-        let checker = UpgradeChecker(engine: engine, interval: { 3600 })
+        let checker = UpgradeScheduler(engine: engine, interval: { 3600 })
         return (f, engine, checker, StatusLog(checker))
     }
 
@@ -56,7 +56,7 @@ final class UpgradeCheckerTests: XCTestCase {
         let f = try upgradableSite()
         let engine = try f.engine()
         let started = Date()
-        let checker = UpgradeChecker(engine: engine, interval: { 0.2 }, initialDelay: 0.3)
+        let checker = UpgradeScheduler(engine: engine, interval: { 0.2 }, initialDelay: 0.3)
         let log = StatusLog(checker)
         checker.start()
         defer { checker.stop() }
@@ -81,7 +81,7 @@ final class UpgradeCheckerTests: XCTestCase {
     func testIntervalIsReadEachRound() throws {
         let f = try upgradableSite()
         let interval = Mutex(0.1)
-        let checker = UpgradeChecker(engine: try f.engine(), interval: { interval.withLock { $0 } })
+        let checker = UpgradeScheduler(engine: try f.engine(), interval: { interval.withLock { $0 } })
         let log = StatusLog(checker)
         checker.start()
         defer { checker.stop() }
@@ -95,7 +95,7 @@ final class UpgradeCheckerTests: XCTestCase {
 
     func testCheckNowCoalescesPendingRequests() throws {
         let f = try upgradableSite()
-        let checker = UpgradeChecker(engine: try f.engine(), interval: { 3600 })
+        let checker = UpgradeScheduler(engine: try f.engine(), interval: { 3600 })
         let log = StatusLog(checker)
         for _ in 0..<20 { checker.checkNow() }
         eventually("a check") { log.finishedChecks.count >= 1 }
@@ -167,7 +167,7 @@ final class UpgradeCheckerTests: XCTestCase {
         let engine = Engine(configuration: try f.configuration(),
                             sources: [DirectorySource(throttleBytesPerSecond: 1_000_000)])
         try engine.setAutoUpgrade(true)
-        let checker = UpgradeChecker(engine: engine, interval: { 0.05 })
+        let checker = UpgradeScheduler(engine: engine, interval: { 0.05 })
         let log = StatusLog(checker)
         checker.start()
         defer { checker.stop() }
@@ -184,7 +184,7 @@ final class UpgradeCheckerTests: XCTestCase {
 
     func testAFailedCheckKeepsThePreviousReport() throws {
         let f = try upgradableSite()
-        let checker = UpgradeChecker(engine: try f.engine(), interval: { 3600 })
+        let checker = UpgradeScheduler(engine: try f.engine(), interval: { 3600 })
         let log = StatusLog(checker)
         checker.checkNow()
         eventually("a good check") { log.finishedChecks.count == 1 }
@@ -222,7 +222,7 @@ final class UpgradeCheckerTests: XCTestCase {
         let manual = try engine.upgrade("piper")
         eventually("the manual upgrade is copying") { downloading.withLock { $0 } }
 
-        let checker = UpgradeChecker(engine: engine, interval: { 3600 })
+        let checker = UpgradeScheduler(engine: engine, interval: { 3600 })
         let log = StatusLog(checker)
         checker.checkNow()
         eventually("the check") { log.finishedChecks.count >= 1 }

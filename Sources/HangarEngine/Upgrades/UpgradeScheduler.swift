@@ -33,7 +33,7 @@ public struct UpgradeCheckStatus: Sendable, Equatable {
 /// every flagged backend is upgraded as a background job in the engine's queue (visible like any other job, giving
 /// way to a manual operation on the same backend), and a fresh check follows once those jobs finished.
 /// Better than LocalAI: an auto-upgrade that failed is not retried every round for the same available version.
-public final class UpgradeChecker: Sendable {
+public final class UpgradeScheduler: Sendable {
     /// Why a round runs: only scheduled and requested checks may start auto-upgrades; the refresh after them
     /// may not, or a broken new version would be retried in a loop.
     enum Reason: Sendable { case scheduled, requested, afterAutoUpgrade }
