@@ -12,11 +12,13 @@ public final class Engine: Sendable {
     /// Every finished job, persisted in `.hangar/history.json`.
     let history: OperationHistory
 
-    /// An engine on `store`; `Engine.live(configuration:)` builds the one front ends use.
-    public init(configuration: HangarConfiguration, store: any BackendStore, maxParallelJobs: Int = 2) {
+    /// An engine on `store`; `Engine.live(configuration:)` builds the one front ends use. `origin` names the front
+    /// end in the history (`cli`, `ui`, `daemon`).
+    public init(configuration: HangarConfiguration, store: any BackendStore, maxParallelJobs: Int = 2,
+                origin: String = "cli") {
         self.configuration = configuration
         self.store = store
-        self.jobs = JobQueue(maxParallel: maxParallelJobs)
+        self.jobs = JobQueue(maxParallel: maxParallelJobs, origin: origin)
         self.history = OperationHistory(root: BackendsRoot(configuration.backendsPath))
         history.attach(to: jobs)
     }

@@ -27,7 +27,7 @@ struct DaemonCommand: ParsableCommand {
     }
 
     func run() throws {
-        let engine = try global.engine()
+        let engine = try global.engine(origin: "daemon")
         let fixed = try interval.map(Self.parse)
         let settings = engine.hangarSettings
         let log = DaemonLog()

@@ -47,11 +47,12 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// An engine on an existing backends directory, after recovering what an interrupted hangar left behind.
-    /// `requireBackends: false` is for commands that only touch the config dir (settings).
-    func engine(requireBackends: Bool = true) throws -> Engine {
+    /// `requireBackends: false` is for commands that only touch the config dir (settings); `origin` names the
+    /// front end in the operation history.
+    func engine(requireBackends: Bool = true, origin: String = "cli") throws -> Engine {
         let configuration = try configuration()
         if requireBackends { try configuration.requireBackendsDirectory() }
-        let live = Engine.live(configuration: configuration)
+        let live = Engine.live(configuration: configuration, origin: origin)
         for warning in live.warnings { Output.stderr("hangar: warning: \(warning)") }
         if let recovery = live.recovery { Output.printRecovery(recovery) }
         return live.engine

@@ -28,7 +28,7 @@ struct UICommand: ParsableCommand {
             try list.run()
             return
         }
-        let engine = try global.engine()
+        let engine = try global.engine(origin: "ui")
         let options = TUIOptions(theme: theme, noColor: noColor, asciiOnly: ascii ? true : nil)
         let status = MainActor.assumeIsolated { TerminalUI.run(engine: engine, options: options) }
         if status != 0 { throw OperationsFailed(code: status) }

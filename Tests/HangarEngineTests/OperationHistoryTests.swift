@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 @testable import HangarEngine
 
-/// `<backends>/.hangar/history.json`: the last operation of each backend, across engines and restarts.
+/// `<backends>/.hangar/history.jsonl`: every operation, across engines, processes and restarts; append-only,
+/// rotated, and a line that cannot be read never hides the others.
 final class OperationHistoryTests: XCTestCase {
     func testEveryOutcomeIsRecordedAndSurvivesANewEngine() throws {
         let f = try EngineFixture()
@@ -24,9 +25,14 @@ final class OperationHistoryTests: XCTestCase {
         XCTAssertEqual(piper.outcome, "done")
         XCTAssertEqual(piper.message, "upgraded piper v1 → v2")
         XCTAssertGreaterThanOrEqual(piper.finishedAt.timeIntervalSince1970, before.timeIntervalSince1970 - 0.001)
+        XCTAssertEqual(piper.change, BackendChange(from: BuildIdentity(version: "1", digest: ""), to: BuildIdentity(version: "2", digest: "")))
+        XCTAssertEqual(piper.origin, "cli")
+        XCTAssertGreaterThan(piper.bytes, 0, "the copy's bytes are recorded")
+        XCTAssertNotNil(piper.duration)
         let kokoro = try XCTUnwrap(engine.lastOperation(for: "kokoro"))
         XCTAssertEqual(kokoro.outcome, "rolled_back")
         XCTAssertTrue(kokoro.message.hasSuffix("— v1 restored"), kokoro.message)
+        XCTAssertEqual(kokoro.change?.to?.version, "2", "a failed upgrade records what it tried to install")
         XCTAssertEqual(engine.lastOperation(for: "nope")?.outcome, "failed")
         XCTAssertNil(engine.lastOperation(for: "whisper"))
 
@@ -39,35 +45,104 @@ final class OperationHistoryTests: XCTestCase {
         _ = restarted.jobs.wait(try restarted.uninstall("piper"))
         XCTAssertEqual(restarted.lastOperation(for: "piper")?.operation, .uninstall)
         XCTAssertEqual(engine.lastOperation(for: "piper")?.operation, .uninstall)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: f.backends + "/.hangar/history.json"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: f.backends + "/.hangar/history.jsonl"))
+        XCTAssertEqual(engine.operationHistory(backend: "piper").records.map(\.operation), [.uninstall, .upgrade],
+                       "newest first, both processes' records")
     }
 
-    func testHistoryIsBoundedToTheNewestRecords() throws {
+    func testHistoryIsBoundedByRotationAndKeepsTheNewestRecords() throws {
         let f = try EngineFixture()
         try f.gallery("---\n")
         let root = BackendsRoot(f.backends)
-        let history = OperationHistory(root: root, limit: 5)
+        let history = OperationHistory(root: root, maxBytes: 600)
         let jobs = JobQueue()
         history.attach(to: jobs)
-        for i in 1...8 {
+        for i in 1...20 {
             _ = jobs.wait(jobs.submit(.install, backend: "b\(i)") { _ in "installed b\(i)" })
         }
         history.flush()
-        let text = try XCTUnwrap(f.read(f.backends + "/.hangar/history.json"))
-        let records = try XCTUnwrap(JSONValue.parse(text)["records"]?.arrayValue)
-        XCTAssertEqual(records.compactMap { $0["backend"]?.stringValue }, ["b4", "b5", "b6", "b7", "b8"])
-        XCTAssertNil(history.last(for: "b3"))
-        XCTAssertEqual(history.last(for: "b8")?.message, "installed b8")
+        let current = try XCTUnwrap(f.read(f.backends + "/.hangar/history.jsonl"))
+        let rotated = try XCTUnwrap(f.read(f.backends + "/.hangar/history.1.jsonl"), "the full file was rotated")
+        XCTAssertLessThan(current.utf8.count, 600 + 400, "rotated once past the bound")
+        XCTAssertLessThan(rotated.utf8.count, 600 + 400)
+        let names = history.listing().records.map(\.backend)
+        XCTAssertEqual(names.last, "b20")
+        XCTAssertLessThan(names.count, 20, "the oldest records went with the rotation before last")
+        XCTAssertEqual(names, (21 - names.count...20).map { "b\($0)" }, "what is kept is the newest, in order")
+        XCTAssertNil(history.last(for: "b1"))
+        XCTAssertEqual(history.last(for: "b20")?.message, "installed b20")
+    }
+
+    func testAppendsFromManyWritersAtOnceAreNeitherLostNorInterleaved() throws {
+        for maxBytes in [OperationHistory.defaultMaxBytes, 8 << 10] {
+            let f = try EngineFixture()
+            try f.gallery("---\n")
+            let root = BackendsRoot(f.backends)
+            // Separate instances have separate descriptors, so their flocks contend as separate processes' would.
+            let writers = (0..<4).map { _ in OperationHistory(root: root, maxBytes: maxBytes) }
+            let queues = writers.map { history -> JobQueue in
+                let jobs = JobQueue(maxParallel: 4)
+                history.attach(to: jobs)
+                return jobs
+            }
+            DispatchQueue.concurrentPerform(iterations: 4) { w in
+                let ids = (0..<50).map { i in queues[w].submit(.install, backend: "w\(w)-\(i)") { _ in "ok \(w) \(i)" } }
+                for id in ids { _ = queues[w].wait(id) }
+            }
+            writers.forEach { $0.flush() }
+            let listing = OperationHistory(root: root).listing()
+            XCTAssertEqual(listing.unreadableLines, 0, "no torn or interleaved line (bound \(maxBytes))")
+            let kept = listing.records.map(\.backend)
+            XCTAssertEqual(Set(kept).count, kept.count, "no record written twice (bound \(maxBytes))")
+            if maxBytes == OperationHistory.defaultMaxBytes {
+                XCTAssertEqual(kept.count, 200, "every writer's every record")
+            } else {
+                // 200 records of ~250 bytes pass the 8 KiB bound several times while writers race: only the last
+                // two files remain, each of whole records.
+                XCTAssertGreaterThan(kept.count, 16)
+                XCTAssertLessThan(kept.count, 200)
+            }
+        }
+    }
+
+    func testALineThatCannotBeReadNeverHidesTheOthers() throws {
+        let f = try EngineFixture()
+        try f.gallery("---\n")
+        let engine = try f.engine()
+        _ = engine.jobs.wait(engine.jobs.submit(.install, backend: "a") { _ in "first" })
+        engine.history.flush()
+        let path = f.backends + "/.hangar/history.jsonl"
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+        handle.seekToEndOfFile()
+        handle.write(Data("{\"job\": 9, \"operat\n\u{0}\u{1}garbage\n[1,2]\n".utf8))
+        handle.closeFile()
+        _ = engine.jobs.wait(engine.jobs.submit(.install, backend: "b") { _ in "second" })
+        let listing = engine.operationHistory()
+        XCTAssertEqual(listing.records.map(\.backend), ["b", "a"])
+        XCTAssertEqual(listing.unreadableLines, 3)
     }
 
     func testAnUnreadableHistoryNeverFailsAJob() throws {
         let f = try EngineFixture()
         try FileManager.default.createDirectory(atPath: f.backends + "/.hangar", withIntermediateDirectories: true)
-        try f.write(f.backends + "/.hangar/history.json", "{ not json")
+        try f.write(f.backends + "/.hangar/history.jsonl", "{ not json")
+        try f.write(f.backends + "/.hangar/history.json", "{ not json either")
         try f.gallery("---\n")
         let engine = try f.engine()
         let id = engine.jobs.submit(.install, backend: "x") { _ in "fine" }
         XCTAssertTrue(engine.jobs.wait(id).isSuccess)
-        XCTAssertEqual(engine.lastOperation(for: "x")?.outcome, "done", "a corrupt history is started afresh")
+        XCTAssertEqual(engine.lastOperation(for: "x")?.outcome, "done", "a corrupt history is appended to, not fatal")
+    }
+
+    func testRecordsOfTheEarlierHistoryFileAreStillRead() throws {
+        let f = try EngineFixture()
+        try FileManager.default.createDirectory(atPath: f.backends + "/.hangar", withIntermediateDirectories: true)
+        try f.write(f.backends + "/.hangar/history.json", """
+            {"records": [{"job": 3, "operation": "upgrade", "backend": "old", "finished_at_ms": 1700000000000,
+            "outcome": "done", "message": "upgraded old v1 → v2"}]}
+            """)
+        try f.gallery("---\n")
+        let engine = try f.engine()
+        XCTAssertEqual(engine.lastOperation(for: "old")?.message, "upgraded old v1 → v2")
     }
 }

@@ -72,11 +72,11 @@ public struct DemoSandbox: Sendable {
 
     /// The engine hangar runs on the sandbox (`Engine.live`), throttled by `HANGAR_COPY_LIMIT` when `throttled`.
     /// `base` is the environment the sandbox's variables are laid over. Nothing is recovered: the caller decides.
-    public func engine(base: [String: String] = [:], throttled: Bool = true) throws -> Engine {
+    public func engine(base: [String: String] = [:], throttled: Bool = true, origin: String = "ui") throws -> Engine {
         var env = base.merging(environment) { $1 }
         if !throttled { env["HANGAR_COPY_LIMIT"] = nil }
         let configuration = try HangarConfiguration.resolve(flags: .init(), environment: env, workingDirectory: directory)
-        return Engine.live(configuration: configuration, recover: false).engine
+        return Engine.live(configuration: configuration, recover: false, origin: origin).engine
     }
 
     /// Builds the sandbox (from scratch when `reset` or when absent). Installs the old builds through a real engine.
@@ -107,7 +107,7 @@ public struct DemoSandbox: Sendable {
 
         // Install the old versions through the engine, from the gallery as it was, exactly as a user would have.
         try galleryYAML(Self.installedBuilds, digests: digests).write(toFile: galleryPath, atomically: true, encoding: .utf8)
-        let engine = try engine(throttled: false)
+        let engine = try engine(throttled: false, origin: "demo set-up")
         var ids: [JobID] = []
         for name in ["llama-cpp", "cpu-whisper", "piper", "kokoro", "stablediffusion-ggml", "silero-vad"] {
             ids.append(try engine.install(name, force: false))

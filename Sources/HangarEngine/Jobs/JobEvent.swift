@@ -19,6 +19,10 @@ public struct JobEvent: Sendable, Equatable {
     /// The backend name as requested.
     public let backend: String
     public let kind: Kind
+    /// On a job's last event: what the job changed (versions and digests before and after), when it knows.
+    public let change: BackendChange?
+    /// On a job's last event: who started it (`cli`, `ui`, `daemon`, or `auto-upgrade (…)`).
+    public let origin: String?
 
     public enum Kind: Sendable, Equatable {
         /// Accepted; waits for a free worker and for earlier jobs on the same backend.
@@ -41,11 +45,14 @@ public struct JobEvent: Sendable, Equatable {
         case skipped(reason: String)
     }
 
-    public init(job: JobID, operation: JobOperation, backend: String, kind: Kind) {
+    public init(job: JobID, operation: JobOperation, backend: String, kind: Kind, change: BackendChange? = nil,
+                origin: String? = nil) {
         self.job = job
         self.operation = operation
         self.backend = backend
         self.kind = kind
+        self.change = change
+        self.origin = origin
     }
 
     /// Whether this is the job's last event.
@@ -72,6 +79,36 @@ extension JobEvent.Kind {
         case .cancelled(let detail): return detail
         case .skipped(let reason): return "skipped: \(reason)"
         }
+    }
+}
+
+/// A backend build as the history records it: the version and image digest of its metadata.json.
+public struct BuildIdentity: Sendable, Equatable {
+    public var version: String
+    public var digest: String
+
+    public init(version: String, digest: String) {
+        self.version = version
+        self.digest = digest
+    }
+
+    init(_ metadata: BackendMetadata) { self.init(version: metadata.version, digest: metadata.digest) }
+
+    /// `v1.2.0`, `sha256:3f2a9c1`, or `unversioned`.
+    public var text: String {
+        if !version.isEmpty { return "v" + version }
+        return digest.isEmpty ? "unversioned" : TextFormat.shortDigest(digest)
+    }
+}
+
+/// What one job changed: the build before (nil for a fresh install) and after (nil after an uninstall).
+public struct BackendChange: Sendable, Equatable {
+    public var from: BuildIdentity?
+    public var to: BuildIdentity?
+
+    public init(from: BuildIdentity?, to: BuildIdentity?) {
+        self.from = from
+        self.to = to
     }
 }
 

@@ -11,6 +11,7 @@ public final class JobContext: Sendable {
     public let isBackground: Bool
     private let cancelled = Atomic<Bool>(false)
     private let lastProgress = Mutex<(at: Double, bytes: Int64)>((-1, -1))
+    private let recordedChange = Mutex<BackendChange?>(nil)
     private let emit: @Sendable (JobEvent.Kind) -> Void
 
     init(job: JobID, operation: JobOperation, backend: String, isBackground: Bool,
@@ -30,6 +31,13 @@ public final class JobContext: Sendable {
     public func checkCancelled() throws {
         if isCancelled { throw CancelledError() }
     }
+
+    /// Records what the job is changing (the build before and the one after), for the history; the last call wins.
+    public func recordChange(from: BuildIdentity?, to: BuildIdentity?) {
+        recordedChange.withLock { $0 = BackendChange(from: from, to: to) }
+    }
+
+    var change: BackendChange? { recordedChange.withLock { $0 } }
 
     /// Reports a problem that does not stop the job.
     public func warning(_ message: String) { emit(.warning(message: message)) }
@@ -77,9 +85,12 @@ public final class JobQueue: Sendable {
     private let finished = DispatchGroup()
     private let changed = NSCondition()
     public let maxParallel: Int
+    /// Who submits this queue's jobs (`cli`, `ui`, `daemon`); background jobs are auto-upgrades on its behalf.
+    public let origin: String
 
-    public init(maxParallel: Int = 2) {
+    public init(maxParallel: Int = 2, origin: String = "cli") {
         self.maxParallel = max(1, maxParallel)
+        self.origin = origin
     }
 
     /// Delivers every future event to `handler` on `queue` (use a serial queue to keep per-job order).
@@ -213,7 +224,8 @@ public final class JobQueue: Sendable {
         case .cancelled: kind = .cancelled(detail: "cancelled; nothing was changed")
         case .skipped(let reason): kind = .skipped(reason: reason)
         }
-        publish(JobEvent(job: c.job, operation: c.operation, backend: c.backend, kind: kind))
+        publish(JobEvent(job: c.job, operation: c.operation, backend: c.backend, kind: kind, change: c.change,
+                         origin: c.isBackground ? "auto-upgrade (\(origin))" : origin))
         state.withLock { s in
             s.runningKeys.remove(c.backend)
             s.running.removeValue(forKey: c.job)

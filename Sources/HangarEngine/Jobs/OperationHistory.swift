@@ -2,7 +2,8 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// How one finished operation ended, as the detail screen shows it ("last operation").
+/// One finished operation, as the history keeps it: what, on which backend, from which build to which, how it
+/// ended, how long it took, how many bytes it moved, and who started it.
 public struct OperationRecord: Sendable, Equatable {
     public var job: JobID
     public var operation: JobOperation
@@ -13,18 +14,31 @@ public struct OperationRecord: Sendable, Equatable {
     public var outcome: String
     /// The summary, the error, or the error and what was restored.
     public var message: String
+    /// When the job was queued; nil in records of older hangar versions.
+    public var startedAt: Date?
+    /// The build before and after, when the job knew them.
+    public var change: BackendChange?
+    /// Bytes the job downloaded or copied (its last progress count).
+    public var bytes: Int64
+    /// `cli`, `ui`, `daemon`, `auto-upgrade (daemon)`, …; empty in records of older hangar versions.
+    public var origin: String
 
-    public init(job: JobID, operation: JobOperation, backend: String, finishedAt: Date, outcome: String, message: String) {
+    public init(job: JobID, operation: JobOperation, backend: String, finishedAt: Date, outcome: String, message: String,
+                startedAt: Date? = nil, change: BackendChange? = nil, bytes: Int64 = 0, origin: String = "") {
         self.job = job
         self.operation = operation
         self.backend = backend
         self.finishedAt = finishedAt
         self.outcome = outcome
         self.message = message
+        self.startedAt = startedAt
+        self.change = change
+        self.bytes = bytes
+        self.origin = origin
     }
 
     /// The record of a terminal event; nil for any other event.
-    init?(_ event: JobEvent, at date: Date) {
+    init?(_ event: JobEvent, at date: Date, startedAt: Date? = nil, bytes: Int64 = 0) {
         let outcome: String, message: String
         switch event.kind {
         case .done(let summary): (outcome, message) = ("done", summary)
@@ -35,66 +49,115 @@ public struct OperationRecord: Sendable, Equatable {
         case .queued, .phase, .progress, .warning: return nil
         }
         self.init(job: event.job, operation: event.operation, backend: event.backend, finishedAt: date,
-                  outcome: outcome, message: message)
+                  outcome: outcome, message: message, startedAt: startedAt, change: event.change, bytes: bytes,
+                  origin: event.origin ?? "")
     }
 
-    var jsonValue: JSONValue {
-        .object(JSONObject([
-            "job": .number(String(job)),
-            "operation": .string(operation.rawValue),
-            "backend": .string(backend),
-            "finished_at_ms": .number(String(Self.milliseconds(finishedAt))),
-            "outcome": .string(outcome),
-            "message": .string(message),
-        ]))
+    /// How long the job took, when its start is known.
+    public var duration: TimeInterval? { startedAt.map { finishedAt.timeIntervalSince($0) } }
+
+    /// One line of `history.jsonl` (also the `hangar history --json` row).
+    public var jsonValue: JSONValue {
+        var o = JSONObject()
+        o["job"] = .number(String(job))
+        o["operation"] = .string(operation.rawValue)
+        o["backend"] = .string(backend)
+        if let startedAt { o["started_at_ms"] = .number(String(Self.milliseconds(startedAt))) }
+        o["finished_at_ms"] = .number(String(Self.milliseconds(finishedAt)))
+        if let duration { o["duration_ms"] = .number(String(Int64((duration * 1000).rounded()))) }
+        o["outcome"] = .string(outcome)
+        o["message"] = .string(message)
+        if let from = change?.from {
+            o["from_version"] = .string(from.version)
+            o["from_digest"] = .string(from.digest)
+        }
+        if let to = change?.to {
+            o["to_version"] = .string(to.version)
+            o["to_digest"] = .string(to.digest)
+        }
+        o["bytes"] = .number(String(bytes))
+        o["origin"] = .string(origin)
+        return .object(o)
     }
 
-    /// A record read back from history.json; nil for one this build cannot understand (skipped, never fatal).
+    /// A record read back; nil for one this build cannot understand (skipped, never fatal).
     init?(_ value: JSONValue) {
-        guard let job = value["job"].flatMap({ if case .number(let t) = $0 { return Int(t) } else { return nil } }),
+        func int64(_ key: String) -> Int64? {
+            if case .number(let text)? = value[key] { return Int64(text) }
+            return nil
+        }
+        guard let job = int64("job").flatMap({ Int(exactly: $0) }),
               let operation = value["operation"]?.stringValue.flatMap(JobOperation.init(rawValue:)),
               let backend = value["backend"]?.stringValue,
-              case .number(let text)? = value["finished_at_ms"], let milliseconds = Int64(text),
+              let finished = int64("finished_at_ms"),
               let outcome = value["outcome"]?.stringValue,
               let message = value["message"]?.stringValue else { return nil }
-        self.init(job: job, operation: operation, backend: backend, finishedAt: Self.date(milliseconds),
-                  outcome: outcome, message: message)
+        func build(_ prefix: String) -> BuildIdentity? {
+            guard let version = value[prefix + "_version"]?.stringValue, let digest = value[prefix + "_digest"]?.stringValue
+            else { return nil }
+            return BuildIdentity(version: version, digest: digest)
+        }
+        let from = build("from"), to = build("to")
+        self.init(job: job, operation: operation, backend: backend, finishedAt: Self.date(finished), outcome: outcome,
+                  message: message, startedAt: int64("started_at_ms").map(Self.date),
+                  change: from == nil && to == nil ? nil : BackendChange(from: from, to: to),
+                  bytes: int64("bytes") ?? 0, origin: value["origin"]?.stringValue ?? "")
     }
 
     /// Milliseconds since 1970: what the file stores. Records are made with dates of that precision, so a
     /// record read back equals the one written.
     static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
     static func date(_ milliseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
+    static func now() -> Date { date(milliseconds(Date())) }
 }
 
-/// Records every finished job in `<backends>/.hangar/history.json` (the newest `limit` records), so the last
-/// operation of each backend survives restarts and is shared by every hangar process on the same backends dir.
-/// Also knows which backends have a queued or running job in this process, so the upgrade checker can give way.
+/// The history as read: records oldest first, and how many lines could not be read.
+public struct HistoryListing: Sendable {
+    public var records: [OperationRecord]
+    /// Lines that were not a record (a torn write, a hand edit): skipped, never hiding the others.
+    public var unreadableLines: Int
+}
+
+/// Every finished job of every hangar process on one backends dir, appended as one JSON line to
+/// `<backends>/.hangar/history.jsonl`. Appends are single `write`s under an exclusive `flock`, so several processes
+/// never interleave or lose records; past `maxBytes` the file is rotated to `history.1.jsonl` (the one before is
+/// dropped), which bounds the history to about twice that. A line that cannot be read is skipped and counted.
+/// Also knows which backends have a queued or running job in this process, so the upgrade scheduler can give way.
 final class OperationHistory: Sendable {
-    static let fileName = "history.json"
+    static let fileName = "history.jsonl"
+    static let rotatedFileName = "history.1.jsonl"
+    /// Where hangar 0.2 kept its newest 200 records; still read, never written.
+    static let legacyFileName = "history.json"
+    static let defaultMaxBytes: Int64 = 16 << 20
     let root: BackendsRoot
-    let limit: Int
+    let maxBytes: Int64
     /// Every job event of the engine arrives here, in order.
     let queue = DispatchQueue(label: "hangar.history")
 
     private struct State {
-        var records: [OperationRecord]?
-        /// The file as last read or written, to notice other processes' writes.
-        var fileStamp: FileStamp?
+        var listing: HistoryListing?
+        /// The files as last read, to notice other processes' appends.
+        var stamps: [FileStamp] = []
         var active: [String: Set<JobID>] = [:]
+        var started: [JobID: Date] = [:]
+        var bytes: [JobID: Int64] = [:]
     }
     private let state = Mutex(State())
 
-    init(root: BackendsRoot, limit: Int = 200) {
+    init(root: BackendsRoot, maxBytes: Int64 = OperationHistory.defaultMaxBytes) {
         self.root = root
-        self.limit = limit
+        self.maxBytes = maxBytes
         Self.registerForExit(self)
     }
 
     var path: String { root.privatePath + "/" + Self.fileName }
+    var rotatedPath: String { root.privatePath + "/" + Self.rotatedFileName }
+    var legacyPath: String { root.privatePath + "/" + Self.legacyFileName }
 
+    /// The handler holds the history strongly: events already queued for it must still be written when the engine
+    /// that made it is released first (a command returning an exit status right after its jobs ended).
     func attach(to jobs: JobQueue) {
-        jobs.subscribe(on: queue) { [weak self] event in self?.handle(event) }
+        jobs.subscribe(on: queue) { [self] event in handle(event) }
     }
 
     /// Waits until every job event published so far has been handled (and written).
@@ -109,50 +172,103 @@ final class OperationHistory: Sendable {
     /// The newest record for `backend`, including other processes' operations.
     func last(for backend: String) -> OperationRecord? {
         // On the queue: after every event already published, so a job that just ended is included.
-        queue.sync { loadedRecords().last { $0.backend == backend } }
+        queue.sync { loadedListing().records.last { $0.backend == backend } }
     }
 
+    /// Every record, oldest first (legacy file, rotated file, current file).
+    func listing() -> HistoryListing { queue.sync { loadedListing() } }
+
     private func handle(_ event: JobEvent) {
-        if case .queued = event.kind {
-            state.withLock { _ = $0.active[event.backend, default: []].insert(event.job) }
+        switch event.kind {
+        case .queued:
+            state.withLock { s in
+                _ = s.active[event.backend, default: []].insert(event.job)
+                s.started[event.job] = OperationRecord.now()
+            }
             return
+        case .progress(let bytes, _):
+            state.withLock { $0.bytes[event.job] = bytes }
+            return
+        default:
+            break
         }
-        guard let record = OperationRecord(event, at: OperationRecord.date(OperationRecord.milliseconds(Date()))) else { return }
+        let (started, bytes) = state.withLock { s in (s.started[event.job], s.bytes[event.job] ?? 0) }
+        guard let record = OperationRecord(event, at: OperationRecord.now(), startedAt: started, bytes: bytes) else { return }
         state.withLock { s in
             s.active[event.backend]?.remove(event.job)
             if s.active[event.backend]?.isEmpty == true { s.active[event.backend] = nil }
+            s.started[event.job] = nil
+            s.bytes[event.job] = nil
         }
-        var records = loadedRecords()
-        records.append(record)
-        if records.count > limit { records.removeFirst(records.count - limit) }
-        state.withLock { $0.records = records }
-        write(records)
+        append(record)
     }
 
-    /// The records, re-read when another process changed the file. Runs on `queue`.
-    private func loadedRecords() -> [OperationRecord] {
-        let stamp = FileStamp(path)
-        if let cached = state.withLock({ s in s.fileStamp == stamp ? s.records : nil }) { return cached }
-        var records: [OperationRecord] = []
-        if let bytes = try? SettingsFileIO.readIfPresent(path), let value = try? JSONValue.parse(bytes),
+    /// The records, re-read when any file changed (another process appended or rotated). Runs on `queue`.
+    private func loadedListing() -> HistoryListing {
+        let stamps = [FileStamp(legacyPath), FileStamp(rotatedPath), FileStamp(path)]
+        if let cached = state.withLock({ s in s.stamps == stamps ? s.listing : nil }) { return cached }
+        var listing = HistoryListing(records: [], unreadableLines: 0)
+        if let bytes = try? SettingsFileIO.readIfPresent(legacyPath), let value = try? JSONValue.parse(bytes),
            let list = value["records"]?.arrayValue {
-            records = list.compactMap(OperationRecord.init)
+            listing.records = list.compactMap(OperationRecord.init)
+        }
+        for file in [rotatedPath, path] {
+            guard let bytes = try? SettingsFileIO.readIfPresent(file) else { continue }
+            Self.parseLines(bytes, into: &listing)
         }
         state.withLock { s in
-            s.records = records
-            s.fileStamp = stamp
+            s.listing = listing
+            s.stamps = stamps
         }
-        return records
+        return listing
+    }
+
+    /// Appends the records of JSON Lines `bytes`; an unreadable or torn line is counted, not fatal.
+    static func parseLines(_ bytes: [UInt8], into listing: inout HistoryListing) {
+        bytes.withUnsafeBufferPointer { all in
+            var start = 0
+            while start < all.count {
+                var end = start
+                while end < all.count && all[end] != 0x0A { end += 1 }
+                if end > start {
+                    let line = [UInt8](all[start..<end])
+                    if let value = try? JSONValue.parse(line), let record = OperationRecord(value) {
+                        listing.records.append(record)
+                    } else {
+                        listing.unreadableLines += 1
+                    }
+                }
+                start = end + 1
+            }
+        }
     }
 
     /// Best effort: the history is a convenience, so a read-only or missing backends dir never fails a job.
-    private func write(_ records: [OperationRecord]) {
+    private func append(_ record: OperationRecord) {
         guard FileManager.default.fileExists(atPath: root.path) else { return }
         try? Sys.ensureDirectory(root.privatePath)
-        let text = JSONValue.object(JSONObject(["records": .array(records.map(\.jsonValue))])).goIndented()
-        guard (try? SettingsFileIO.replaceAtomically(path, contents: Array(text.utf8), mode: 0o644)) != nil else { return }
-        let stamp = FileStamp(path)
-        state.withLock { $0.fileStamp = stamp }
+        let line = Array((record.jsonValue.compact() + "\n").utf8)
+        // Another process may rotate between our open and our lock: then the descriptor names the rotated file,
+        // and the line goes to the new one instead.
+        for _ in 0..<4 {
+            let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { return }
+            defer { close(fd) }
+            guard flock(fd, LOCK_EX) == 0 else { return }
+            var opened = stat(), current = stat()
+            guard fstat(fd, &opened) == 0, stat(path, &current) == 0, opened.st_ino == current.st_ino else { continue }
+            if Int64(opened.st_size) >= maxBytes {
+                // Rotate under the lock: later writers see the new inode and reopen.
+                guard rename(path, rotatedPath) == 0 else { return }
+                continue
+            }
+            // A torn earlier write (a killed process, a hand edit) leaves no newline: start a line of our own.
+            var last: UInt8 = 0x0A
+            if opened.st_size > 0 { _ = pread(fd, &last, 1, off_t(opened.st_size) - 1) }
+            let bytes = last == 0x0A ? line : [0x0A] + line
+            _ = bytes.withUnsafeBytes { try? Sys.writeAll(fd, $0, path: path) }
+            return
+        }
     }
 
     // MARK: - Written before the process exits
@@ -197,9 +313,19 @@ struct FileStamp: Equatable, Sendable {
 }
 
 extension Engine {
-    /// The newest finished operation on `backend` (as requested), from `<backends>/.hangar/history.json`, so
+    /// The newest finished operation on `backend` (as requested), from `<backends>/.hangar/history.jsonl`, so
     /// operations of earlier runs and of other hangar processes (CLI, daemon) count too.
     public func lastOperation(for backend: String) -> OperationRecord? {
         history.last(for: backend)
+    }
+
+    /// The operation history, newest first: of `backend` only (as requested, or the build it stands for) when
+    /// given, and finished at or after `since` when given.
+    public func operationHistory(backend: String? = nil, since: Date? = nil) -> HistoryListing {
+        var listing = history.listing()
+        listing.records = listing.records.reversed().filter { record in
+            (backend == nil || record.backend == backend) && (since.map { record.finishedAt >= $0 } ?? true)
+        }
+        return listing
     }
 }

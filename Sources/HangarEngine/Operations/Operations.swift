@@ -68,6 +68,9 @@ extension LocalDirectoryStore {
             if !branch.contains("-" + configuration.devSuffix) { fallbacks.append(branch + "-" + configuration.devSuffix) }
         }
 
+        let previous = (try? installed().get(entry.name))?.metadata.map(BuildIdentity.init)
+        // What the job set out to install, so a failure is recorded with it too; the digest comes with the pull.
+        context.recordChange(from: previous, to: BuildIdentity(version: entry.version, digest: ""))
         let transaction = try BackendTransaction.begin(root: root, name: entry.name, operation: context.operation.rawValue)
         do {
             let digest = try fetch(candidates: [primary] + fallbacks, sha256: entry.sha256, into: transaction, context: context)
@@ -76,6 +79,7 @@ extension LocalDirectoryStore {
             var metadata = BackendMetadata(alias: entry.alias, name: entry.name, galleryURL: entry.gallery.url,
                                            installedAt: RFC3339.localNow(), version: entry.version, uri: primary)
             metadata.digest = digest ?? recordedDigest(for: primary, context: context)
+            context.recordChange(from: previous, to: BuildIdentity(metadata))
             try transaction.writeMetadata(metadata)
             context.phase(.swapping, entry.name)
             try context.checkCancelled()
@@ -135,6 +139,7 @@ extension LocalDirectoryStore {
             return "\(dirName) is up to date: v\(entry.version) is what the gallery offers"
         }
 
+        context.recordChange(from: BuildIdentity(current), to: BuildIdentity(version: entry.version, digest: ""))
         let transaction = try BackendTransaction.begin(root: root, name: dirName, operation: "upgrade")
         do {
             // Better than LocalAI: an upgrade tries the mirrors too.
@@ -144,6 +149,7 @@ extension LocalDirectoryStore {
             var fresh = BackendMetadata(alias: current.alias, name: entryName, galleryURL: entry.gallery.url,
                                         installedAt: RFC3339.localNow(), version: entry.version, uri: entry.uri)
             fresh.digest = digest ?? recordedDigest(for: entry.uri, context: context)
+            context.recordChange(from: BuildIdentity(current), to: BuildIdentity(fresh))
             try transaction.writeMetadata(fresh)
             context.phase(.swapping, dirName)
             try context.checkCancelled()
@@ -187,6 +193,9 @@ extension LocalDirectoryStore {
         }
         let lock = try acquire(names, context: context)
         defer { lock.release() }
+        if case .success(let m) = InstalledBackends.readMetadata(dir: root.backendPath(concrete ?? dirName), name: concrete ?? dirName) {
+            context.recordChange(from: BuildIdentity(m), to: nil)
+        }
         context.phase(.swapping, "removing \(dirName)")
         var removed: [String] = []
         var freed: Int64 = 0

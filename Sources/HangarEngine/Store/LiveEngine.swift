@@ -15,7 +15,8 @@ extension Engine {
     /// and `ocifile://`), galleries over http(s)/`github:`, and recovery of what an interrupted hangar left behind
     /// when `recover` and the backends directory exists. `HANGAR_COPY_LIMIT` (bytes/s) in the configuration's
     /// environment slows local copies and tarball reads so progress can be watched (the demo sets it).
-    public static func live(configuration: HangarConfiguration, recover: Bool = true) -> LiveEngine {
+    /// `origin` names the front end in the history (`cli`, `ui`, `daemon`).
+    public static func live(configuration: HangarConfiguration, recover: Bool = true, origin: String = "cli") -> LiveEngine {
         let limit = configuration.environment["HANGAR_COPY_LIMIT"].flatMap { Int64($0) }
         // Registries and tarballs share one client (one connection pool); galleries keep their own for LocalAI's
         // 120 s total timeout on index fetches.
@@ -26,7 +27,7 @@ extension Engine {
             sources: [DirectorySource(throttleBytesPerSecond: limit),
                       TarballSource(maxExtractSize: configuration.maxExtractSize, throttleBytesPerSecond: limit, client: http)]
                 + registry.sources)
-        let engine = Engine(configuration: configuration, store: store)
+        let engine = Engine(configuration: configuration, store: store, origin: origin)
         var isDirectory: ObjCBool = false
         let hasBackends = FileManager.default.fileExists(atPath: configuration.backendsPath, isDirectory: &isDirectory)
             && isDirectory.boolValue
