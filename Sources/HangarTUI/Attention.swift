@@ -8,6 +8,8 @@ public struct BackendSummary: Sendable, Equatable {
     public var current = 0
     public var upgradable = 0
     public var broken = 0
+    /// Held or pinned (hangar's holds): checked, but upgrades leave them alone.
+    public var held = 0
     /// System backends (protected: never upgraded from a gallery).
     public var system = 0
     /// Not known yet: no check has finished.
@@ -18,6 +20,7 @@ public struct BackendSummary: Sendable, Equatable {
         let checked = state.upgrades.lastCheck != nil
         for row in state.snapshot.installed {
             total += 1
+            if !row.isSystem, state.snapshot.holds[UpgradeDecision.target(of: row)] != nil { held += 1 }
             if row.broken != nil { broken += 1 } else if row.isSystem { system += 1 } else if state.upgrades.upgrade(for: row) != nil {
                 upgradable += 1
             } else if checked { current += 1 } else { unchecked += 1 }
@@ -71,6 +74,7 @@ enum AttentionBanner {
     static func problems(_ summary: BackendSummary, glyphs g: Glyphs) -> [Segment] {
         var out: [Segment] = []
         if summary.broken > 0 { out.append(Segment(text: "\(g.failed) broken: \(summary.broken)", role: .error, attributes: [.bold])) }
+        if summary.held > 0 { out.append(Segment(text: "held: \(summary.held)", role: .warning)) }
         return out
     }
 

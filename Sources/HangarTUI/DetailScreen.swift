@@ -25,6 +25,9 @@ enum DetailScreen {
             ("size on disk", state.sizeOnDisk(of: row.name).map(TextFormat.bytes) ?? "measuring\(g.ellipsis)", .text),
         ]
         if let broken = row.broken { lines.append(("error", broken, .error)) }
+        if let hold = state.snapshot.holds[UpgradeDecision.target(of: row)] {
+            lines.append(("hold", "\(hold.text) (since \(hold.heldAt)); upgrades skip it, h releases it", .warning))
+        }
         if let info = state.upgrades.upgrade(for: row) {
             lines.append(("upgrade", info.change(arrow: g.arrow) + "  (u upgrades)", .upgrade))
         } else if state.upgrades.lastCheck != nil {

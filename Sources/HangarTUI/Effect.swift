@@ -7,6 +7,8 @@ public enum Effect: Equatable, Sendable {
     case upgrade(String)
     case upgradeAll([String])
     case uninstall(String)
+    case hold(String)
+    case unhold(String)
     case cancel(JobID)
     case checkNow
     case setAutoUpgrade(Bool)

@@ -15,6 +15,10 @@ public struct EngineSnapshot: Sendable {
     public var galleryWarnings: [String]
     public var settings: EffectiveRuntimeSettings?
     public var settingsError: String?
+    /// hangar's holds and pins, by the backend directory they keep.
+    public var holds: [String: Hold] = [:]
+    /// Set when holds exist while LocalAI's own auto-upgrade (which ignores them) is on.
+    public var holdsWarning: String?
     public var capability: CapabilityReport
     public var backendsPath: String
     public var configDir: String
@@ -41,6 +45,8 @@ public struct EngineSnapshot: Sendable {
         var snapshot = empty(capability: engine.capabilityReport)
         do { snapshot.installed = try engine.installed().rows } catch { snapshot.installedError = "\(error)" }
         do { snapshot.settings = try engine.settings() } catch { snapshot.settingsError = "\(error)" }
+        snapshot.holds = (try? engine.holds()) ?? [:]
+        snapshot.holdsWarning = engine.holdsIgnoredByLocalAI()
         snapshot.backendsPath = engine.configuration.backendsPath
         snapshot.configDir = engine.configuration.configDir
         snapshot.devSuffix = engine.configuration.devSuffix

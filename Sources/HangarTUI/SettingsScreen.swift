@@ -19,6 +19,7 @@ enum SettingsScreen {
             if let note = setting.environmentNote {
                 notes.append((note + (setting.overriddenByEnvironment ? ": the file value does not apply while it is set" : ""), .warning))
             }
+            if let warning = s.holdsWarning { notes.append((warning, .warning)) }
             return ("Auto-upgrade backends", (setting.value.boolValue == true ? "on" : "off") + "  (Enter or a toggles)", notes)
         case .checkInterval:
             return ("Check interval", HangarSettings.formatInterval(state.checkInterval),

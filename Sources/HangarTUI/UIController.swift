@@ -175,6 +175,15 @@ public final class UIController {
             case .uninstall(let name):
                 track(try engine.uninstall(name), .uninstall, name)
                 state.message = ("uninstall \(name) queued", false)
+            case .hold(let name):
+                let target = try engine.hold(name, reason: "held from the UI")
+                reloadSettings()
+                let warning = state.snapshot.holdsWarning.map { "; but " + $0 } ?? ""
+                state.message = ("\(target) is held: U and auto-upgrade skip it, h releases it" + warning, warning.isEmpty ? false : true)
+            case .unhold(let name):
+                let released = try engine.unhold(name)
+                reloadSettings()
+                state.message = (released.map { "\($0) is no longer held" } ?? "\(name) was not held", false)
             case .cancel(let id): engine.jobs.cancel(id)
             // The user asked: the galleries are fetched again, not taken from the in-memory copy.
             case .checkNow:
@@ -266,6 +275,8 @@ public final class UIController {
         if settingsGeneration != settingsAtStart {
             snapshot.settings = state.snapshot.settings
             snapshot.settingsError = state.snapshot.settingsError
+            snapshot.holds = state.snapshot.holds
+            snapshot.holdsWarning = state.snapshot.holdsWarning
         }
         snapshot.reuseDiskUsage(from: state.snapshot)
         state.snapshot = snapshot
@@ -321,6 +332,8 @@ public final class UIController {
         } catch {
             state.snapshot.settingsError = "\(error)"
         }
+        state.snapshot.holds = (try? engine.holds()) ?? state.snapshot.holds
+        state.snapshot.holdsWarning = engine.holdsIgnoredByLocalAI()
     }
 
     /// Size on disk and the last recorded operation are read once per backend, off the main thread, when the

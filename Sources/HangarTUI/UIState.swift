@@ -205,6 +205,7 @@ public struct UIState: Sendable {
         case .reinstallSelected: reinstallSelected()
         case .installSelected: return installSelected()
         case .uninstallSelected: uninstallSelected()
+        case .toggleHold: return toggleHold()
         case .checkNow:
             message = ("checking for upgrades" + glyphs.ellipsis, false)
             return [.checkNow]
@@ -313,7 +314,16 @@ public struct UIState: Sendable {
         guard let row = targetBackend() else { message = ("no backend selected", true); return [] }
         // No report is passed: the one on screen may be hours old, so the job compares with the gallery itself
         // (as `hangar upgrade NAME` decides after a fresh check).
-        if case .skip(let reason) = UpgradeDecision.decide(row, report: nil) { message = (reason, true); return [] }
+        switch UpgradeDecision.decide(row, report: nil, holds: snapshot.holds) {
+        case .skip(let reason):
+            message = (reason, true)
+            return []
+        case .held(let target, let hold):
+            message = ("\(target) is \(hold.text): h releases it (or hangar upgrade \(row.name) --ignore-hold)", true)
+            return []
+        case .upgrade:
+            break
+        }
         if let job = activeJob(for: row.name) {
             message = ("\(row.name) already has a job (#\(job.job), \(job.stateWord))", true)
             return []
@@ -323,12 +333,15 @@ public struct UIState: Sendable {
     }
 
     private mutating func upgradeAll() -> [Effect] {
-        let rows = snapshot.installed.filter { row in
+        let candidates = snapshot.installed.filter { row in
             guard let info = upgrades.report?.upgrades[row.name] else { return false }
             return info.backendName == row.name && activeJob(for: row.name) == nil
         }
+        let held = candidates.filter { snapshot.holds[$0.name] != nil }.map(\.name)
+        let rows = candidates.filter { snapshot.holds[$0.name] == nil }
         guard !rows.isEmpty else {
-            message = ("nothing to upgrade" + (upgrades.lastCheck == nil ? " (not checked yet; c checks now)" : ""), false)
+            let why = held.isEmpty ? "" : " (held: \(held.joined(separator: ", ")); h releases a hold)"
+            message = ("nothing to upgrade" + why + (upgrades.lastCheck == nil ? " (not checked yet; c checks now)" : ""), false)
             return []
         }
         var lines = ["Upgrades \(rows.count) backend\(rows.count == 1 ? "" : "s"), one job each:"]
@@ -336,9 +349,26 @@ public struct UIState: Sendable {
             lines.append("  \(row.name): " + upgrades.report!.upgrades[row.name]!.change(arrow: glyphs.arrow))
         }
         if rows.count > 8 { lines.append("  \(glyphs.ellipsis) and \(rows.count - 8) more") }
+        if !held.isEmpty { lines.append("Skipped, held: \(held.joined(separator: ", ")).") }
         lines.append("A failed upgrade restores the previous version.")
         confirmation = Confirmation(title: "Upgrade all?", lines: lines, effect: .upgradeAll(rows.map(\.name)))
         return []
+    }
+
+    /// Holds the selected backend's build, or releases its hold (or pin).
+    private mutating func toggleHold() -> [Effect] {
+        guard let row = targetBackend() else { message = ("nothing installed is selected", true); return [] }
+        if row.isSystem {
+            message = ("\(row.name) is a system backend: it is never upgraded from a gallery, so there is nothing to hold", true)
+            return []
+        }
+        let target = UpgradeDecision.target(of: row)
+        if snapshot.holds[target] != nil {
+            message = ("releasing the hold on \(target)", false)
+            return [.unhold(row.name)]
+        }
+        message = ("holding \(target)", false)
+        return [.hold(row.name)]
     }
 
     private mutating func reinstallSelected() {

@@ -28,8 +28,11 @@ struct CheckCommand: ParsableCommand {
             Output.stdout("All backends are up to date.")
             return
         }
+        let holds = (try? engine.holds()) ?? [:]
         for name in report.upgrades.keys.sorted() {
-            Output.stdout("\(name): \(report.upgrades[name]!.changeText)")
+            // A held backend is still checked; the line says why upgrades leave it alone.
+            let held = holds[name].map { " (\($0.text); upgrades skip it)" } ?? ""
+            Output.stdout("\(name): \(report.upgrades[name]!.changeText)\(held)")
         }
     }
 }

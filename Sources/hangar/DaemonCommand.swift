@@ -22,6 +22,10 @@ struct DaemonCommand: ParsableCommand {
     @Option(help: "Time between checks, e.g. 30m, 6h, 1h30m (default: hangar.json's check interval, else 6h).")
     var interval: String?
 
+    @Flag(name: .customLong("auto-upgrade"),
+          help: "Auto-upgrade whatever LocalAI's auto_upgrade_backends says (keep that off: LocalAI's own upgrader ignores hangar's holds).")
+    var autoUpgrade = false
+
     func validate() throws {
         if let interval { _ = try Self.parse(interval) }
     }
@@ -32,11 +36,12 @@ struct DaemonCommand: ParsableCommand {
         let settings = engine.hangarSettings
         let log = DaemonLog()
         let checker = UpgradeScheduler(engine: engine,
-                                     interval: settings.checkIntervalReader(fixed: fixed) { log.line("warning: \($0)") })
+                                       interval: settings.checkIntervalReader(fixed: fixed) { log.line("warning: \($0)") },
+                                       alwaysAutoUpgrade: autoUpgrade)
         log.follow(checker, engine: engine)
 
         let every = settings.checkIntervalReader(fixed: fixed)()
-        let auto = (try? engine.settings().autoUpgradeBackends) == true
+        let auto = autoUpgrade || (try? engine.settings().autoUpgradeBackends) == true
         log.line("hangar daemon \(Hangar.version) on \(engine.configuration.backendsPath): checking every "
                  + "\(HangarSettings.formatInterval(every)), auto-upgrade \(auto ? "on" : "off")")
 

@@ -55,6 +55,7 @@ struct ShowSettings: ParsableCommand {
         Output.stdout("capability            \(engine.capabilityReport.value) (\(engine.capabilityReport.explanation))")
         Output.stdout("backends path         \(configuration.backendsPath) (\(configuration.sources["backends_path"] ?? "default"))")
         Output.stdout("system backends path  \(configuration.systemBackendsPath)")
+        if let warning = engine.holdsIgnoredByLocalAI() { Output.stderr("hangar: warning: \(warning)") }
     }
 }
 

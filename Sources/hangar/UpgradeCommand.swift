@@ -13,6 +13,9 @@ struct UpgradeCommand: ParsableCommand {
     @Argument(help: "Backend names; none means every backend with an upgrade.")
     var names: [String] = []
 
+    @Flag(name: .customLong("ignore-hold"), help: "Upgrade named backends even when they are held or pinned.")
+    var ignoreHold = false
+
     @OptionGroup var jobOptions: JobOptions
     private var json: Bool { jobOptions.json }
 
@@ -21,27 +24,41 @@ struct UpgradeCommand: ParsableCommand {
         let engine = try global.engine()
         let report = try engine.checkUpgrades()
         if !json { for warning in report.warnings { Output.stderr("hangar: warning: \(warning)") } }
+        let holds = ignoreHold ? [:] : try engine.holds()
         var targets: [String] = []
+        var refused = false
         if names.isEmpty {
             targets = report.upgrades.keys.sorted()
             if targets.isEmpty {
                 say("All backends are up to date.", event: "up_to_date", backend: nil, reason: nil)
                 return
             }
+            for name in targets {
+                guard let hold = holds[name] else { continue }
+                targets.removeAll { $0 == name }
+                say("Backend \(name): \(hold.text); skipped (hangar unhold \(name) allows upgrades again)",
+                    event: "skipped", backend: name, reason: hold.text)
+            }
         } else {
             let installed = try engine.installed()
             for name in names {
-                switch UpgradeDecision.decide(name, installed: installed, report: report) {
+                switch UpgradeDecision.decide(name, installed: installed, report: report, holds: holds) {
                 case .upgrade(let target, _):
                     if !targets.contains(target) { targets.append(target) }
                 case .skip(let reason):
                     say("Backend \(name): \(reason)", event: "skipped", backend: name, reason: reason)
+                case .held(let target, let hold):
+                    refused = true
+                    Output.stderr("hangar: \(name) is \(target == name ? "" : "upgraded through \(target), which is ")"
+                                  + "\(hold.text): add --ignore-hold to upgrade it anyway, or hangar unhold \(name)")
                 }
             }
-            if targets.isEmpty {
-                if !json { Output.stdout("No upgrades to apply.") }
-                return
-            }
+        }
+        if let warning = engine.holdsIgnoredByLocalAI(), !holds.isEmpty, !json { Output.stderr("hangar: warning: \(warning)") }
+        if targets.isEmpty {
+            if !json && !names.isEmpty { Output.stdout("No upgrades to apply.") }
+            if refused { throw OperationsFailed() }
+            return
         }
         var outcomes: [(String, JobID)] = []
         let failed = try JobRunner.run(engine, json: json) { engine in
@@ -57,7 +74,7 @@ struct UpgradeCommand: ParsableCommand {
                 Output.stdout("  failed: \(name)")
             }
         }
-        if failed > 0 { throw OperationsFailed() }
+        if failed > 0 || refused { throw OperationsFailed() }
     }
 
     /// A line for people, or with --json a JSON Lines event (`skipped` with a reason, `up_to_date`).

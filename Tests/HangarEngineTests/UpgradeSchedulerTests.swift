@@ -176,9 +176,7 @@ final class UpgradeSchedulerTests: XCTestCase {
         checker.stop()
         engine.jobs.waitAll()
         engine.history.flush()
-        let text = try XCTUnwrap(f.read(f.backends + "/.hangar/history.json"))
-        let records = try XCTUnwrap(JSONValue.parse(text)["records"]?.arrayValue)
-        let upgrades = records.compactMap { $0["backend"]?.stringValue }
+        let upgrades = engine.operationHistory().records.map(\.backend)
         XCTAssertEqual(upgrades.sorted(), ["kokoro", "piper"], "one upgrade each, however many checks ran meanwhile")
     }
 

@@ -41,7 +41,7 @@ final class DaemonTests: XCTestCase {
         XCTAssertEqual(site.metadata("kokoro")?["version"] as? String, "1.0.0")
         XCTAssertTrue(site.exists("kokoro/run.sh"))
         // Every operation is in the shared history the UI's detail screen reads.
-        let history = try String(contentsOfFile: site.demo.backendsPath + "/.hangar/history.json", encoding: .utf8)
+        let history = try String(contentsOfFile: site.demo.backendsPath + "/.hangar/history.jsonl", encoding: .utf8)
         XCTAssertTrue(history.contains("\"rolled_back\""), history)
     }
 

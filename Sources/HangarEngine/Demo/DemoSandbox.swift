@@ -122,7 +122,8 @@ public struct DemoSandbox: Sendable {
         try BackendMetadata(name: "silero-vad", installedAt: RFC3339.localNow())
             .encoded().write(toFile: backendsPath + "/silero-vad/metadata.json", atomically: true, encoding: .utf8)
         // The demo starts with an empty operation history: the installs above are its set-up, not the user's.
-        try? fm.removeItem(atPath: backendsPath + "/.hangar/history.json")
+        engine.history.flush()
+        try? fm.removeItem(atPath: backendsPath + "/.hangar/" + OperationHistory.fileName)
 
         // Now the gallery moves on: new versions are published.
         try galleryYAML(Self.galleryBuilds, digests: digests).write(toFile: galleryPath, atomically: true, encoding: .utf8)

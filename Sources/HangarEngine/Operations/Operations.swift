@@ -131,6 +131,10 @@ extension LocalDirectoryStore {
         for warning in try IntegrityPolicy.check(entry, strict: configuration.requireIntegrity) { context.warning(warning) }
         let lock = try acquire([dirName], context: context)
         defer { lock.release() }
+        // A hold set while this auto-upgrade waited in the queue still counts (read under the lock, as `hold` writes).
+        if context.isBackground, let hold = try HoldsFile(root: root).read()[dirName] {
+            throw SkippedError(reason: "\(dirName) is \(hold.text); auto-upgrade left it alone")
+        }
         // Re-read under the lock: another process may have changed it while this job waited.
         let current = try installed().get(dirName)?.metadata ?? metadata
         if UpgradeDetection.compareVersions(installed: current, offered: entry) == .same && current.uri == entry.uri {

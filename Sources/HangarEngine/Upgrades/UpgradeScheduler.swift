@@ -63,13 +63,18 @@ public final class UpgradeScheduler: Sendable {
     public let engine: Engine
     private let interval: @Sendable () -> Double
     private let initialDelay: Double
+    /// Auto-upgrade regardless of LocalAI's `auto_upgrade_backends` (`hangar daemon --auto-upgrade`), so it can stay
+    /// off for LocalAI, whose own upgrader does not respect hangar's holds.
+    private let alwaysAutoUpgrade: Bool
     private let queue = DispatchQueue(label: "hangar.upgrade-checker")
     private let state = Mutex(State())
 
-    public init(engine: Engine, interval: @escaping @Sendable () -> Double, initialDelay: Double = 0) {
+    public init(engine: Engine, interval: @escaping @Sendable () -> Double, initialDelay: Double = 0,
+                alwaysAutoUpgrade: Bool = false) {
         self.engine = engine
         self.interval = interval
         self.initialDelay = initialDelay
+        self.alwaysAutoUpgrade = alwaysAutoUpgrade
         let subscription = engine.jobs.subscribe(on: queue) { [weak self] event in self?.jobFinished(event) }
         state.withLock { $0.jobSubscription = subscription }
     }
@@ -156,7 +161,8 @@ public final class UpgradeScheduler: Sendable {
         var submitted: [(name: String, target: String, id: JobID)]?
         var skipped: [String: String] = [:]
         if reason != .afterAutoUpgrade, case .success(let report) = result, !report.upgrades.isEmpty,
-           !state.withLock({ $0.autoUpgradeInFlight }), (try? engine.settings().autoUpgradeBackends) == true {
+           !state.withLock({ $0.autoUpgradeInFlight }),
+           alwaysAutoUpgrade || (try? engine.settings().autoUpgradeBackends) == true {
             (submitted, skipped) = submitAutoUpgrades(report)
             if submitted?.isEmpty == false { state.withLock { $0.autoUpgradeInFlight = true } }
         }
@@ -197,8 +203,13 @@ public final class UpgradeScheduler: Sendable {
         var jobs: [(name: String, target: String, id: JobID)] = []
         var skipped: [String: String] = [:]
         let failed = state.withLock { $0.failedAutoUpgrades }
+        let holds = (try? engine.holds()) ?? [:]
         for name in report.upgrades.keys.sorted() {
             let target = Self.describeTarget(report.upgrades[name]!)
+            if let hold = holds[name] {
+                skipped[name] = "\(hold.text); auto-upgrade leaves it alone"
+                continue
+            }
             if failed[name] == target {
                 skipped[name] = "auto-upgrade to \(target) failed before; not retried until the gallery offers another"
                 continue
