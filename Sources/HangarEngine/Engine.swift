@@ -106,12 +106,21 @@ public final class Engine: Sendable {
 
     /// Queues an install by gallery name (`NAME` or `GALLERY@NAME`). Without `force` an installed, runnable backend
     /// is left alone (LocalAI's ensure-installed). Throws at once, before any disk access, for an unsafe name.
-    public func install(_ name: String, force: Bool) throws -> JobID {
+    /// With `tag`, installs exactly that build of the entry's image (replacing what is installed) and pins it.
+    public func install(_ name: String, force: Bool, tag: String? = nil) throws -> JobID {
         try Self.validateRequestedName(name)
+        if let tag { try Self.validateTag(tag) }
         let operation: JobOperation = force ? .reinstall : .install
         return jobs.submit(operation, backend: name) { [store] context in
-            try store.performInstall(name, force: force, context: context)
+            try store.performInstall(name, force: force || tag != nil, tag: tag, context: context)
         }
+    }
+
+    /// An OCI tag: 1-128 of `[A-Za-z0-9_.-]`, not starting with `.` or `-` (the distribution spec's grammar).
+    static func validateTag(_ tag: String) throws {
+        let ok = (1...128).contains(tag.utf8.count) && tag.first.map { $0 != "." && $0 != "-" } == true
+            && tag.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || $0 == 0x5f || $0 == 0x2e || $0 == 0x2d }
+        guard ok else { throw HangarError.configuration("\"\(tag)\" is not an image tag: use one hangar versions lists, e.g. v3.4.0-cpu-llama-cpp") }
     }
 
     /// Queues an upgrade of an installed backend (a meta upgrades its concrete). Background jobs give way when the

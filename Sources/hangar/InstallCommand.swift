@@ -16,14 +16,17 @@ struct InstallCommand: ParsableCommand {
     @Flag(help: "Install again even when the backend is already installed.")
     var force = false
 
+    @Option(help: "Install exactly this build of the entry's image (a tag hangar versions lists) and pin it: upgrades leave it alone until hangar unhold.")
+    var tag: String?
+
     @OptionGroup var jobOptions: JobOptions
 
     func run() throws {
-        try Self.install(name, force: force, global: global, jobOptions: jobOptions)
+        try Self.install(name, force: force, tag: tag, global: global, jobOptions: jobOptions)
     }
 
     /// The body of `install` and `reinstall` (a forced install): one job, its events shown, exit 1 when it failed.
-    static func install(_ name: String, force: Bool, global: GlobalOptions, jobOptions: JobOptions) throws {
-        try jobOptions.run(global) { [try $0.install(name, force: force)] }
+    static func install(_ name: String, force: Bool, tag: String? = nil, global: GlobalOptions, jobOptions: JobOptions) throws {
+        try jobOptions.run(global) { [try $0.install(name, force: force, tag: tag)] }
     }
 }

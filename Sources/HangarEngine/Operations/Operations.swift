@@ -5,7 +5,7 @@ import Foundation
 extension LocalDirectoryStore {
     // MARK: - Install (§4.1, §4.2)
 
-    public func performInstall(_ name: String, force: Bool, context: JobContext) throws -> String {
+    public func performInstall(_ name: String, force: Bool, tag: String?, context: JobContext) throws -> String {
         context.phase(.resolving, name)
         let requested = name.split(separator: "@", maxSplits: 1).last.map(String.init) ?? name
         if !force, let done = try alreadyInstalled(requested) { return done }
@@ -28,7 +28,7 @@ extension LocalDirectoryStore {
             let lock = try acquire([metaName, concreteDir], context: context)
             defer { lock.release() }
             if !force, let done = try alreadyInstalled(requested) { return done }
-            let installedConcrete = try installConcrete(concrete, context: context)
+            let installedConcrete = try installConcrete(concrete, tag: tag, context: context)
             do {
                 try writeMetaDirectory(meta: entry, concrete: concrete, context: context)
             } catch {
@@ -41,7 +41,7 @@ extension LocalDirectoryStore {
         let lock = try acquire([dirName], context: context)
         defer { lock.release() }
         if !force, let done = try alreadyInstalled(requested) { return done }
-        return "installed \(dirName) (\(try installConcrete(entry, context: context)))"
+        return "installed \(dirName) (\(try installConcrete(entry, tag: tag, context: context)))"
     }
 
     /// The no-op answer of a non-forced install when `name` is installed and runnable (checked again under the lock).
@@ -51,9 +51,10 @@ extension LocalDirectoryStore {
     }
 
     /// `InstallBackend`: stage, fetch with fallbacks, validate, write metadata, swap. Returns a short description.
-    private func installConcrete(_ entry: GalleryEntry, context: JobContext) throws -> String {
+    private func installConcrete(_ entry: GalleryEntry, tag: String?, context: JobContext) throws -> String {
         if entry.isMeta { throw HangarError.configuration("meta backends cannot be installed directly") }
         for warning in try IntegrityPolicy.check(entry, strict: configuration.requireIntegrity) { context.warning(warning) }
+        if let tag { return try installPinned(entry, tag: tag, context: context) }
         var primary = entry.uri
         var fallbacks = entry.mirrors
         if configuration.preferDevelopment, let dev = BackendURI.developmentURI(entry.uri, releaseTag: configuration.releaseTag,
@@ -88,6 +89,46 @@ extension LocalDirectoryStore {
         } catch {
             throw rollback(transaction, after: error, context: context)
         }
+    }
+
+    /// `install --tag`: exactly the build `tag` names in the entry's repository (no mirrors, no fallbacks), then a
+    /// pin, so upgrades leave it alone and checks compare with that tag.
+    private func installPinned(_ entry: GalleryEntry, tag: String, context: JobContext) throws -> String {
+        let reference = try ImageReference.parse(entry.uri)
+        guard let floating = reference.tag, let suffix = VersionTags.suffix(ofFloatingTag: floating) else {
+            throw HangarError.configuration("\(entry.name)'s image \(entry.uri) is not on a floating latest-/master- tag: there are no versioned builds to pin")
+        }
+        let uri = VersionTags.replacingTag(of: entry.uri, with: tag)
+        do {
+            _ = try digestResolver.digest(of: uri)
+        } catch let error as HangarError where error.message.contains("not found") {
+            throw HangarError.notFound("tag \(tag) does not exist in \(reference.registry)/\(reference.repository): hangar versions \(entry.name) lists the builds")
+        }
+        let version = VersionTags.version(of: tag, suffix: suffix).map { $0.numbers.map(String.init).joined(separator: ".") + ($0.preRelease.map { "-" + $0 } ?? "") } ?? ""
+        let previous = (try? installed().get(entry.name))?.metadata.map(BuildIdentity.init)
+        context.recordChange(from: previous, to: BuildIdentity(version: version, digest: ""))
+        let transaction = try BackendTransaction.begin(root: root, name: entry.name, operation: context.operation.rawValue)
+        do {
+            let digest = try fetch(candidates: [uri], sha256: "", into: transaction, context: context)
+            context.phase(.validating, "run.sh")
+            try transaction.validate()
+            var metadata = BackendMetadata(alias: entry.alias, name: entry.name, galleryURL: entry.gallery.url,
+                                           installedAt: RFC3339.localNow(), version: version, uri: uri)
+            metadata.digest = digest ?? recordedDigest(for: uri, context: context)
+            context.recordChange(from: previous, to: BuildIdentity(metadata))
+            try transaction.writeMetadata(metadata)
+            context.phase(.swapping, entry.name)
+            try context.checkCancelled()
+            try transaction.commit()
+        } catch {
+            throw rollback(transaction, after: error, context: context)
+        }
+        do {
+            try HoldsFile(root: root).update { $0[entry.name] = Hold(reason: "pinned to \(tag)", pinnedURI: uri) }
+        } catch {
+            context.warning("\(entry.name) is installed at \(tag) but could not be pinned: \(error); hangar hold \(entry.name) holds it")
+        }
+        return "\(tag), pinned (hangar unhold \(entry.name) lets upgrades move it)"
     }
 
     /// Writes `<backends>/<meta>/metadata.json` with `meta_backend_for`, staged and swapped like any backend.

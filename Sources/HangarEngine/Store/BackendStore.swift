@@ -18,6 +18,8 @@ public protocol BackendStore: Sendable {
     func invalidateGalleries()
     /// LocalAI's upgrade detection (spec §4.4) over everything installed.
     func checkForUpgrades() throws -> UpgradeReport
+    /// Every tag of an image's repository (`hangar versions`).
+    func listTags(of imageURI: String) throws -> [String]
     /// Bytes on disk of an installed backend; nil when not installed or unknown.
     func diskUsage(of backend: String) -> Int64?
 
@@ -29,8 +31,9 @@ public protocol BackendStore: Sendable {
     /// says where it went and when a running LocalAI applies it.
     func setRuntimeSetting(_ key: RuntimeSettingKey, to value: JSONValue) throws -> SettingChange
 
-    /// Installs a gallery entry (`NAME` or `GALLERY@NAME`); returns the job's summary line.
-    func performInstall(_ name: String, force: Bool, context: JobContext) throws -> String
+    /// Installs a gallery entry (`NAME` or `GALLERY@NAME`), or with `tag` exactly that build of its image, pinned;
+    /// returns the job's summary line.
+    func performInstall(_ name: String, force: Bool, tag: String?, context: JobContext) throws -> String
     /// Upgrades an installed backend (a meta upgrades its concrete); returns the job's summary line.
     func performUpgrade(_ name: String, context: JobContext) throws -> String
     /// Removes a backend (a meta removes its concrete too); returns the job's summary line.

@@ -52,12 +52,15 @@ public final class LocalDirectoryStore: BackendStore {
             // LocalAI's check fails too: "up to date" would be a lie when nothing could be compared.
             throw HangarError.operation("cannot check for upgrades: " + snapshot.failures.joined(separator: "; "))
         }
+        let pins = ((try? HoldsFile(root: root).read()) ?? [:]).compactMapValues(\.pinnedURI)
         var report = UpgradeDetection.run(installed: installed, gallery: snapshot.entries,
-                                      devSuffix: configuration.devSuffix, resolver: digestResolver,
-                                      maxConcurrentLookups: configuration.checkConcurrency)
+                                          devSuffix: configuration.devSuffix, resolver: digestResolver,
+                                          maxConcurrentLookups: configuration.checkConcurrency, pins: pins)
         report.warnings.insert(contentsOf: snapshot.warnings, at: 0)
         return report
     }
+
+    public func listTags(of imageURI: String) throws -> [String] { try digestResolver.tags(of: imageURI) }
 
     /// System backends included.
     public func diskUsage(of backend: String) -> Int64? {

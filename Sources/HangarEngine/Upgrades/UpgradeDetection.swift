@@ -35,6 +35,14 @@ public struct UpgradeInfo: Sendable, Equatable {
 public protocol DigestResolver: Sendable {
     /// `sha256:<hex>` for `reference`, or an error when the registry cannot be asked.
     func digest(of reference: String) throws -> String
+    /// Every tag of `reference`'s repository (`hangar versions`), or an error when the registry cannot be asked.
+    func tags(of reference: String) throws -> [String]
+}
+
+extension DigestResolver {
+    public func tags(of reference: String) throws -> [String] {
+        throw HangarError.operation("cannot list the tags of \(reference): this hangar has no registry client here")
+    }
 }
 
 /// The resolver used until the network layer exists: every lookup fails with a clear reason, so the check warns and skips.
@@ -77,9 +85,12 @@ public enum UpgradeDetection {
     }
 
     /// `gallery` must be the *unfiltered* list (§10, #11024); at most `maxConcurrentLookups` HEADs are in flight.
+    /// `pins` (backend → the image it is pinned to) replace the gallery's floating image for those backends: a
+    /// pinned backend is compared with its pinned tag's digest, never with the gallery's version or tag.
     public static func run(installed: InstalledBackends, gallery: [GalleryEntry], devSuffix: String,
                            resolver: any DigestResolver,
-                           maxConcurrentLookups: Int = HangarConfiguration.defaultCheckConcurrency) -> UpgradeReport {
+                           maxConcurrentLookups: Int = HangarConfiguration.defaultCheckConcurrency,
+                           pins: [String: String] = [:]) -> UpgradeReport {
         var upgrades: [String: UpgradeInfo] = [:]
         var warnings: [String] = []
         var digestWork: [(name: String, entry: GalleryEntry, metadata: BackendMetadata)] = []
@@ -90,7 +101,11 @@ public enum UpgradeDetection {
             let name = metadata.name
             let devName = name + "-" + devSuffix
             if !name.hasSuffix("-" + devSuffix) && installedNames.contains(devName) { continue }
-            guard let entry = gallery.findGalleryElement(name) else { continue }
+            guard var entry = gallery.findGalleryElement(name) else { continue }
+            if let pinned = pins[name] {
+                entry.uri = pinned
+                entry.version = ""
+            }
 
             switch compareVersions(installed: metadata, offered: entry) {
             case .differ:

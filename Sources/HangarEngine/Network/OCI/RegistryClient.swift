@@ -84,6 +84,47 @@ public final class RegistryClient: Sendable {
         return FetchedManifest(bytes: response.body, contentType: response.header("content-type") ?? "", digest: digest)
     }
 
+    /// Every tag of `reference`'s repository (the registry's tags list, page by page through its `Link` header).
+    /// Bounded against a hostile registry: at most `maxPages` pages of 4 MiB each and `maxTags` tags.
+    public func tags(_ reference: ImageReference, pageSize: Int = 1000, maxPages: Int = 200, maxTags: Int = 100_000,
+                     isCancelled: @escaping @Sendable () -> Bool = { false }) throws -> [String] {
+        var tags: [String] = []
+        var path = "/tags/list?n=\(pageSize)"
+        for _ in 0..<maxPages {
+            let pagePath = path
+            let response = try HTTPRetry.run(backoff: retryBackoff, isCancelled: isCancelled) { attempt in
+                try checked(try send(reference, path: pagePath, method: "GET", headers: ["Accept": "application/json"],
+                                     isRetry: attempt > 0, isCancelled: isCancelled), reference, what: "repository")
+            }
+            let value: JSONValue
+            do {
+                value = try JSONValue.parse(response.body, maxBytes: 4 << 20)
+            } catch {
+                throw HangarError.operation("\(reference.registry) answered the tags list of \(reference.repository) with something that is not JSON: \(error)")
+            }
+            // `"tags": null` is what a repository with no tags returns.
+            let page = value["tags"]?.arrayValue ?? []
+            for tag in page { if let text = tag.stringValue { tags.append(text) } }
+            if tags.count > maxTags {
+                throw HangarError.operation("\(reference.registry) lists more than \(maxTags) tags for \(reference.repository): refused")
+            }
+            guard let next = response.header("link").flatMap(Self.nextPage), !page.isEmpty else { return tags }
+            path = next
+        }
+        throw HangarError.operation("\(reference.registry) kept paging the tags of \(reference.repository) past \(maxPages) pages: refused")
+    }
+
+    /// The `rel="next"` target of a tags-list `Link` header, as a path below the repository (`/tags/list?n=…&last=…`).
+    static func nextPage(_ link: String) -> String? {
+        for part in link.split(separator: ",") where part.contains("rel=\"next\"") {
+            guard let open = part.firstIndex(of: "<"), let close = part.firstIndex(of: ">"), open < close else { continue }
+            let target = String(part[part.index(after: open)..<close])
+            guard let range = target.range(of: "/tags/list") else { continue }
+            return String(target[range.lowerBound...])
+        }
+        return nil
+    }
+
     /// Streams blob `digest` from `offset` into `sink`; returns the final response (the caller checks 2xx/206).
     /// Auth is handled here; retries are the caller's, so it can resume at the right offset.
     public func streamBlob(_ reference: ImageReference, digest: String, from offset: Int64,

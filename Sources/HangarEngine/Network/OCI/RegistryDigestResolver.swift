@@ -13,4 +13,8 @@ public struct RegistryDigestResolver: DigestResolver {
         }
         return try client.headDigest(try ImageReference.parse(reference))
     }
+
+    public func tags(of reference: String) throws -> [String] {
+        try client.tags(try ImageReference.parse(reference))
+    }
 }
