@@ -105,6 +105,29 @@ final class OperationHistoryTests: XCTestCase {
         }
     }
 
+    func testTheNewestRecordsAreReadFromTheEndAcrossBlockBoundaries() throws {
+        let f = try EngineFixture()
+        try f.gallery("---\n")
+        let root = BackendsRoot(f.backends)
+        let history = OperationHistory(root: root)
+        let jobs = JobQueue(maxParallel: 1)
+        history.attach(to: jobs)
+        // ~1,200 records of varying length: several 64 KiB blocks, lines split across their edges.
+        for i in 0..<1200 {
+            _ = jobs.submit(.install, backend: "b\(i % 37)") { _ in "installed " + String(repeating: "x", count: i % 97) }
+        }
+        jobs.waitAll()
+        history.flush()
+        let all = history.listing().records
+        XCTAssertEqual(all.count, 1200)
+        XCTAssertEqual(history.recent(limit: 900), Array(all.reversed().prefix(900)))
+        XCTAssertEqual(history.recent(limit: 5000).count, 1200)
+        for name in ["b0", "b17", "b36"] {
+            XCTAssertEqual(history.last(for: name), all.last { $0.backend == name })
+        }
+        XCTAssertNil(history.last(for: "b37"))
+    }
+
     func testALineThatCannotBeReadNeverHidesTheOthers() throws {
         let f = try EngineFixture()
         try f.gallery("---\n")

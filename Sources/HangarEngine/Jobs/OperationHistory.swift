@@ -135,7 +135,9 @@ final class OperationHistory: Sendable {
     let queue = DispatchQueue(label: "hangar.history")
 
     private struct State {
-        var listing: HistoryListing?
+        /// Newest record per backend as last looked up (nil: looked up, none), valid while `stamps` hold: the UI
+        /// asks on every Detail view, and the history may be tens of MiB, so it is never held whole in memory.
+        var lastByBackend: [String: OperationRecord?] = [:]
         /// The files as last read, to notice other processes' appends.
         var stamps: [FileStamp] = []
         var active: [String: Set<JobID>] = [:]
@@ -172,11 +174,85 @@ final class OperationHistory: Sendable {
     /// The newest record for `backend`, including other processes' operations.
     func last(for backend: String) -> OperationRecord? {
         // On the queue: after every event already published, so a job that just ended is included.
-        queue.sync { loadedListing().records.last { $0.backend == backend } }
+        queue.sync {
+            let stamps = currentStamps()
+            if let cached = state.withLock({ s -> OperationRecord?? in
+                if s.stamps != stamps { s.stamps = stamps; s.lastByBackend = [:] }
+                return s.lastByBackend[backend]
+            }) { return cached }
+            var found: OperationRecord?
+            scanNewestFirst { record in
+                guard let record, record.backend == backend else { return true }
+                found = record
+                return false
+            }
+            state.withLock { $0.lastByBackend[backend] = .some(found) }
+            return found
+        }
+    }
+
+    /// The newest `limit` records, newest first, read from the end of the files (the UI's History view).
+    func recent(limit: Int) -> [OperationRecord] {
+        queue.sync {
+            var records: [OperationRecord] = []
+            scanNewestFirst { record in
+                if let record { records.append(record) }
+                return records.count < limit
+            }
+            return records
+        }
     }
 
     /// Every record, oldest first (legacy file, rotated file, current file).
     func listing() -> HistoryListing { queue.sync { loadedListing() } }
+
+    private func currentStamps() -> [FileStamp] { [FileStamp(legacyPath), FileStamp(rotatedPath), FileStamp(path)] }
+
+    /// Visits records newest first (current file, rotated file, then the legacy file) until `visit` returns false;
+    /// an unreadable line is visited as nil.
+    private func scanNewestFirst(_ visit: (OperationRecord?) -> Bool) {
+        for file in [path, rotatedPath] {
+            guard Self.scanLinesBackwards(file, { line in visit((try? JSONValue.parse(line)).flatMap(OperationRecord.init)) }) else { return }
+        }
+        if let bytes = try? SettingsFileIO.readIfPresent(legacyPath), let value = try? JSONValue.parse(bytes),
+           let list = value["records"]?.arrayValue {
+            for item in list.reversed() { guard visit(OperationRecord(item)) else { return } }
+        }
+    }
+
+    /// Calls `visit` with each non-empty line of `path`, last line first, reading 64 KiB blocks from the end; false
+    /// when `visit` stopped the scan. A line longer than 1 MiB is skipped unread (it cannot be a record).
+    static func scanLinesBackwards(_ path: String, _ visit: ([UInt8]) -> Bool) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return true }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return true }
+        var end = Int64(info.st_size)
+        var carry: [UInt8] = []
+        let blockSize: Int64 = 64 << 10
+        while end > 0 {
+            let start = max(0, end - blockSize)
+            var block = [UInt8](repeating: 0, count: Int(end - start))
+            let count = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(start)) }
+            guard count == block.count else { return true }
+            if carry.count > 1 << 20 { carry = [] }
+            block.append(contentsOf: carry)
+            var lineEnd = block.count
+            var i = block.count - 1
+            while i >= 0 {
+                if block[i] == 0x0A {
+                    if lineEnd > i + 1, !visit(Array(block[(i + 1)..<lineEnd])) { return false }
+                    lineEnd = i
+                }
+                i -= 1
+            }
+            carry = Array(block[0..<lineEnd])
+            end = start
+        }
+        if !carry.isEmpty { return visit(carry) }
+        return true
+    }
 
     private func handle(_ event: JobEvent) {
         switch event.kind {
@@ -203,10 +279,8 @@ final class OperationHistory: Sendable {
         append(record)
     }
 
-    /// The records, re-read when any file changed (another process appended or rotated). Runs on `queue`.
+    /// Every record, read whole (`hangar history`); the UI reads only the newest ones. Runs on `queue`.
     private func loadedListing() -> HistoryListing {
-        let stamps = [FileStamp(legacyPath), FileStamp(rotatedPath), FileStamp(path)]
-        if let cached = state.withLock({ s in s.stamps == stamps ? s.listing : nil }) { return cached }
         var listing = HistoryListing(records: [], unreadableLines: 0)
         if let bytes = try? SettingsFileIO.readIfPresent(legacyPath), let value = try? JSONValue.parse(bytes),
            let list = value["records"]?.arrayValue {
@@ -215,10 +289,6 @@ final class OperationHistory: Sendable {
         for file in [rotatedPath, path] {
             guard let bytes = try? SettingsFileIO.readIfPresent(file) else { continue }
             Self.parseLines(bytes, into: &listing)
-        }
-        state.withLock { s in
-            s.listing = listing
-            s.stamps = stamps
         }
         return listing
     }
@@ -318,6 +388,9 @@ extension Engine {
     public func lastOperation(for backend: String) -> OperationRecord? {
         history.last(for: backend)
     }
+
+    /// The newest `limit` operations, newest first, read from the end of the history (cheap on a long one).
+    public func recentOperations(limit: Int) -> [OperationRecord] { history.recent(limit: limit) }
 
     /// The operation history, newest first: of `backend` only (as requested, or the build it stands for) when
     /// given, and finished at or after `since` when given.
