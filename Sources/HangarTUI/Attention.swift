@@ -8,7 +8,8 @@ public struct BackendSummary: Sendable, Equatable {
     public var current = 0
     public var upgradable = 0
     public var broken = 0
-    /// Held or pinned (hangar's holds): checked, but upgrades leave them alone.
+    /// Held or pinned builds (hangar's holds, counted once however many rows stand for them): checked, but
+    /// upgrades leave them alone.
     public var held = 0
     /// System backends (protected: never upgraded from a gallery).
     public var system = 0
@@ -18,9 +19,10 @@ public struct BackendSummary: Sendable, Equatable {
     /// Counts `state`'s installed rows; an upgrade is the same decision the row's indicator shows.
     public init(_ state: UIState) {
         let checked = state.upgrades.lastCheck != nil
+        held = Set(state.snapshot.installed.filter { !$0.isSystem }.map(UpgradeDecision.target(of:)))
+            .filter { state.snapshot.holds[$0] != nil }.count
         for row in state.snapshot.installed {
             total += 1
-            if !row.isSystem, state.snapshot.holds[UpgradeDecision.target(of: row)] != nil { held += 1 }
             if row.broken != nil { broken += 1 } else if row.isSystem { system += 1 } else if state.upgrades.upgrade(for: row) != nil {
                 upgradable += 1
             } else if checked { current += 1 } else { unchecked += 1 }

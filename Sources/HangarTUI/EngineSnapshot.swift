@@ -15,6 +15,8 @@ public struct EngineSnapshot: Sendable {
     public var galleryWarnings: [String]
     public var settings: EffectiveRuntimeSettings?
     public var settingsError: String?
+    /// The newest operations of every hangar process, newest first (the Jobs screen's History view).
+    public var recentHistory: [OperationRecord] = []
     /// hangar's holds and pins, by the backend directory they keep.
     public var holds: [String: Hold] = [:]
     /// Set when holds exist while LocalAI's own auto-upgrade (which ignores them) is on.
@@ -40,12 +42,16 @@ public struct EngineSnapshot: Sendable {
         return snapshot
     }
 
+    /// How many of the newest operations the History view holds: enough to browse, bounded for memory.
+    public static let historyLimit = 500
+
     /// Reads only what is on local disk (listing, settings): fast whatever the galleries' network does.
     public static func loadLocal(_ engine: Engine) -> EngineSnapshot {
         var snapshot = empty(capability: engine.capabilityReport)
         do { snapshot.installed = try engine.installed().rows } catch { snapshot.installedError = "\(error)" }
         do { snapshot.settings = try engine.settings() } catch { snapshot.settingsError = "\(error)" }
         snapshot.holds = (try? engine.holds()) ?? [:]
+        snapshot.recentHistory = engine.recentOperations(limit: historyLimit)
         snapshot.holdsWarning = engine.holdsIgnoredByLocalAI()
         snapshot.backendsPath = engine.configuration.backendsPath
         snapshot.configDir = engine.configuration.configDir

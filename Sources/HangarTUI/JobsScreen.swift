@@ -41,6 +41,7 @@ enum JobsScreen {
     }
 
     static func draw(_ state: UIState, _ canvas: Canvas, _ body: (top: Int, height: Int), _ layout: inout FrameLayout) {
+        if state.jobsView == .history { return HistoryView.draw(state, canvas, body, &layout) }
         let jobs = state.jobs
         let g = state.glyphs
         guard !jobs.isEmpty else {

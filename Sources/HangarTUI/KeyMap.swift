@@ -26,7 +26,7 @@ public enum Action: Equatable, Sendable {
     case nextScreen, previousScreen, show(Screen)
     case openDetail, startFilter, escape
     case upgradeSelected, upgradeAll, reinstallSelected, installSelected, uninstallSelected
-    case checkNow, cancelSelectedJob, clearFinishedJobs, toggleHold
+    case checkNow, cancelSelectedJob, clearFinishedJobs, toggleHold, toggleJobsHistory
     case toggleAutoUpgrade, cycleSort, toggleShowAll, toggleDevelopment
     case activateSetting, adjustSetting(Int)
     case help, quit, forceQuit
@@ -99,6 +99,9 @@ public enum KeyMap {
             screenKeys = [
                 b([.char("x")], "x", .cancelSelectedJob, "cancel the selected job", footer: true),
                 b([.char("C")], "C", .clearFinishedJobs, "clear finished jobs", footer: true),
+                b([.char("H")], "H", .toggleJobsHistory, "history (every hangar process) / this session's jobs", footer: true),
+                b([.char("/")], "/", .startFilter, "filter the history by backend, operation, result or message"),
+                b([.escape], "Esc", .escape, "clear the filter"),
                 b([.enter], "Enter", .openDetail, "open the detail of the job's backend"),
             ]
         case .settings:

@@ -53,6 +53,8 @@ enum StatusBar {
         case .checkNow: return "check"
         case .cancelSelectedJob: return "cancel"
         case .clearFinishedJobs: return "clear"
+        case .toggleJobsHistory: return "history"
+        case .toggleHold: return "hold"
         case .toggleShowAll: return "all"
         case .toggleDevelopment: return "dev builds"
         case .activateSetting: return "change"

@@ -55,8 +55,9 @@ extension UIState {
         return rows.isEmpty ? nil : rows[Self.clamp(selection[.catalog] ?? 0, count: rows.count)]
     }
 
+    /// The selected job of this session (nil while the Jobs screen shows the history).
     public var selectedJob: JobRow? {
-        jobs.isEmpty ? nil : jobs[Self.clamp(selection[.jobs] ?? 0, count: jobs.count)]
+        jobsView == .session && !jobs.isEmpty ? jobs[Self.clamp(selection[.jobs] ?? 0, count: jobs.count)] : nil
     }
 
 
@@ -75,7 +76,7 @@ extension UIState {
         switch screen {
         case .backends, .detail: return backendRows.count
         case .catalog: return catalogRows.count
-        case .jobs: return jobs.count
+        case .jobs: return jobsView == .history ? historyRows.count : jobs.count
         case .settings: return SettingItem.allCases.count
         }
     }

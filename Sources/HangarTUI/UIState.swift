@@ -35,6 +35,8 @@ public struct UIState: Sendable {
     }
     public var isEditingFilter = false
     public var order: BackendOrder = .name
+    /// This session's jobs or every process's history on the Jobs screen (`H`).
+    public var jobsView: JobsView = .session
     public var catalogShowAll = false
     public var catalogShowDevelopment = false
     public var showHelp = false
@@ -92,16 +94,28 @@ public struct UIState: Sendable {
         case .catalog:
             let rows = catalogRows
             return rows.indices.contains(index) ? rows[index].entry.id : nil
-        case .jobs: return jobs.indices.contains(index) ? String(jobs[index].job) : nil
+        case .jobs:
+            if jobsView == .history {
+                let rows = historyRows
+                return rows.indices.contains(index) ? Self.historyKey(rows[index]) : nil
+            }
+            return jobs.indices.contains(index) ? String(jobs[index].job) : nil
         default: return nil
         }
+    }
+
+    /// A History row's identity across reloads (job numbers repeat across processes).
+    private static func historyKey(_ r: OperationRecord) -> String {
+        "h\(r.finishedAt.timeIntervalSince1970)|\(r.backend)|\(r.job)"
     }
 
     private func index(of key: String, on screen: Screen) -> Int? {
         switch screen {
         case .backends: return backendRows.firstIndex { $0.name == key }
         case .catalog: return catalogRows.firstIndex { $0.entry.id == key }
-        case .jobs: return jobs.firstIndex { String($0.job) == key }
+        case .jobs:
+            if jobsView == .history { return historyRows.firstIndex { Self.historyKey($0) == key } }
+            return jobs.firstIndex { String($0.job) == key }
         default: return nil
         }
     }
@@ -209,12 +223,21 @@ public struct UIState: Sendable {
         case .checkNow:
             message = ("checking for upgrades" + glyphs.ellipsis, false)
             return [.checkNow]
+        case .toggleJobsHistory:
+            jobsView = jobsView == .session ? .history : .session
+            selection[.jobs] = 0
+            scroll[.jobs] = 0
+            message = (jobsView == .history ? "history of every hangar process (newest \(EngineSnapshot.historyLimit)); / filters, Enter opens the backend"
+                       : "this session's jobs", false)
+            reselect()
         case .cancelSelectedJob:
+            if jobsView == .history { message = ("x cancels a job of this session: H shows them", true); return [] }
             guard let job = selectedJob else { message = ("no job selected", true); return [] }
             if job.isFinished { message = ("job #\(job.job) has already finished", true); return [] }
             message = ("cancelling job #\(job.job) (\(job.operation.rawValue) \(job.backend))", false)
             return [.cancel(job.job)]
         case .clearFinishedJobs:
+            if jobsView == .history { message = ("the history is kept: C clears this session's finished jobs (H shows them)", true); return [] }
             let before = jobs.count
             jobs.removeAll { $0.isFinished }
             message = ("cleared \(before - jobs.count) finished job\(before - jobs.count == 1 ? "" : "s")", false)
@@ -283,6 +306,11 @@ public struct UIState: Sendable {
             guard let entry = selectedCatalogEntry else { return }
             select(backend: entry.entry.name, notInstalled: "\(entry.entry.name) is not installed: i installs it")
         case .jobs:
+            if jobsView == .history {
+                guard let record = selectedHistoryRecord else { return }
+                select(backend: record.backend, notInstalled: "\(record.backend) is not installed")
+                return
+            }
             guard let job = selectedJob else { return }
             select(backend: job.backend, notInstalled: "\(job.backend) is not installed")
         default: break
