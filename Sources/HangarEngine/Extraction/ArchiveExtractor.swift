@@ -2,7 +2,7 @@ import CLibArchive
 import CHangarSystem
 
 /// Limits and semantics of one extraction.
-public struct ExtractionOptions: Sendable, Equatable {
+struct ExtractionOptions: Sendable, Equatable {
     /// Cap on the bytes written by all extractions into the same tree (`--max-extract-size`), counting what
     /// `bytesAlreadyExtracted` says earlier layers wrote.
     public var maxBytes: Int64
@@ -44,7 +44,7 @@ public struct ExtractionOptions: Sendable, Equatable {
 }
 
 /// What an extraction did.
-public struct ExtractionSummary: Sendable, Equatable {
+struct ExtractionSummary: Sendable, Equatable {
     /// Archive entries read (including whiteouts and skipped special files).
     public var entries: Int
     /// Bytes written by this extraction (file contents; sparse holes count as written).
@@ -61,7 +61,7 @@ public struct ExtractionSummary: Sendable, Equatable {
 
 /// Safe tar extraction over libarchive: the archive is only read by libarchive; every entry is created by
 /// `SafeTreeWriter` with descriptor-relative calls that never follow a symlink.
-public enum ArchiveExtractor {
+enum ArchiveExtractor {
     /// Extracts a tar (plain, gzip, xz, zstd, bzip2 — auto-detected) into `root`, an existing directory, refusing
     /// unsafe entries. `progress` gets the compressed bytes read so far.
     public static func extract(file path: String, into root: String, options: ExtractionOptions,

@@ -230,7 +230,7 @@ public final class GalleryLoader: Sendable {
 }
 
 /// Gallery URL forms LocalAI accepts (spec §1.5).
-public enum GalleryURL {
+enum GalleryURL {
     /// A local file: `file://<path>`, or a plain absolute/relative path (hangar reads any local gallery the user names).
     public static func localPath(_ url: String) -> String? {
         if url.hasPrefix("file://") { return String(url.dropFirst("file://".count)) }

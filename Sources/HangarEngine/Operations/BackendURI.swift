@@ -1,5 +1,5 @@
 /// Predicates on a gallery entry's `uri` (spec §5.1), shared by install, upgrade and the integrity policy.
-public enum BackendURI {
+enum BackendURI {
     /// LocalAI's `LooksLikeOCI`: prefix match on the registries and schemes it knows.
     public static func looksLikeOCI(_ uri: String) -> Bool {
         ["quay.io/", "ghcr.io/", "docker.io/", "oci://", "ocifile://", "ollama://"].contains { uri.hasPrefix($0) }

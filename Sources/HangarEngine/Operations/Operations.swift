@@ -356,7 +356,7 @@ extension LocalDirectoryStore {
 }
 
 /// LocalAI's integrity policy (spec §4.8) as far as it applies before any download.
-public enum IntegrityPolicy {
+enum IntegrityPolicy {
     /// Throws in strict mode for sources that cannot be verified; local directories are never checked.
     /// Returns warnings for what goes unverified in lenient mode.
     @discardableResult

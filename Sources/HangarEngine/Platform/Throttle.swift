@@ -2,7 +2,7 @@ import Dispatch
 
 /// Paces a copy or download to a byte rate (the demo's visible progress), sleeping in short slices so a cancel is
 /// noticed at once.
-public struct Throttle: Sendable {
+struct Throttle: Sendable {
     /// Bytes per second.
     public let rate: Int64
     private let started = MonotonicClock.now()

@@ -3,7 +3,7 @@ import Synchronization
 import CHangarSystem
 
 /// What to do when a backend is already locked.
-public enum LockMode: Sendable, Equatable {
+enum LockMode: Sendable, Equatable {
     /// Wait until it is free (interactive commands).
     case wait
     /// Give up at once and return nil (background auto-upgrades, recovery).
@@ -61,7 +61,7 @@ final class InProcessLockTable: @unchecked Sendable {
 }
 
 /// Held locks on one or more backend names; released by `release()` or when the last reference goes away.
-public final class BackendLock: Sendable {
+final class BackendLock: Sendable {
     /// The locked names, sorted.
     public let names: [String]
     public let root: BackendsRoot
@@ -97,7 +97,7 @@ public final class BackendLock: Sendable {
 }
 
 /// Per-backend mutual exclusion across processes (flock on `.hangar/locks/<name>.lock`) and threads.
-public final class BackendLocks: Sendable {
+final class BackendLocks: Sendable {
     public let root: BackendsRoot
 
     public init(root: BackendsRoot) {

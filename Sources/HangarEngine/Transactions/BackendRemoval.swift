@@ -1,5 +1,5 @@
 /// Removal of an installed backend directory that a kill can never leave half-deleted under its name.
-public enum BackendRemoval {
+enum BackendRemoval {
     /// Renames `<backends>/<name>` into `.hangar/trash/` in one step (LocalAI and listings stop seeing it at once),
     /// then deletes it there; a kill mid-delete leaves only trash, which recovery empties. The caller holds the
     /// name's lock (`lock`, or any lock of this process on it); a meta and its concrete are removed by two calls.

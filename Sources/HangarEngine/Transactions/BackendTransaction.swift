@@ -4,7 +4,7 @@ import CHangarSystem
 /// One install, reinstall or upgrade of a backend directory: stage → fill → validate → write metadata → commit
 /// (or abort). `<backends>/<name>` is never missing while a commit runs (RENAME_EXCHANGE), or, where the
 /// filesystem cannot exchange, only between two journaled renames that recovery completes after a crash.
-public final class BackendTransaction: Sendable {
+final class BackendTransaction: Sendable {
     /// How `commit()` put the new tree in place.
     public enum SwapMethod: String, Sendable {
         /// renameat2(RENAME_EXCHANGE): the name always pointed at a complete tree.

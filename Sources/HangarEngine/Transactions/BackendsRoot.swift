@@ -1,6 +1,6 @@
 /// The LocalAI backends directory and hangar's private state inside it (`.hangar/`, ignored by LocalAI because it
 /// has neither run.sh nor metadata.json). Staging lives there so every swap is a same-filesystem rename.
-public struct BackendsRoot: Sendable, Hashable {
+struct BackendsRoot: Sendable, Hashable {
     /// The backends directory, without trailing slashes.
     public let path: String
 

@@ -19,7 +19,7 @@ public struct RecoveryReport: Sendable, Equatable {
 }
 
 /// Thresholds for touching LocalAI's own staging leftovers, which a running LocalAI may be using right now.
-public struct RecoveryOptions: Sendable, Equatable {
+struct RecoveryOptions: Sendable, Equatable {
     /// Restore `<name>.backup` / `<name>.install-backup` (when `<name>` is missing) only if unchanged this long.
     public var localAIBackupMinAge: Double
     /// Delete `.upgrade-tmp` / `.install-tmp` / `.partial` leftovers, and backups whose backend is installed, only if
@@ -38,7 +38,7 @@ public struct RecoveryOptions: Sendable, Equatable {
 
 /// Brings the backends directory back to a consistent state after any hangar (or LocalAI) process was killed:
 /// every backend complete at its old or new version, never missing, never mixed; leftovers removed.
-public struct Recovery: Sendable {
+struct Recovery: Sendable {
     public let root: BackendsRoot
     public let locks: BackendLocks
     public let options: RecoveryOptions

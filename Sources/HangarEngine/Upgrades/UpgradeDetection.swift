@@ -68,7 +68,7 @@ public struct UpgradeReport: Sendable, Equatable {
 
 /// Upgrade detection: LocalAI's `CheckBackendUpgrades` (spec §4.4), single node, with the digest lookups run concurrently.
 /// The pure rule; `Engine.checkUpgrades()` runs it once over a store, `UpgradeScheduler` runs checks on a schedule.
-public enum UpgradeDetection {
+enum UpgradeDetection {
     /// What the recorded and the offered version alone say (LocalAI's version rule, spec §4.4).
     public enum VersionComparison: Sendable, Equatable {
         /// An upgrade: the gallery offers a version and the install records another one, or none.
