@@ -1,4 +1,5 @@
 import CCurl
+import CLazyLibraries
 import Dispatch
 import Foundation
 import Synchronization
@@ -319,6 +320,10 @@ public final class HTTPClient: Sendable {
     private static let errorBodyCap = 64 << 10
 
     private func checkout() throws -> CurlSession {
+        // libcurl is loaded on first use: a missing one is this request's error, not a crash.
+        if let missing = hangar_lazy_library_error(HANGAR_LIB_CURL) {
+            throw HTTPFailure(message: String(cString: missing), isTransient: false)
+        }
         guard curlGlobalInit == CURLE_OK else {
             throw HTTPFailure(message: "libcurl could not initialise (\(String(cString: curl_easy_strerror(curlGlobalInit)))): check the libcurl and OpenSSL installation",
                               isTransient: false)
