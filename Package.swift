@@ -38,12 +38,10 @@ let package = Package(
         // The terminal UI: widgets on a canvas, screens, themes; ncurses is one canvas. Renders engine state only.
         .target(name: "HangarTUI", dependencies: ["HangarEngine", "HangarYAML", "CNCursesW"]),
         // The command line: argument parsing and output formatting only.
-        // Release builds link the Swift runtime and Foundation statically (what `swift build -c release` and
-        // scripts/install.sh make): a process then starts in a third of the time and maps a fraction of the memory.
         .executableTarget(name: "hangar", dependencies: [
             "HangarEngine", "HangarTUI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]),
+        ]),
         // Real servers on loopback (docker-registry, HTTP with faults, proxies) shared by tests and benchmarks.
         .target(name: "HangarFixtures", dependencies: ["HangarEngine"]),
         .executableTarget(name: "hangar-bench", dependencies: ["HangarEngine", "HangarTUI", "HangarFixtures", "HangarYAML", "CLibYAML"]),

@@ -19,4 +19,8 @@ const char *hangar_lazy_library_error(hangar_lazy_library library);
 /* Whether `library` has been loaded in this process (never loads it). */
 int hangar_lazy_library_is_loaded(hangar_lazy_library library);
 
+/* SHA-256 of a short input (a URL) in plain C, without libcrypto; `digest` receives 32 bytes. */
+#include <stddef.h>
+void hangar_sha256(const void *bytes, size_t count, unsigned char digest[32]);
+
 #endif
