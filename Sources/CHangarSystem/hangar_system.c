@@ -4,6 +4,7 @@
 #include "hangar_system.h"
 
 #include <errno.h>
+#include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
 #if defined(__linux__)
@@ -36,4 +37,10 @@ int hangar_openat(int dirfd, const char *path, int flags, unsigned int mode) {
 
 const char *hangar_dirent_name(const struct dirent *entry) {
     return entry->d_name;
+}
+
+int hangar_contains_bytes(const void *haystack, size_t haystack_count, const void *needle, size_t needle_count) {
+    if (needle_count == 0) return 1;
+    if (haystack == NULL || needle == NULL) return 0;
+    return memmem(haystack, haystack_count, needle, needle_count) != NULL;
 }

@@ -211,6 +211,8 @@ public final class GalleryLoader: Sendable {
     /// Writes the body as the last-known-good copy (temp file + rename), keyed on the primary URL.
     private func persistLastKnownGood(_ bytes: [UInt8], url: String) {
         guard let dir = cacheDirectory, let path = cachePath(forURL: url) else { return }
+        // Unchanged (a local gallery, on every listing): renew the copy's time instead of rewriting it.
+        if let current = readFile(path), current == bytes, utimes(path, nil) == 0 { return }
         let fm = FileManager.default
         try? fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         let tmp = "\(dir)/.gallery-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp"

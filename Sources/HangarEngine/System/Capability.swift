@@ -1,3 +1,4 @@
+import CHangarSystem
 import Foundation
 
 /// LocalAI's capability string (`default`, `nvidia-cuda-13`, `metal`, a forced value, ...) and the
@@ -49,20 +50,11 @@ public struct Capability: Sendable, Equatable, Hashable, CustomStringConvertible
         return true
     }
 
-    /// Whether the ASCII needle occurs in the (already lower-cased) bytes.
+    /// Whether the ASCII needle occurs in the (already lower-cased) bytes: glibc's vectorised memmem, as this
+    /// runs a dozen times per gallery entry on every listing.
     private static func contains(_ haystack: [UInt8], _ needle: StaticString) -> Bool {
-        needle.withUTF8Buffer { n in
-            guard n.count <= haystack.count, let first = n.first else { return n.isEmpty }
-            var i = 0
-            while i <= haystack.count - n.count {
-                if haystack[i] == first {
-                    var j = 1
-                    while j < n.count && haystack[i + j] == n[j] { j += 1 }
-                    if j == n.count { return true }
-                }
-                i += 1
-            }
-            return false
+        haystack.withUnsafeBytes { h in
+            needle.withUTF8Buffer { n in hangar_contains_bytes(h.baseAddress, h.count, n.baseAddress, n.count) != 0 }
         }
     }
 
