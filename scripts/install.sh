@@ -104,10 +104,12 @@ trap 'rm -rf -- "$generated"' EXIT
 if [ -z "$binary" ]; then
   source scripts/setup.sh
   set -euo pipefail
-  # The release build links the Swift runtime statically (Package.swift): the fast, small binary.
-  echo "install: building the release binary (swift build -c release --product hangar)" >&2
-  swift build -c release --product hangar 2>&1 | tail -n 1 >&2
-  binary=$(swift build -c release --show-bin-path)/hangar
+  # The release build with the Swift runtime and Foundation linked statically: the fast, small binary (the same
+  # flags as scripts/demo.sh and the benchmarks, so one build serves all three).
+  build=(swift build -c release --static-swift-stdlib)
+  echo "install: building the release binary (${build[*]} --product hangar)" >&2
+  "${build[@]}" --product hangar 2>&1 | tail -n 1 >&2
+  binary=$("${build[@]}" --show-bin-path)/hangar
 fi
 [ -x "$binary" ] || { echo "install: no executable hangar at $binary" >&2; exit 2; }
 

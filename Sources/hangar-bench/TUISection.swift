@@ -100,7 +100,7 @@ struct TUISection: BenchSection {
             ("peak RSS: UI / list --available", "\(format(Double(uiPeakKiB) / 1024, decimals: 1)) MiB / "
                 + "\(format(Double(listPeakKiB) / 1024, decimals: 1)) MiB = " + format(Double(uiPeakKiB) / Double(listPeakKiB)) + "×"),
             ("UI resident at the end", "\(format(Double(uiAnonKiB) / 1024, decimals: 1)) MiB of its own (RssAnon) + "
-                + "\(format(Double(uiFileKiB) / 1024, decimals: 1)) MiB of mapped libraries (RssFile: Foundation, ICU, ncurses, curl)"),
+                + "\(format(Double(uiFileKiB) / 1024, decimals: 1)) MiB of mapped libraries (RssFile: the pages of the binary it touched, ncurses, libyaml)"),
         ]
         return report
     }
