@@ -102,7 +102,7 @@ generated=$(mktemp -d)
 trap 'rm -rf -- "$generated"' EXIT
 
 if [ -z "$binary" ]; then
-  source scripts/setup.sh
+  HANGAR_SETUP_INSTALL=1 source scripts/setup.sh
   set -euo pipefail
   # The release build with the Swift runtime and Foundation linked statically: the fast, small binary (the same
   # flags as scripts/demo.sh and the benchmarks, so one build serves all three).

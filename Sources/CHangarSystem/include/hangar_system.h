@@ -23,7 +23,7 @@ int hangar_openat(int dirfd, const char *path, int flags, unsigned int mode);
 /// The entry's name (d_name is a fixed array that Swift imports as a tuple).
 const char *hangar_dirent_name(const struct dirent *entry);
 
-/// memmem(3) (a GNU extension): whether `needle` occurs in `haystack`, with glibc's vectorised search.
+/// Whether `needle` occurs in `haystack` (memmem(3) without its set-up cost, for short haystacks).
 int hangar_contains_bytes(const void *haystack, size_t haystack_count, const void *needle, size_t needle_count);
 
 #endif

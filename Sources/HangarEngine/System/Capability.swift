@@ -50,8 +50,8 @@ public struct Capability: Sendable, Equatable, Hashable, CustomStringConvertible
         return true
     }
 
-    /// Whether the ASCII needle occurs in the (already lower-cased) bytes: glibc's vectorised memmem, as this
-    /// runs a dozen times per gallery entry on every listing.
+    /// Whether the ASCII needle occurs in the (already lower-cased) bytes: memchr and memcmp in C, as this runs a
+    /// dozen times per gallery entry on every listing.
     private static func contains(_ haystack: [UInt8], _ needle: StaticString) -> Bool {
         haystack.withUnsafeBytes { h in
             needle.withUTF8Buffer { n in hangar_contains_bytes(h.baseAddress, h.count, n.baseAddress, n.count) != 0 }
