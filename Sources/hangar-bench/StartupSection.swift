@@ -35,13 +35,35 @@ struct StartupSection: BenchSection {
                        goal: 1, unit: "×", info: "information: \(format(comparison.hangarMiB, decimals: 1)) MiB vs "
                         + "\(format(comparison.baselineMiB, decimals: 1)) MiB"),
         ]
+        let runtime = try swiftRuntimeLinking(hangar, scratch: bench.directory)
+        if runtime != "static" {
+            printError("hangar-bench: \(hangar) maps the Swift runtime as shared libraries: build it with "
+                + "`swift build -c release --static-swift-stdlib` to measure what install.sh installs")
+        }
         report.facts = [
-            ("hangar", hangar),
+            ("hangar", hangar + " (Swift runtime: \(runtime))"),
             ("peak RSS (VmHWM via wait4), median", "Foundation-only \(format(comparison.baselineMiB, decimals: 1)) MiB, "
                 + "hangar --version \(format(comparison.hangarMiB, decimals: 1)) MiB"),
         ]
         return report
     }
+}
+
+/// "static" when a `hangar --version` process maps no Swift runtime library (`--static-swift-stdlib`), else
+/// "dynamic": read from the process's own maps, which `HANGAR_DEBUG_MAPS_FILE` copies out at exit.
+func swiftRuntimeLinking(_ hangar: String, scratch: String) throws -> String {
+    let mapsFile = scratch + "/version.maps"
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: hangar)
+    process.arguments = ["--version"]
+    process.environment = ["HANGAR_DEBUG_MAPS_FILE": mapsFile]
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard let maps = try? String(contentsOfFile: mapsFile, encoding: .utf8) else {
+        throw BenchFailure("\(hangar) --version wrote no maps to HANGAR_DEBUG_MAPS_FILE")
+    }
+    return maps.contains("libswiftCore.so") ? "dynamic" : "static"
 }
 
 /// The release `hangar` next to this benchmark (`swift build -c release` puts both in `.build/release`).
