@@ -71,13 +71,19 @@ if ((uninstall)); then
   exit 0
 fi
 
-# A reinstall keeps the directories the first install created, so that --uninstall still removes them.
+# A reinstall keeps what earlier installs recorded (directories they created, files such as the other systemd
+# unit that this run does not write again), so that --uninstall still removes everything.
 created_dirs=()
+written=()
 [ -n "$prefix_created" ] && created_dirs+=("$prefix")
 if [ -f "$manifest" ]; then
-  while read -r kind path; do [ "$kind" = dir ] && created_dirs+=("$path"); done <"$manifest"
+  while read -r kind path; do
+    case "$kind" in
+      dir) created_dirs+=("$path") ;;
+      file) if [ -e "$path" ] && [ "$path" != "$manifest" ]; then written+=("$path"); fi ;;
+    esac
+  done <"$manifest"
 fi
-written=()
 
 # Creates a directory and every missing parent inside the prefix, remembering which ones it created.
 make_dir() {
@@ -142,7 +148,7 @@ fi
 make_dir "$(dirname "$manifest")"
 {
   for d in "${created_dirs[@]}"; do echo "dir $d"; done | awk '!seen[$0]++'
-  for f in "${written[@]}"; do echo "file $f"; done
+  for f in "${written[@]}"; do echo "file $f"; done | awk '!seen[$0]++'
 } >"$manifest"
 echo "installed $manifest (what --uninstall removes)"
 

@@ -64,8 +64,11 @@ final class InstallScriptTests: XCTestCase {
         let script = packageRoot + "/scripts/install.sh"
         let elsewhere = root + "/elsewhere"
 
-        // Twice: a reinstall over an install must still uninstall completely.
-        _ = try run("/bin/bash", [script, "--prefix", prefix, "--binary", binary, "--systemd", "user"], in: elsewhere)
+        // Twice: a reinstall over an install (here with the other unit) must still uninstall completely.
+        let first = try run("/bin/bash", [script, "--prefix", prefix, "--binary", binary, "--systemd", "system"], in: elsewhere)
+        XCTAssertEqual(first.status, 0, first.output)
+        let systemUnit = prefix + "/lib/systemd/system/hangar.service"
+        XCTAssertTrue(first.output.contains("installed \(systemUnit)"), first.output)
         let install = try run("/bin/bash", [script, "--prefix", prefix, "--binary", binary, "--systemd", "user"], in: elsewhere)
         XCTAssertEqual(install.status, 0, install.output)
         let manifest = prefix + "/share/hangar/install-manifest.txt"
@@ -75,11 +78,11 @@ final class InstallScriptTests: XCTestCase {
                         "share/hangar/themes/high-contrast.yaml", "share/hangar/themes/monochrome.yaml",
                         "share/bash-completion/completions/hangar", "share/zsh/site-functions/_hangar",
                         "share/fish/vendor_completions.d/hangar.fish", "share/man/man1/hangar.1",
-                        "share/systemd/user/hangar.service"].map { prefix + "/" + $0 }
+                        "share/systemd/user/hangar.service"].map { prefix + "/" + $0 } + [systemUnit]
         for path in expected {
             XCTAssertTrue(listed.contains(path), "\(path) not in the manifest:\n\(listed)")
             XCTAssertTrue(FileManager.default.fileExists(atPath: path), "\(path) not installed")
-            XCTAssertTrue(install.output.contains("installed \(path)"), "\(path) not printed:\n\(install.output)")
+            if path != systemUnit { XCTAssertTrue(install.output.contains("installed \(path)"), "\(path) not printed:\n\(install.output)") }
         }
 
         // The installed binary, from another directory.
