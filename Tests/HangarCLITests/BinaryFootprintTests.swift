@@ -85,17 +85,40 @@ final class BinaryFootprintTests: CLITestCase {
         XCTAssertTrue(heavy(libraries).contains { $0.hasPrefix("libcurl.") }, "no libcurl after a fetch: \(heavy(libraries))")
     }
 
-    /// A library that cannot be loaded is one line naming it and its Debian package, with status 2: not a crash.
-    func testUnloadableLibraryIsOneLineAndStatus2() throws {
+    /// A library that cannot be loaded is never a crash: where the Swift code can, it is that operation's error
+    /// (libcurl, libarchive); elsewhere (libcrypto under a hash) one line and status 2. Both name the library and
+    /// the Debian package that provides it.
+    func testUnloadableLibraryIsAnErrorNamingItsPackage() throws {
         let site = try sandbox.site()
-        let run = try site.run(["list", "--available"], gallery: nil, env: [
+        let check = try site.run(["check"], gallery: nil, env: [
             "LOCALAI_BACKEND_GALLERIES": #"[{"name":"net","url":"http://127.0.0.1:1/index.yaml"}]"#,
             "HANGAR_RETRY_BACKOFF": "0.01,0.01",
             "HANGAR_TEST_UNLOADABLE_LIBRARY": "curl",
         ])
-        XCTAssertTrue(run.exitedNormally, run.transcript)
-        XCTAssertEqual(run.status, 2, run.transcript)
-        let line = try XCTUnwrap(run.stderrLines.last, run.transcript)
-        XCTAssertTrue(line.contains("libcurl.so.4") && line.contains("libcurl4"), run.transcript)
+        XCTAssertTrue(check.exitedNormally, check.transcript)
+        XCTAssertEqual(check.status, 1, check.transcript)
+        XCTAssertTrue(check.stderr.contains("cannot load libcurl.so.4") && check.stderr.contains("libcurl4"), check.transcript)
+
+        let source = try sandbox.source("bark", "0.3.0")
+        let tarball = sandbox.root + "/galleries/bark-0.3.0.tar.gz"
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-czf", tarball, "-C", source.path, "."]
+        try tar.run()
+        tar.waitUntilExit()
+        let gallery = try sandbox.gallery("g.yaml", [GalleryItem(name: "bark", uri: tarball, version: "0.3.0")])
+
+        let archive = try site.run(["install", "bark"], gallery: gallery, env: ["HANGAR_TEST_UNLOADABLE_LIBRARY": "archive"])
+        XCTAssertTrue(archive.exitedNormally, archive.transcript)
+        XCTAssertEqual(archive.status, 1, archive.transcript)
+        XCTAssertTrue(archive.stderr.contains("cannot load libarchive.so.13") && archive.stderr.contains("libarchive13"), archive.transcript)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: site.path("bark")), archive.transcript)
+
+        let crypto = try site.run(["install", "bark"], gallery: gallery, env: ["HANGAR_TEST_UNLOADABLE_LIBRARY": "crypto"])
+        XCTAssertTrue(crypto.exitedNormally, crypto.transcript)
+        XCTAssertEqual(crypto.status, 2, crypto.transcript)
+        let line = try XCTUnwrap(crypto.stderrLines.last, crypto.transcript)
+        XCTAssertTrue(line.hasPrefix("hangar: cannot load libcrypto.so.3") && line.contains("libssl3"), crypto.transcript)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: site.path("bark")), crypto.transcript)
     }
 }
