@@ -60,12 +60,6 @@ const char *hangar_lazy_library_error(hangar_lazy_library library) {
     return loaded[library] ? NULL : error_line[library];
 }
 
-int hangar_lazy_library_is_loaded(hangar_lazy_library library) {
-    if ((unsigned)library >= HANGAR_LAZY_LIBRARY_COUNT) return 0;
-    /* Only a hint (no ordering needed): used by diagnostics, never to decide whether to call into a library. */
-    return __atomic_load_n(&loaded[library], __ATOMIC_RELAXED);
-}
-
 void hangar_lazy_library_require(hangar_lazy_library library) {
     const char *error = hangar_lazy_library_error(library);
     if (error == NULL) return;

@@ -3,6 +3,7 @@
 /* libcurl, libarchive and libcrypto are not linked: this target defines the functions hangar calls as trampolines
    that dlopen() the library on first use. A command that never touches the network or an archive therefore never
    maps them (nor their dozens of dependencies), which keeps every process's start-up and memory small. */
+#include <stddef.h>
 
 /* The libraries loaded on demand. */
 typedef enum {
@@ -16,11 +17,7 @@ typedef enum {
    the trampolines' exit status 2. */
 const char *hangar_lazy_library_error(hangar_lazy_library library);
 
-/* Whether `library` has been loaded in this process (never loads it). */
-int hangar_lazy_library_is_loaded(hangar_lazy_library library);
-
 /* SHA-256 of a short input (a URL) in plain C, without libcrypto; `digest` receives 32 bytes. */
-#include <stddef.h>
 void hangar_sha256(const void *bytes, size_t count, unsigned char digest[32]);
 
 #endif
