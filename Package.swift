@@ -15,12 +15,17 @@ let package = Package(
         // C libraries from Debian's -dev packages, each behind a tiny module map.
         // libyaml. Not named "CYaml": Yams owns that module name.
         .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        // libcurl, libarchive and libcrypto: headers only (from libcurl4-openssl-dev, libarchive-dev, libssl-dev).
+        // Nothing links them: CLazyLibraries loads each on first use, so commands without network or archives
+        // (list, --version, the UI until it downloads) never map them or their dozens of dependencies.
         // libcurl: the one HTTP client (galleries, registries, tarballs).
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCurl"),
         // libarchive: safe extraction of layers and tarballs.
-        .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CLibArchive"),
         // OpenSSL's libcrypto (pulled in by libcurl4-openssl-dev): SHA-256 at disk speed.
-        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibCrypto"),
+        // The functions hangar calls in those three, as trampolines that dlopen() the library on first use.
+        .target(name: "CLazyLibraries"),
         // ncursesw. No pkgConfig: its only cflags are -D flags SwiftPM rejects; the shim sets them instead.
         .systemLibrary(name: "CNCursesW", providers: [.apt(["libncurses-dev"])]),
         // Linux calls Swift's Glibc module does not expose (renameat2 sits behind _GNU_SOURCE).
@@ -29,7 +34,7 @@ let package = Package(
         // libyaml wrapped into a small node tree with anchors, aliases and merge keys.
         .target(name: "HangarYAML", dependencies: ["CLibYAML"]),
         // The engine: galleries, system state, registry, installed backends, operations, jobs, settings. No UI.
-        .target(name: "HangarEngine", dependencies: ["HangarYAML", "CHangarSystem", "CCurl", "CLibArchive", "CLibCrypto"]),
+        .target(name: "HangarEngine", dependencies: ["HangarYAML", "CHangarSystem", "CCurl", "CLibArchive", "CLibCrypto", "CLazyLibraries"]),
         // The terminal UI: widgets on a canvas, screens, themes; ncurses is one canvas. Renders engine state only.
         .target(name: "HangarTUI", dependencies: ["HangarEngine", "HangarYAML", "CNCursesW"]),
         // The command line: argument parsing and output formatting only.

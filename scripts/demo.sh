@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-swift build --product hangar 2>&1 | tail -n 1
-exec "$(swift build --show-bin-path)/hangar" demo "$@"
+# The release build, Swift runtime linked statically: the binary scripts/install.sh installs (fast start, small).
+build=(swift build -c release --static-swift-stdlib)
+"${build[@]}" --product hangar 2>&1 | tail -n 1
+exec "$("${build[@]}" --show-bin-path)/hangar" demo "$@"

@@ -10,6 +10,10 @@ packages=(pkg-config libyaml-dev libcurl4-openssl-dev libssl-dev libarchive-dev 
 if [ "${HANGAR_SETUP_TESTS:-0}" = 1 ]; then
   packages+=(docker-registry tmux python3 zstd)
 fi
+# What scripts/install.sh needs too (it sets HANGAR_SETUP_INSTALL=1): python3 turns the parser's help into the man page.
+if [ "${HANGAR_SETUP_INSTALL:-0}" = 1 ]; then
+  packages+=(python3)
+fi
 
 if ! command -v swift >/dev/null 2>&1; then
   for dir in /opt/swift/usr/bin /usr/share/swift/usr/bin; do

@@ -201,8 +201,9 @@ public struct Theme: Sendable, Equatable {
     }
 }
 
-/// Where themes are looked up, in order: `$HANGAR_THEMES_DIR`, `~/.config/hangar/themes` (XDG), the `themes/`
-/// directory of the source tree the executable was built in, then the built-in default.
+/// Where themes are looked up, in order: `$HANGAR_THEMES_DIR`, `~/.config/hangar/themes` (XDG),
+/// `<prefix>/share/hangar/themes` of an installed binary, the `themes/` directory of the source tree the executable
+/// was built in, then the built-in default.
 public struct ThemeLibrary: Sendable {
     public var directories: [String]
 
@@ -214,8 +215,13 @@ public struct ThemeLibrary: Sendable {
         if let dir = environment["HANGAR_THEMES_DIR"], !dir.isEmpty { dirs.append(dir) }
         let config = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((environment["HOME"] ?? "") + "/.config")
         dirs.append(config + "/hangar/themes")
-        // A build in a checkout runs from <repo>/.build/<config>/hangar: look for <repo>/themes upwards.
         if let exe = executablePath {
+            // An installed binary (`scripts/install.sh`) runs from <prefix>/bin/hangar, its themes in
+            // <prefix>/share/hangar/themes: found from any working directory, as the real path of the binary.
+            let installed = (((exe as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent as NSString)
+                .appendingPathComponent("share/hangar/themes")
+            if FileManager.default.fileExists(atPath: installed + "/default.yaml") { dirs.append(installed) }
+            // A build in a checkout runs from <repo>/.build/<config>/hangar: look for <repo>/themes upwards.
             var dir = (exe as NSString).deletingLastPathComponent
             for _ in 0..<5 where dir.count > 1 {
                 if FileManager.default.fileExists(atPath: dir + "/themes/default.yaml") { dirs.append(dir + "/themes"); break }

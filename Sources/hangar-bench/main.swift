@@ -22,7 +22,9 @@ printError("hangar-bench: debug build; figures are only meaningful with `swift r
 
 /// Every section, in the order they run.
 let allSections: [any BenchSection] = [
+    StartupSection(),
     GalleryParseSection(),
+    ListProcessSection(),
     InstalledListingSection(),
     CheckLatencySection(),
     OCIInstallSection(),

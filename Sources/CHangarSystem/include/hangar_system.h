@@ -4,6 +4,7 @@
 #define HANGAR_SYSTEM_H
 
 #include <dirent.h>
+#include <stddef.h>
 
 /// Fail with EEXIST instead of replacing an existing target (Linux RENAME_NOREPLACE).
 #define HANGAR_RENAME_NOREPLACE 1
@@ -21,5 +22,8 @@ int hangar_openat(int dirfd, const char *path, int flags, unsigned int mode);
 
 /// The entry's name (d_name is a fixed array that Swift imports as a tuple).
 const char *hangar_dirent_name(const struct dirent *entry);
+
+/// Whether `needle` occurs in `haystack` (memmem(3) without its set-up cost, for short haystacks).
+int hangar_contains_bytes(const void *haystack, size_t haystack_count, const void *needle, size_t needle_count);
 
 #endif

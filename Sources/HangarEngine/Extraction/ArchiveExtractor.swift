@@ -1,5 +1,6 @@
 import CLibArchive
 import CHangarSystem
+import CLazyLibraries
 
 /// Limits and semantics of one extraction.
 struct ExtractionOptions: Sendable, Equatable {
@@ -110,6 +111,8 @@ enum ArchiveExtractor {
     /// A libarchive reader for tar with the decompressors libarchive runs in-process (gzip, bzip2, xz, zstd):
     /// `support_filter_all` would also start external programs. The caller frees it.
     static func newTarReader() throws -> OpaquePointer {
+        // libarchive is loaded on first use: a missing one is this operation's error, not a crash.
+        if let missing = hangar_lazy_library_error(HANGAR_LIB_ARCHIVE) { throw HangarError.operation(String(cString: missing)) }
         guard let archive = archive_read_new() else { throw HangarError.operation("libarchive: out of memory") }
         _ = archive_read_support_filter_gzip(archive)
         _ = archive_read_support_filter_bzip2(archive)

@@ -1,3 +1,4 @@
+import CLazyLibraries
 import CLibCrypto
 
 /// SHA-256 over OpenSSL's libcrypto (EVP), for cache file names, blob digests and tarball checksums.
@@ -37,11 +38,14 @@ public struct SHA256: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// One-shot hex digest of a string's UTF-8 bytes.
+    /// One-shot hex digest of a string's UTF-8 bytes (cache file names). Plain C, not libcrypto: naming the gallery
+    /// cache must not load libcrypto into commands that hash nothing else (`list --available`).
     public static func hex(_ string: String) -> String {
-        var hasher = SHA256()
-        hasher.update(Array(string.utf8))
-        return hasher.finalizeHex()
+        var digest = [UInt8](repeating: 0, count: 32)
+        let bytes = Array(string.utf8)
+        bytes.withUnsafeBufferPointer { input in hangar_sha256(input.baseAddress, input.count, &digest) }
+        let hexDigits = Array("0123456789abcdef".utf8)
+        return String(decoding: digest.flatMap { [hexDigits[Int($0 >> 4)], hexDigits[Int($0 & 0xf)]] }, as: UTF8.self)
     }
 
     private mutating func uniqueContext() -> DigestContext {

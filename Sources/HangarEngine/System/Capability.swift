@@ -1,3 +1,4 @@
+import CHangarSystem
 import Foundation
 
 /// LocalAI's capability string (`default`, `nvidia-cuda-13`, `metal`, a forced value, ...) and the
@@ -35,34 +36,25 @@ public struct Capability: Sendable, Equatable, Hashable, CustomStringConvertible
     /// LocalAI's `IsBackendCompatible` (§2.5): substring rules on `lower(name + " " + uri)`, first match wins.
     public func isBackendCompatible(name: String, uri: String) -> Bool {
         if filterDisabled { return true }
-        // Byte-level search: this runs for every gallery entry on every listing, and String.contains is slow here.
-        var haystack = Array(name.utf8)
-        haystack.append(0x20)
-        haystack.append(contentsOf: uri.utf8)
-        for i in haystack.indices where haystack[i] >= 0x41 && haystack[i] <= 0x5A { haystack[i] |= 0x20 }
-        func has(_ needles: StaticString...) -> Bool { needles.contains { Self.contains(haystack, $0) } }
-        if has("darwin", "mlx", "metal") { return value == "metal" || value == "darwin-x86" }
-        if has("l4t") { return value.hasPrefix("nvidia-l4t") }
-        if has("cuda", "nvidia") { return value.hasPrefix("nvidia") }
-        if has("rocm", "hip", "amd") { return value == "amd" }
-        if has("sycl", "intel") { return value == "intel" }
-        return true
-    }
-
-    /// Whether the ASCII needle occurs in the (already lower-cased) bytes.
-    private static func contains(_ haystack: [UInt8], _ needle: StaticString) -> Bool {
-        needle.withUTF8Buffer { n in
-            guard n.count <= haystack.count, let first = n.first else { return n.isEmpty }
+        // Byte-level search in a lower-cased copy on the stack: this runs twice for every gallery entry on every
+        // listing, where String.contains and a heap copy per call showed up.
+        let count = name.utf8.count + 1 + uri.utf8.count
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { buffer in
             var i = 0
-            while i <= haystack.count - n.count {
-                if haystack[i] == first {
-                    var j = 1
-                    while j < n.count && haystack[i + j] == n[j] { j += 1 }
-                    if j == n.count { return true }
-                }
-                i += 1
+            for byte in name.utf8 { buffer[i] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte; i += 1 }
+            buffer[i] = 0x20
+            i += 1
+            for byte in uri.utf8 { buffer[i] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte; i += 1 }
+            let haystack = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: buffer[0..<count]))
+            func has(_ needle: StaticString) -> Bool {
+                needle.withUTF8Buffer { n in hangar_contains_bytes(haystack.baseAddress, haystack.count, n.baseAddress, n.count) != 0 }
             }
-            return false
+            if has("darwin") || has("mlx") || has("metal") { return value == "metal" || value == "darwin-x86" }
+            if has("l4t") { return value.hasPrefix("nvidia-l4t") }
+            if has("cuda") || has("nvidia") { return value.hasPrefix("nvidia") }
+            if has("rocm") || has("hip") || has("amd") { return value == "amd" }
+            if has("sycl") || has("intel") { return value == "intel" }
+            return true
         }
     }
 

@@ -1,4 +1,5 @@
 import CCurl
+import CLazyLibraries
 import Dispatch
 import Foundation
 import Synchronization
@@ -60,6 +61,10 @@ public final class HTTPClient: Sendable {
     private func perform(_ request: HTTPRequest, isCancelled: () -> Bool,
                          sink: ((UnsafeRawBufferPointer) throws -> Void)?,
                          onResponse: ((Int, [String: String]) throws -> Void)? = nil) throws -> HTTPResponse {
+        // libcurl is loaded on first use (it parses the URL below): a missing one is this request's error, not an exit.
+        if let missing = hangar_lazy_library_error(HANGAR_LIB_CURL) {
+            throw HTTPFailure(message: String(cString: missing), isTransient: false)
+        }
         guard var origin = HTTPOrigin(request.url) else {
             throw HTTPFailure(message: "invalid URL \"\(request.url)\": use an http:// or https:// URL", isTransient: false)
         }
