@@ -21,8 +21,8 @@ struct HistoryCommand: ParsableCommand {
     @Option(help: "Only operations that finished since WHEN: a date (2026-12-01), a local time (2026-12-01T14:30) or an age (30m, 6h, 7d).")
     var since: String?
 
-    @Flag(help: "Print a JSON array of records.")
-    var json = false
+    @OptionGroup var output: JSONOutput
+    private var json: Bool { output.json }
 
     func run() throws {
         let cutoff = try since.map { try Self.parseSince($0, now: Date()) }

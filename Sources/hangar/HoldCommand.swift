@@ -20,8 +20,8 @@ struct HoldCommand: ParsableCommand {
     @Option(help: "Why it is held (shown in the UI, in check and in upgrade's skip line).")
     var reason: String?
 
-    @Flag(help: "Print the holds as JSON.")
-    var json = false
+    @OptionGroup var output: JSONOutput
+    private var json: Bool { output.json }
 
     func run() throws {
         let engine = try global.engine()

@@ -15,8 +15,8 @@ struct ListCommand: ParsableCommand {
     @Flag(help: "With --available: include entries not compatible with this host's capability.")
     var all = false
 
-    @Flag(help: "Print JSON instead of a table.")
-    var json = false
+    @OptionGroup var output: JSONOutput
+    private var json: Bool { output.json }
 
     func run() throws {
         let engine = try global.engine()

@@ -1,6 +1,13 @@
 import ArgumentParser
 import HangarEngine
 
+/// `--json` of the commands that print a result: one JSON document instead of text (each command's discussion
+/// says its shape).
+struct JSONOutput: ParsableArguments {
+    @Flag(help: "Print JSON instead of text (the shape is the command's contract for scripts).")
+    var json = false
+}
+
 /// What every command that runs jobs (install, reinstall, upgrade, uninstall) takes besides the global options:
 /// how to show the jobs' events.
 struct JobOptions: ParsableArguments {

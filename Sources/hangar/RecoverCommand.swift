@@ -13,8 +13,8 @@ struct RecoverCommand: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Print the repairs as JSON.")
-    var json = false
+    @OptionGroup var output: JSONOutput
+    private var json: Bool { output.json }
 
     func run() throws {
         let configuration = try global.configuration()

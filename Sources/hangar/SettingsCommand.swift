@@ -17,8 +17,8 @@ struct ShowSettings: ParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var output: JSONOutput
+    private var json: Bool { output.json }
 
     func run() throws {
         let engine = try global.engine(requireBackends: false)

@@ -17,8 +17,8 @@ struct VersionsCommand: ParsableCommand {
     @Argument(help: "An installed backend, a meta or a gallery entry name.")
     var name: String
 
-    @Flag(help: "Print JSON.")
-    var json = false
+    @OptionGroup var output: JSONOutput
+    private var json: Bool { output.json }
 
     func run() throws {
         let engine = try global.engine()
