@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The contents of one backend directory (a source tree, an image's files, an installed copy), built fluently and
 /// written in the order given: `BackendTree.runScript("echo 1.0\n").file("VERSION", "1.0").symlink("lib/x", to: "y")`.
 public struct BackendTree: Sendable {

@@ -1,10 +1,6 @@
 import Foundation
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A TCP forwarder on 127.0.0.1 that holds every request for a fixed delay before passing it to an upstream
 /// 127.0.0.1 port: a stand-in for a distant registry (benchmarks: `check` through +50 ms per request).
 /// A "request" is the first bytes a client sends on a connection, or after the upstream last answered, so

@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The `hangar` binary the build put next to the running test bundle or benchmark, and a way to run it once.
 /// Never one on PATH: tests must run exactly what was just built.
 public enum HangarExecutable {

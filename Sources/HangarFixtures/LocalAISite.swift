@@ -1,10 +1,6 @@
 import Foundation
 import HangarEngine
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A LocalAI installation in a temp dir, laid out as a real one: `backends/`, `system/` (system backends),
 /// `configuration/` (runtime_settings.json), `home/`, plus `sources/` (backend trees an install copies from) and
 /// `galleries/` (gallery YAML files). Every test target's site and the bench's are built with it.

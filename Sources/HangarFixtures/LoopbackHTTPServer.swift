@@ -1,10 +1,6 @@
 import Foundation
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A real HTTP/1.1 server on 127.0.0.1 (ephemeral port) for tests and benchmarks: routes with static bodies,
 /// `Range` support, scripted faults, dynamic handlers, and a log of every request. One request per connection.
 public final class LoopbackHTTPServer: Sendable {

@@ -2,10 +2,6 @@ import Dispatch
 import Foundation
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The accept loop and connection bookkeeping shared by the loopback servers: one thread per connection,
 /// and `stop()` unblocks and joins every one of them, so a stopped server leaves no thread behind.
 final class LoopbackListener: Sendable {

@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 extension HangarExecutable {
     /// A run and the peak resident memory of the hangar process.
     public struct MeasuredRun: Sendable {

@@ -2,10 +2,6 @@ import Foundation
 import HangarEngine
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A real `docker-registry` (CNCF distribution 2.8) serving on 127.0.0.1 from its own temp dir, for tests and the
 /// benchmark. The kernel picks the port (`127.0.0.1:0`); it is read back from the "listening on" log line.
 public final class RegistryProcess: Sendable {

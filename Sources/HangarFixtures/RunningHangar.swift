@@ -2,10 +2,6 @@ import Foundation
 import HangarEngine
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// What one finished `hangar` process did.
 public struct RunResult: Sendable {
     public var arguments: [String]

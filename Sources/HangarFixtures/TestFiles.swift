@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 // The one set of file, temp-dir, polling and shell helpers every test target and the bench use. No XCTest here:
 // the bench links this module, so assertions stay in the test targets (their `eventually` wraps `waitUntil`).
 

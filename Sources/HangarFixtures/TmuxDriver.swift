@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A process started with posix_spawn, stdin from /dev/null, stdout and stderr into one file. posix_spawn rather than
 /// Foundation.Process: Process hands the child a descriptor it watches for exit, which a daemon the child forks (the
 /// tmux server) inherits, so waiting would block until that daemon dies.

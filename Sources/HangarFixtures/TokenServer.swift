@@ -1,10 +1,6 @@
 import Foundation
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A small Docker-registry token server on 127.0.0.1 (Python's standard library and the `openssl` CLI, from the
 /// test-registry recipe): RS256 JWTs with an `x5c` header. Anonymous requests get pull-only tokens; Basic
 /// `user:password` gets what it asks for. Counts the tokens it issued, so tests can see that tokens are reused.

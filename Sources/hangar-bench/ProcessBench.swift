@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Whole-process measurements shared by the start-up and list sections: baselines compiled in the run, and a tiny
 /// C launcher that runs one process and reports its wall time and peak RSS.
 ///

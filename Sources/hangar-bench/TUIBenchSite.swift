@@ -3,10 +3,6 @@ import HangarEngine
 import HangarFixtures
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The UI benchmark's LocalAI installation: the real gallery plus a one-entry local gallery, 50 backends installed
 /// from the real one, and one local backend with an upgrade whose throttled copy shows progress.
 struct TUIBenchSite {

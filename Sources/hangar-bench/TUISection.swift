@@ -3,10 +3,6 @@ import HangarEngine
 import HangarFixtures
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Section 3: the real `hangar` UI under a private tmux server, on the real 1,033-entry gallery with 50 installed
 /// backends: first full frame, idle CPU, progress redraws during a throttled copy, peak memory. Each figure sits
 /// beside a baseline measured the same way in the same run.

@@ -2,10 +2,6 @@ import Foundation
 import HangarFixtures
 import XCTest
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The command-line contract as a user or a script sees it: JSON shapes, what operations leave on disk, job events.
 final class CLIContractTests: CLITestCase {
 

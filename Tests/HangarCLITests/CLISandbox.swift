@@ -3,10 +3,6 @@ import HangarEngine
 import HangarFixtures
 import XCTest
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A `LocalAISite` whose source trees and gallery files are shared by any number of `Site`s (each a separate
 /// LocalAI installation beside it). Sources and galleries are only read by hangar, so sites can run in parallel.
 final class CLISandbox: Sendable {

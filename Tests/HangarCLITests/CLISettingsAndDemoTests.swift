@@ -2,10 +2,6 @@ import Foundation
 import HangarFixtures
 import XCTest
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `hangar settings` against LocalAI's runtime_settings.json, and the `hangar demo` sandbox.
 final class CLISettingsAndDemoTests: CLITestCase {
 

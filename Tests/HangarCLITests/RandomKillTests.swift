@@ -3,10 +3,6 @@ import HangarEngine
 import HangarFixtures
 import XCTest
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// SIGKILL at random moments of a throttled upgrade (not only at the named crash points): whatever instant the
 /// kill lands on, recovery must leave the backend complete at its old or new version with no leftovers.
 final class RandomKillTests: CLITestCase {

@@ -1,10 +1,6 @@
 import Foundation
 import XCTest
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The crash and race tests trust `BackendState.classify`; these cases show it really tells a mixed, partial or
 /// re-moded tree from a complete one (no hangar process involved).
 final class TreeOracleTests: XCTestCase {

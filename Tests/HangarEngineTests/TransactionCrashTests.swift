@@ -1,9 +1,6 @@
 import Foundation
 import XCTest
 @testable import HangarEngine
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Real kill -9 at every crash point: a child process (this test binary, running `testChildScenario`) performs a
 /// transaction with `HANGAR_CRASH_AT` set and SIGKILLs itself there; the parent checks the state it left and what

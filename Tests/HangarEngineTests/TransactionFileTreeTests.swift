@@ -1,9 +1,6 @@
 import Foundation
 import XCTest
 @testable import HangarEngine
-#if canImport(Glibc)
-import Glibc
-#endif
 
 final class TransactionFileTreeTests: XCTestCase {
     func testCopyPreservesModesSymlinksAndContents() throws {

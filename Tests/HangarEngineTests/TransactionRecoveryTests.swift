@@ -1,9 +1,6 @@
 import Foundation
 import XCTest
 @testable import HangarEngine
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Recovery from on-disk states built by hand, one per situation a kill can leave behind.
 final class TransactionRecoveryTests: XCTestCase {

@@ -2,9 +2,6 @@ import Foundation
 import HangarFixtures
 import XCTest
 @testable import HangarEngine
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A `LocalAISite` for transaction tests: its backends dir as a `BackendsRoot` with locks, removed when the test ends.
 final class TransactionSandbox {

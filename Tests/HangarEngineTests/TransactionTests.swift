@@ -2,9 +2,6 @@ import Foundation
 import HangarFixtures
 import XCTest
 @testable import HangarEngine
-#if canImport(Glibc)
-import Glibc
-#endif
 
 final class TransactionNameTests: XCTestCase {
     func testSafeNameTable() {

@@ -3,10 +3,6 @@ import HangarEngine
 import HangarFixtures
 import XCTest
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `hangar daemon`, the real binary on a demo sandbox: it checks, auto-upgrades, logs, and stops cleanly on a signal.
 final class DaemonTests: XCTestCase {
     func testDaemonAutoUpgradesLogsEachEventAndExitsCleanlyOnSIGTERM() throws {

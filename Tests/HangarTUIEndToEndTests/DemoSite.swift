@@ -3,10 +3,6 @@ import HangarEngine
 import HangarFixtures
 import XCTest
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A fresh demo sandbox per test (the same generator as `hangar demo`, with small payloads so it builds in a blink),
 /// and the exact environment hangar runs with: HOME and the config in the sandbox, LocalAI's variables pointing at it,
 /// TERM=xterm-256color, LC_ALL=C.UTF-8, and a copy throttle so progress stays on screen long enough to be seen.

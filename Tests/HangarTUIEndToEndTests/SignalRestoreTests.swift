@@ -2,10 +2,6 @@ import Foundation
 import HangarFixtures
 import XCTest
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Ctrl-C, SIGTERM and SIGHUP in the middle of a throttled upgrade: the real `hangar` under tmux gives the terminal
 /// back (main screen, cooked mode with echo), exits with the shell's signal status, and the cancelled upgrade leaves
 /// the old version on disk with nothing in staging.

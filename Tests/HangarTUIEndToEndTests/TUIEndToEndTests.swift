@@ -2,10 +2,6 @@ import Foundation
 import HangarFixtures
 import XCTest
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The real `hangar` binary under tmux on a demo sandbox: what a user sees and what ends up on disk.
 final class TUIEndToEndTests: XCTestCase {
     // MARK: - Helpers
