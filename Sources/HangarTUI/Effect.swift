@@ -8,6 +8,10 @@ public enum Effect: Equatable, Sendable {
     case upgradeAll([String])
     case uninstall(String)
     case hold(String)
+    /// Fetch the versioned builds of a backend's image for the Versions list.
+    case loadVersions(String)
+    /// Install exactly this tag of a backend's image, pinned.
+    case installTag(String, String)
     case unhold(String)
     case cancel(JobID)
     case checkNow

@@ -26,7 +26,7 @@ public enum Action: Equatable, Sendable {
     case nextScreen, previousScreen, show(Screen)
     case openDetail, startFilter, escape
     case upgradeSelected, upgradeAll, reinstallSelected, installSelected, uninstallSelected
-    case checkNow, cancelSelectedJob, clearFinishedJobs, toggleHold, toggleJobsHistory
+    case checkNow, cancelSelectedJob, clearFinishedJobs, toggleHold, toggleJobsHistory, showVersions
     case toggleAutoUpgrade, cycleSort, toggleShowAll, toggleDevelopment
     case activateSetting, adjustSetting(Int)
     case help, quit, forceQuit
@@ -92,6 +92,7 @@ public enum KeyMap {
                 b([.char("r")], "r", .reinstallSelected, "reinstall this backend", footer: true),
                 b([.char("d")], "d", .uninstallSelected, "uninstall this backend", footer: true),
                 b([.char("h")], "h", .toggleHold, "hold this backend (upgrades skip it) or release it"),
+                b([.char("v")], "v", .showVersions, "versions: the image's versioned builds; Enter installs one, pinned", footer: true),
                 b([.char("c")], "c", .checkNow, "check for upgrades now"),
                 b([.escape], "Esc", .escape, "back to Backends", footer: true),
             ]

@@ -32,6 +32,7 @@ public enum Screens {
         StatusBar.drawStatus(state, canvas, y: canvas.height - 2)
         StatusBar.drawFooter(state, canvas)
         if state.showHelp { HelpOverlay.draw(state, canvas) }
+        if let picker = state.versionPicker { VersionPickerView.draw(picker, canvas, glyphs: state.glyphs) }
         if let confirmation = state.confirmation {
             Widgets.dialog(canvas, title: confirmation.title, lines: confirmation.lines,
                            footer: "y = yes   n / Esc / Enter = no (default)", glyphs: state.glyphs)

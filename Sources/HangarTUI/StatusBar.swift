@@ -55,6 +55,7 @@ enum StatusBar {
         case .clearFinishedJobs: return "clear"
         case .toggleJobsHistory: return "history"
         case .toggleHold: return "hold"
+        case .showVersions: return "versions"
         case .toggleShowAll: return "all"
         case .toggleDevelopment: return "dev builds"
         case .activateSetting: return "change"

@@ -175,6 +175,24 @@ public final class UIController {
             case .uninstall(let name):
                 track(try engine.uninstall(name), .uninstall, name)
                 state.message = ("uninstall \(name) queued", false)
+            case .loadVersions(let name):
+                let engine = self.engine
+                background.async {
+                    let result = Result { try engine.versions(of: name) }
+                    DispatchQueue.main.async {
+                        MainActor.assumeIsolated {
+                            guard self.state.versionPicker?.backend == name else { return }
+                            switch result {
+                            case .success(let versions): self.state.versionPicker?.versions = versions
+                            case .failure(let error): self.state.versionPicker?.error = (error as? HangarError)?.message ?? "\(error)"
+                            }
+                            self.setNeedsDisplay()
+                        }
+                    }
+                }
+            case .installTag(let name, let tag):
+                track(try engine.install(name, force: true, tag: tag), .reinstall, name)
+                state.message = ("install \(name) at \(tag) queued (pinned when done)", false)
             case .hold(let name):
                 let target = try engine.hold(name, reason: "held from the UI")
                 reloadSettings()

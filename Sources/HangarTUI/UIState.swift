@@ -43,6 +43,8 @@ public struct UIState: Sendable {
     /// First help line shown, when the help is taller than the terminal.
     public var helpScroll = 0
     public var confirmation: Confirmation?
+    /// Detail's Versions list, while open.
+    public var versionPicker: VersionPicker?
     /// The last frame could not draw the screens (terminal below the minimum size): only quitting and answering
     /// a question (which the too-small message shows) act, so nothing happens unseen.
     public var isTooSmall = false
@@ -160,6 +162,7 @@ public struct UIState: Sendable {
             message = ("\(confirmation.title) \(glyphs.dash) not done", false)
             return []
         }
+        if let picker = versionPicker { return handleVersionPicker(key, picker) }
         if showHelp {
             switch key {
             case .escape, .char("?"), .char("q"), .enter: showHelp = false
@@ -220,6 +223,7 @@ public struct UIState: Sendable {
         case .installSelected: return installSelected()
         case .uninstallSelected: uninstallSelected()
         case .toggleHold: return toggleHold()
+        case .showVersions: return showVersions()
         case .checkNow:
             message = ("checking for upgrades" + glyphs.ellipsis, false)
             return [.checkNow]

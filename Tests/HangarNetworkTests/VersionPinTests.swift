@@ -81,4 +81,33 @@ final class VersionPinTests: RegistryTestCase {
         XCTAssertTrue(bad.stderr.contains("is not an image tag"), bad.stderr)
         XCTAssertEqual(site.snapshot("foo"), before)
     }
+
+    func testDetailsVersionsListInstallsTheChosenBuildPinnedUnderTmux() throws {
+        _ = try publish()
+        XCTAssertEqual(try site.hangar(["install", "foo"]).status, 0)
+        let command = "cd \(shellQuote(site.root)) && " + envCommand(site.environment(["TERM": "xterm-256color", "LC_ALL": "C.UTF-8"]),
+                                                                     [try HangarExecutable.path()])
+        let ui = try TmuxSession(command: command, width: 120, height: 35, scratch: site.root)
+        defer { _ = try? ui.tmux(["kill-server"]) }
+        func wait(_ what: String, _ done: () -> Bool) {
+            let deadline = Date().addingTimeInterval(20)
+            while !done() && Date() < deadline { usleep(50_000) }
+            XCTAssertTrue(done(), "\(what)\n\(ui.screen())")
+        }
+        wait("the first frame") { ui.screen().contains("foo") }
+        try ui.send("Enter")
+        wait("Detail") { ui.screen().contains("installed_at") }
+        try ui.send("v")
+        wait("the versions") { ui.screen().contains("v1.12.0-rc1-cpu-foo") && ui.screen().contains("v1.9.0-cpu-foo") }
+        let listed = ui.lines.filter { $0.contains("-cpu-foo") && $0.contains(" v1.") }
+        XCTAssertTrue(listed[0].contains("v1.12.0-rc1-cpu-foo") && listed[2].contains("v1.9.0-cpu-foo"), listed.joined(separator: "\n"))
+        try ui.send("j")
+        try ui.send("j")
+        try ui.send("Enter")
+        wait("the question") { ui.screen().contains("Install v1.9.0-cpu-foo?") }
+        try ui.send("y")
+        wait("the pinned build on disk") { self.site.read("foo/VERSION") == "foo-1.9.0\n" }
+        wait("the pin on the row") { ui.lines.contains { $0.contains("foo") && $0.contains("pinned to v1.9.0-cpu-foo") } }
+        XCTAssertTrue(try site.hangar(["hold", "--json"]).stdout.contains("pinned to v1.9.0-cpu-foo"))
+    }
 }
