@@ -29,6 +29,7 @@ let allSections: [any BenchSection] = [
     CheckLatencySection(),
     OCIInstallSection(),
     TUISection(),
+    HistorySection(),
 ]
 let sections = allSections.filter { section in options.only.map { $0 == section.id } ?? true }
 if sections.isEmpty, let only = options.only {

@@ -37,7 +37,15 @@ struct HistoryCommand: ParsableCommand {
             Output.stderr("hangar: warning: \(listing.unreadableLines) unreadable line\(listing.unreadableLines == 1 ? "" : "s") in the history skipped")
         }
         if json {
-            Output.json(.array(listing.records.map(\.jsonValue)))
+            // One compact record per line inside the array: a long history streams out instead of being built whole.
+            var out = Output.Buffered()
+            out.write("[")
+            for (i, record) in listing.records.enumerated() {
+                out.write(i == 0 ? "\n" : ",\n")
+                out.append { record.appendJSON(to: &$0) }
+            }
+            out.write(listing.records.isEmpty ? "]\n" : "\n]\n")
+            out.flush()
             return
         }
         if listing.records.isEmpty {
@@ -51,7 +59,9 @@ struct HistoryCommand: ParsableCommand {
                        record.duration.map { TextFormat.duration(Int($0.rounded())) } ?? "",
                        record.bytes > 0 ? TextFormat.bytes(record.bytes) : "", record.origin, record.message])
         }
-        Output.stdout(table.render())
+        var out = Output.Buffered()
+        table.render(into: &out)
+        out.flush()
     }
 
     /// `v1.0.0 → v1.1.0`, `→ v1.1.0` for an install, `v1.0.0 →` for an uninstall.

@@ -29,6 +29,29 @@ enum Output {
     /// Whether stdout is a terminal (progress lines and colour only then).
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 
+    /// Standard output in 1 MiB writes, for long outputs (a history of 100,000 records) that must not cost a system
+    /// call or a string copy per line.
+    struct Buffered {
+        private var bytes: [UInt8] = []
+
+        mutating func write(_ text: String) {
+            bytes.append(contentsOf: text.utf8)
+            if bytes.count >= 1 << 20 { flush() }
+        }
+
+        /// Appends raw bytes made by `body` (a record's JSON).
+        mutating func append(_ body: (inout [UInt8]) -> Void) {
+            body(&bytes)
+            if bytes.count >= 1 << 20 { flush() }
+        }
+
+        mutating func flush() {
+            guard !bytes.isEmpty else { return }
+            FileHandle.standardOutput.write(Data(bytes))
+            bytes.removeAll(keepingCapacity: true)
+        }
+    }
+
     /// What the automatic recovery before a command did, on stderr.
     static func printRecovery(_ report: RecoveryReport) {
         for line in report.repairs { stderr("hangar: recovered: \(line)") }

@@ -128,6 +128,26 @@ final class OperationHistoryTests: XCTestCase {
         XCTAssertNil(history.last(for: "b37"))
     }
 
+    func testTheStreamedJSONAndTheFastDecoderAgreeWithTheJSONTree() throws {
+        let odd = OperationRecord(job: 7, operation: .upgrade, backend: "b<&>", finishedAt: OperationRecord.date(1_780_000_000_123),
+                                  outcome: "rolled_back", message: "quote \" backslash \\ newline \n tab \t é 🚀 \u{2028}",
+                                  startedAt: OperationRecord.date(1_780_000_000_000),
+                                  change: BackendChange(from: BuildIdentity(version: "1", digest: "sha256:aa"), to: nil),
+                                  bytes: 42, origin: "auto-upgrade (daemon)")
+        for record in [odd, OperationRecord(job: 1, operation: .install, backend: "x", finishedAt: OperationRecord.date(0),
+                                            outcome: "done", message: "")] {
+            var streamed: [UInt8] = []
+            record.appendJSON(to: &streamed)
+            XCTAssertEqual(String(decoding: streamed, as: UTF8.self), record.jsonValue.compact())
+            XCTAssertEqual(streamed.withUnsafeBufferPointer(OperationRecord.decode(line:)), record)
+            XCTAssertEqual(OperationRecord(try JSONValue.parse(streamed)), record)
+        }
+        for bad in ["{\"job\": 1}", "[1]", "{\"job\":1,\"operation\":\"upgrade\",\"backend\":\"x\",\"finished_at_ms\":1,\"outcome\":\"done\",\"message\":\"m\"} x",
+                    "{\"job\":\"1\",\"operation\":\"upgrade\",\"backend\":\"x\",\"finished_at_ms\":1,\"outcome\":\"done\",\"message\":\"m\"}"] {
+            XCTAssertNil(Array(bad.utf8).withUnsafeBufferPointer(OperationRecord.decode(line:)), bad)
+        }
+    }
+
     func testALineThatCannotBeReadNeverHidesTheOthers() throws {
         let f = try EngineFixture()
         try f.gallery("---\n")

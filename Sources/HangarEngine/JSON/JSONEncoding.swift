@@ -18,6 +18,12 @@ extension JSONValue {
 }
 
 /// Mirrors encoding/json's encoder (Go ≥ 1.22, HTML escaping on) followed by `json.Indent`.
+extension JSONValue {
+    /// Appends `text` as a JSON string, escaped as Go's encoding/json escapes it (for writers that stream records
+    /// without building a `JSONValue` first).
+    static func appendString(_ text: String, to out: inout [UInt8]) { GoJSONWriter.writeString(text, into: &out) }
+}
+
 private enum GoJSONWriter {
     static func write(_ value: JSONValue, indent: Int, pretty: Bool, into out: inout [UInt8]) {
         switch value {

@@ -40,6 +40,14 @@ extension JSONValue {
     public static func parse(_ text: String, maxDepth: Int = 64, maxBytes: Int = 16 << 20) throws(JSONError) -> JSONValue {
         try parse(Array(text.utf8), maxDepth: maxDepth, maxBytes: maxBytes)
     }
+
+    /// Parses one document that must be an object and hands each member to `visit` in order, without building the
+    /// object: the fast path for reading many small records (100,000 history lines). Same strictness as `parse`.
+    static func visitObject(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int = 64,
+                            _ visit: (String, JSONValue) -> Void) throws(JSONError) {
+        var parser = JSONByteParser(buffer: bytes, maxDepth: maxDepth)
+        try parser.visitTopLevelObject(visit)
+    }
 }
 
 private enum ASCII {
@@ -108,6 +116,41 @@ private struct JSONByteParser {
         if depth > maxDepth {
             throw error(at: index, "nesting deeper than \(maxDepth) levels")
         }
+    }
+
+    /// The top-level object's members, one at a time (see `JSONValue.visitObject`).
+    mutating func visitTopLevelObject(_ visit: (String, JSONValue) -> Void) throws(JSONError) {
+        skipWhitespace()
+        guard index < end, buffer[index] == ASCII.openBrace else { throw unexpected("expected an object") }
+        try enterContainer()
+        index += 1
+        skipWhitespace()
+        if index < end, buffer[index] == ASCII.closeBrace {
+            index += 1
+        } else {
+            while true {
+                guard index < end, buffer[index] == ASCII.quote else { throw unexpected("expected a string key") }
+                let key = try parseString()
+                skipWhitespace()
+                guard index < end, buffer[index] == ASCII.colon else { throw unexpected("expected ':' after object key") }
+                index += 1
+                skipWhitespace()
+                visit(key, try parseValue())
+                skipWhitespace()
+                guard index < end else { throw unexpected("expected ',' or '}'") }
+                if buffer[index] == ASCII.comma {
+                    index += 1
+                    skipWhitespace()
+                    continue
+                }
+                guard buffer[index] == ASCII.closeBrace else { throw unexpected("expected ',' or '}'") }
+                index += 1
+                break
+            }
+        }
+        depth -= 1
+        skipWhitespace()
+        if index < end { throw error(at: index, "unexpected \(describe(index)) after the top-level value") }
     }
 
     mutating func parseObject() throws(JSONError) -> JSONValue {

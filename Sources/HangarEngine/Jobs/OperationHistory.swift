@@ -104,6 +104,68 @@ public struct OperationRecord: Sendable, Equatable {
                   bytes: int64("bytes") ?? 0, origin: value["origin"]?.stringValue ?? "")
     }
 
+    /// Appends the record's compact JSON (the same bytes as `jsonValue.compact()`) without building a JSON tree.
+    public func appendJSON(to out: inout [UInt8]) {
+        func key(_ name: String, first: Bool = false) {
+            out.append(contentsOf: (first ? "{\"" : ",\"").utf8)
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: "\":".utf8)
+        }
+        func string(_ name: String, _ value: String) { key(name); JSONValue.appendString(value, to: &out) }
+        func number(_ name: String, _ value: Int64) { key(name); out.append(contentsOf: String(value).utf8) }
+        key("job", first: true)
+        out.append(contentsOf: String(job).utf8)
+        string("operation", operation.rawValue)
+        string("backend", backend)
+        if let startedAt { number("started_at_ms", Self.milliseconds(startedAt)) }
+        number("finished_at_ms", Self.milliseconds(finishedAt))
+        if let duration { number("duration_ms", Int64((duration * 1000).rounded())) }
+        string("outcome", outcome)
+        string("message", message)
+        if let from = change?.from { string("from_version", from.version); string("from_digest", from.digest) }
+        if let to = change?.to { string("to_version", to.version); string("to_digest", to.digest) }
+        number("bytes", bytes)
+        string("origin", origin)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// A record from one line of history.jsonl without building a JSON tree (100,000 lines must list in well under
+    /// a second); nil for a line that is not a record. Accepts what `init?(_ value:)` accepts, members in any order.
+    static func decode(line: UnsafeBufferPointer<UInt8>) -> OperationRecord? {
+        var job: Int?, operation: JobOperation?, backend: String?, finished: Int64?, outcome: String?, message: String?
+        var started: Int64?, bytes: Int64 = 0, origin = ""
+        var fromVersion: String?, fromDigest: String?, toVersion: String?, toDigest: String?
+        func int64(_ value: JSONValue) -> Int64? { if case .number(let text) = value { return Int64(text) }; return nil }
+        do throws(JSONError) {
+            try JSONValue.visitObject(line, maxDepth: 8) { key, value in
+                switch key {
+                case "job": job = int64(value).flatMap { Int(exactly: $0) }
+                case "operation": operation = value.stringValue.flatMap(JobOperation.init(rawValue:))
+                case "backend": backend = value.stringValue
+                case "finished_at_ms": finished = int64(value)
+                case "started_at_ms": started = int64(value)
+                case "outcome": outcome = value.stringValue
+                case "message": message = value.stringValue
+                case "bytes": bytes = int64(value) ?? 0
+                case "origin": origin = value.stringValue ?? ""
+                case "from_version": fromVersion = value.stringValue
+                case "from_digest": fromDigest = value.stringValue
+                case "to_version": toVersion = value.stringValue
+                case "to_digest": toDigest = value.stringValue
+                default: break
+                }
+            }
+        } catch {
+            return nil
+        }
+        guard let job, let operation, let backend, let finished, let outcome, let message else { return nil }
+        let from = fromVersion.flatMap { v in fromDigest.map { BuildIdentity(version: v, digest: $0) } }
+        let to = toVersion.flatMap { v in toDigest.map { BuildIdentity(version: v, digest: $0) } }
+        return OperationRecord(job: job, operation: operation, backend: backend, finishedAt: date(finished), outcome: outcome,
+                               message: message, startedAt: started.map(date),
+                               change: from == nil && to == nil ? nil : BackendChange(from: from, to: to), bytes: bytes, origin: origin)
+    }
+
     /// Milliseconds since 1970: what the file stores. Records are made with dates of that precision, so a
     /// record read back equals the one written.
     static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
@@ -212,7 +274,7 @@ final class OperationHistory: Sendable {
     /// an unreadable line is visited as nil.
     private func scanNewestFirst(_ visit: (OperationRecord?) -> Bool) {
         for file in [path, rotatedPath] {
-            guard Self.scanLinesBackwards(file, { line in visit((try? JSONValue.parse(line)).flatMap(OperationRecord.init)) }) else { return }
+            guard Self.scanLinesBackwards(file, { line in visit(line.withUnsafeBufferPointer(OperationRecord.decode(line:))) }) else { return }
         }
         if let bytes = try? SettingsFileIO.readIfPresent(legacyPath), let value = try? JSONValue.parse(bytes),
            let list = value["records"]?.arrayValue {
@@ -287,10 +349,31 @@ final class OperationHistory: Sendable {
             listing.records = list.compactMap(OperationRecord.init)
         }
         for file in [rotatedPath, path] {
-            guard let bytes = try? SettingsFileIO.readIfPresent(file) else { continue }
+            guard let bytes = Self.readWhole(file) else { continue }
             Self.parseLines(bytes, into: &listing)
         }
         return listing
+    }
+
+    /// The whole file in one allocation of its size (a history may be tens of MiB); nil when absent or unreadable.
+    static func readWhole(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        let size = Int(info.st_size)
+        var filled = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            while filled < size {
+                let n = read(fd, buffer.baseAddress! + filled, size - filled)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                filled += n
+            }
+            count = filled
+        }
+        return bytes
     }
 
     /// Appends the records of JSON Lines `bytes`; an unreadable or torn line is counted, not fatal.
@@ -301,8 +384,7 @@ final class OperationHistory: Sendable {
                 var end = start
                 while end < all.count && all[end] != 0x0A { end += 1 }
                 if end > start {
-                    let line = [UInt8](all[start..<end])
-                    if let value = try? JSONValue.parse(line), let record = OperationRecord(value) {
+                    if let record = OperationRecord.decode(line: UnsafeBufferPointer(rebasing: all[start..<end])) {
                         listing.records.append(record)
                     } else {
                         listing.unreadableLines += 1
