@@ -27,27 +27,24 @@ struct HistoryCommand: ParsableCommand {
     func run() throws {
         let cutoff = try since.map { try Self.parseSince($0, now: Date()) }
         let engine = try global.engine()
-        let listing = engine.operationHistory(backend: name, since: cutoff)
-        if listing.unreadableLines > 0 {
-            let all = engine.operationHistory()
-            if all.records.isEmpty {
-                throw HangarError.operation(
-                    "the history in \(engine.configuration.backendsPath)/.hangar has no readable record (\(listing.unreadableLines) unreadable lines): move history.jsonl aside to start a new one")
-            }
-            Output.stderr("hangar: warning: \(listing.unreadableLines) unreadable line\(listing.unreadableLines == 1 ? "" : "s") in the history skipped")
-        }
         if json {
-            // One compact record per line inside the array: a long history streams out instead of being built whole.
+            // Streamed newest first, a record per line inside the array, as stored: a history of 100,000 records is
+            // never held in memory.
             var out = Output.Buffered()
             out.write("[")
-            for (i, record) in listing.records.enumerated() {
-                out.write(i == 0 ? "\n" : ",\n")
-                out.append { record.appendJSON(to: &$0) }
+            var count = 0
+            let unreadable = engine.forEachOperation(backend: name, since: cutoff) { _, line in
+                out.write(count == 0 ? "\n" : ",\n")
+                out.append { $0.append(contentsOf: line) }
+                count += 1
             }
-            out.write(listing.records.isEmpty ? "]\n" : "\n]\n")
+            try Self.checkReadable(engine, unreadable: unreadable)
+            out.write(count == 0 ? "]\n" : "\n]\n")
             out.flush()
             return
         }
+        let listing = engine.operationHistory(backend: name, since: cutoff)
+        try Self.checkReadable(engine, unreadable: listing.unreadableLines)
         if listing.records.isEmpty {
             Output.stdout(name.map { "No operations on \($0) recorded." } ?? "No operations recorded.")
             return
@@ -62,6 +59,16 @@ struct HistoryCommand: ParsableCommand {
         var out = Output.Buffered()
         table.render(into: &out)
         out.flush()
+    }
+
+    /// A history with no readable record at all is an error (exit 1); unreadable lines among good ones a warning.
+    static func checkReadable(_ engine: Engine, unreadable: Int) throws {
+        guard unreadable > 0 else { return }
+        if engine.recentOperations(limit: 1).isEmpty {
+            throw HangarError.operation(
+                "the history in \(engine.configuration.backendsPath)/.hangar has no readable record (\(unreadable) unreadable lines): move history.jsonl aside to start a new one")
+        }
+        Output.stderr("hangar: warning: \(unreadable) unreadable line\(unreadable == 1 ? "" : "s") in the history skipped")
     }
 
     /// `v1.0.0 → v1.1.0`, `→ v1.1.0` for an install, `v1.0.0 →` for an uninstall.

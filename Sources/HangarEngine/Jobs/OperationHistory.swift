@@ -268,6 +268,34 @@ final class OperationHistory: Sendable {
     /// Every record, oldest first (legacy file, rotated file, current file).
     func listing() -> HistoryListing { queue.sync { loadedListing() } }
 
+    /// Visits every record newest first with its line as stored (a history.jsonl line is the record's compact
+    /// JSON), without holding the history in memory; returns how many lines could not be read.
+    func forEachNewestFirst(_ visit: (OperationRecord, [UInt8]) -> Void) -> Int {
+        queue.sync {
+            var unreadable = 0
+            for file in [path, rotatedPath] {
+                _ = Self.scanLinesBackwards(file) { line in
+                    if let record = line.withUnsafeBufferPointer(OperationRecord.decode(line:)) {
+                        visit(record, line)
+                    } else {
+                        unreadable += 1
+                    }
+                    return true
+                }
+            }
+            if let bytes = try? SettingsFileIO.readIfPresent(legacyPath), let value = try? JSONValue.parse(bytes),
+               let list = value["records"]?.arrayValue {
+                for item in list.reversed() {
+                    guard let record = OperationRecord(item) else { unreadable += 1; continue }
+                    var line: [UInt8] = []
+                    record.appendJSON(to: &line)
+                    visit(record, line)
+                }
+            }
+            return unreadable
+        }
+    }
+
     private func currentStamps() -> [FileStamp] { [FileStamp(legacyPath), FileStamp(rotatedPath), FileStamp(path)] }
 
     /// Visits records newest first (current file, rotated file, then the legacy file) until `visit` returns false;
@@ -469,6 +497,16 @@ extension Engine {
     /// operations of earlier runs and of other hangar processes (CLI, daemon) count too.
     public func lastOperation(for backend: String) -> OperationRecord? {
         history.last(for: backend)
+    }
+
+    /// Streams the history newest first (see `operationHistory`): each matching record with its compact JSON, without
+    /// holding the history in memory. Returns how many lines could not be read.
+    public func forEachOperation(backend: String? = nil, since: Date? = nil,
+                                 _ visit: (OperationRecord, [UInt8]) -> Void) -> Int {
+        history.forEachNewestFirst { record, line in
+            guard backend == nil || record.backend == backend, since.map({ record.finishedAt >= $0 }) ?? true else { return }
+            visit(record, line)
+        }
     }
 
     /// The newest `limit` operations, newest first, read from the end of the history (cheap on a long one).
