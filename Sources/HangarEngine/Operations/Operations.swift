@@ -68,7 +68,8 @@ extension LocalDirectoryStore {
             if !branch.contains("-" + configuration.devSuffix) { fallbacks.append(branch + "-" + configuration.devSuffix) }
         }
 
-        let transaction = try BackendTransaction.begin(root: root, name: entry.name, operation: context.operation.rawValue)
+        let transaction = try BackendTransaction.begin(root: root, name: entry.name, operation: context.operation.rawValue,
+                                                       keepGenerations: context.operation == .reinstall ? generationPolicy : nil)
         do {
             let digest = try fetch(candidates: [primary] + fallbacks, sha256: entry.sha256, into: transaction, context: context)
             context.phase(.validating, "run.sh")
@@ -79,7 +80,7 @@ extension LocalDirectoryStore {
             try transaction.writeMetadata(metadata)
             context.phase(.swapping, entry.name)
             try context.checkCancelled()
-            try transaction.commit()
+            try transaction.commit().warnings.forEach(context.warning)
             return metadata.version.isEmpty ? primary : "v\(metadata.version)"
         } catch {
             throw rollback(transaction, after: error, context: context)
@@ -135,7 +136,8 @@ extension LocalDirectoryStore {
             return "\(dirName) is up to date: v\(entry.version) is what the gallery offers"
         }
 
-        let transaction = try BackendTransaction.begin(root: root, name: dirName, operation: "upgrade")
+        let transaction = try BackendTransaction.begin(root: root, name: dirName, operation: "upgrade",
+                                                       keepGenerations: generationPolicy)
         do {
             // Better than LocalAI: an upgrade tries the mirrors too.
             let digest = try fetch(candidates: [entry.uri] + entry.mirrors, sha256: entry.sha256, into: transaction, context: context)
@@ -147,7 +149,7 @@ extension LocalDirectoryStore {
             try transaction.writeMetadata(fresh)
             context.phase(.swapping, dirName)
             try context.checkCancelled()
-            try transaction.commit()
+            try transaction.commit().warnings.forEach(context.warning)
             return "upgraded \(dirName) \(Self.describe(current)) → \(Self.describe(fresh))"
         } catch {
             throw rollback(transaction, after: error, context: context, previous: current)

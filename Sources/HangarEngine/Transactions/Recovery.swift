@@ -93,6 +93,7 @@ public struct Recovery: Sendable {
                     }
                 }
                 trash = try Sys.listDirectoryIfPresent(root.trashPath) ?? []
+                names.formUnion(Generations.names(root: root).filter { Generations.needsRecovery(root: root, name: $0) })
             } catch {
                 report.problems.append("\(error)")
             }
@@ -173,6 +174,8 @@ public struct Recovery: Sendable {
                                     journalTemps: [String], staging: [String], localAI: [String],
                                     into report: inout RecoveryReport) {
         var journalResolved = true
+        // Before the journal: a tree a killed rollback borrowed from a generation must go back before staging is swept.
+        Generations.recover(root: root, name: name, into: &report)
         do {
             try recoverJournal(root: root, name: name, into: &report)
         } catch {

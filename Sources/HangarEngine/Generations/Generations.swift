@@ -1,0 +1,329 @@
+import CHangarSystem
+
+/// How many replaced trees a backend keeps, and how much free space keeping one must leave.
+public struct GenerationPolicy: Sendable, Equatable {
+    /// Generations kept per backend; 0 deletes replaced trees as before.
+    public var keep: Int
+    /// Keeping a tree (instead of deleting it) must leave at least this much free on the backends filesystem.
+    public var marginBytes: Int64
+    /// Test-only: pretend the backends filesystem has this many free bytes (`HANGAR_FAKE_FREE_BYTES`).
+    public var fakeFreeBytes: Int64?
+
+    /// 1 GiB: below that an upgrade's freed space matters more than an undo.
+    public static let defaultMarginBytes: Int64 = 1 << 30
+
+    public init(keep: Int, marginBytes: Int64 = GenerationPolicy.defaultMarginBytes, fakeFreeBytes: Int64? = nil) {
+        self.keep = max(0, keep)
+        self.marginBytes = marginBytes
+        self.fakeFreeBytes = fakeFreeBytes
+    }
+}
+
+/// One kept previous build of a backend.
+public struct BackendGeneration: Sendable, Equatable {
+    /// The backend directory it belongs to (a meta's generations are its concrete's).
+    public var backend: String
+    /// As users see it: 1 is the most recently replaced build.
+    public var number: Int
+    /// The on-disk sequence number (`generations/<backend>/<id>`), growing with every kept tree.
+    public var id: Int
+    /// When the build stopped being the installed one (seconds since the epoch).
+    public var replacedAt: Double
+    /// Size on disk of the kept tree.
+    public var diskBytes: Int64
+    /// The tree's `metadata.json` as it was installed; nil when it had none (or it was unreadable).
+    public var metadata: BackendMetadata?
+    /// The generation's directory (holds `tree/` and `generation.json`).
+    public var path: String
+
+    /// `v1.0.0`, `sha256:3f2a9c1`, or `unversioned build`.
+    public var label: String { metadata.map(LocalDirectoryStore.describe) ?? "unversioned build" }
+}
+
+/// Replaced backend trees kept for rollback, in hangar's own area of the backends filesystem (never directly under
+/// the backends path, where LocalAI would list them): `.hangar/generations/<name>/<id>/{tree/,generation.json}`.
+/// A generation is built in `.incoming.<pid>.<random>` and published with one rename, so a directory named by a
+/// number is always whole; a rollback borrowing its tree leaves `rollback.json` in it until it is done.
+public enum Generations {
+    static let recordFile = "generation.json"
+    static let markerFile = "rollback.json"
+    static let treeEntry = "tree"
+    static let incomingPrefix = ".incoming."
+
+    static func directory(_ root: BackendsRoot, _ name: String) -> String { root.generationsPath + "/" + name }
+
+    // MARK: - Listing
+
+    /// The whole generations of `name`, most recent first (numbered from 1). A generation a rollback is using, or a
+    /// half-written one, is not listed.
+    public static func list(root: BackendsRoot, name: String) -> [BackendGeneration] {
+        let dir = directory(root, name)
+        var found: [BackendGeneration] = []
+        for id in ids(in: dir) {
+            let path = dir + "/\(id)"
+            guard (try? Sys.lstatIfPresent(path + "/" + markerFile)) == nil,
+                  let st = try? Sys.lstatIfPresent(path + "/" + treeEntry), Sys.isDirectory(st),
+                  let record = readRecord(path) else { continue }
+            found.append(BackendGeneration(backend: name, number: 0, id: id, replacedAt: record.replacedAt,
+                                           diskBytes: record.diskBytes, metadata: record.metadata, path: path))
+        }
+        found.sort { $0.id > $1.id }
+        for index in found.indices { found[index].number = index + 1 }
+        return found
+    }
+
+    /// Backend names that have a generations directory, sorted.
+    public static func names(root: BackendsRoot) -> [String] {
+        (try? Sys.listDirectoryIfPresent(root.generationsPath))?.filter(BackendName.isValid).sorted() ?? []
+    }
+
+    /// Numbered entries of a generations directory (every id ever published and not yet removed).
+    static func ids(in dir: String) -> [Int] {
+        ((try? Sys.listDirectoryIfPresent(dir)) ?? []).compactMap { entry in
+            entry.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } ? Int(entry) : nil
+        }
+    }
+
+    private struct Record {
+        var replacedAt: Double
+        var diskBytes: Int64
+        var metadata: BackendMetadata?
+    }
+
+    private static func readRecord(_ path: String) -> Record? {
+        guard let bytes = try? Sys.readFile(path + "/" + recordFile),
+              let value = try? JSONValue.parse(bytes), case .object(let object) = value,
+              case .number(let replaced)? = object["replaced_at"], let replacedAt = Double(replaced) else { return nil }
+        var record = Record(replacedAt: replacedAt, diskBytes: 0, metadata: nil)
+        if case .number(let size)? = object["size_bytes"] { record.diskBytes = Int64(size) ?? 0 }
+        if case .object(let metadata)? = object["metadata"] {
+            record.metadata = try? BackendMetadata.decode(Array(JSONValue.object(metadata).compact().utf8))
+        }
+        return record
+    }
+
+    // MARK: - Keeping a replaced tree
+
+    /// Keeps the replaced tree at `oldTree` (just swapped out, in `.hangar/staging`) as the newest generation of
+    /// `name`, by renames only. Returns whether it was kept; when it was not, the tree is still at `oldTree` (the
+    /// caller deletes it) and `warnings` say why. The caller holds the name's lock.
+    static func keep(_ oldTree: String, name: String, policy: GenerationPolicy, root: BackendsRoot,
+                     warnings: inout [String]) -> Bool {
+        guard policy.keep > 0 else { return false }
+        let size = (try? FileTree.treeSize(oldTree)) ?? TreeSize()
+        let free = policy.fakeFreeBytes ?? freeBytes(root.path)
+        if let free, free < policy.marginBytes {
+            // Keeping costs what deleting would have freed; with the disk this full the upgrade matters more.
+            warnings.append("the replaced build of \(name) was deleted, not kept for rollback: only \(TextFormat.bytes(free)) free on the backends filesystem, less than the \(TextFormat.bytes(policy.marginBytes)) margin; free some space to keep generations")
+            return false
+        }
+        let dir = directory(root, name)
+        let incoming = dir + "/" + incomingPrefix + "\(Sys.pid).\(Sys.randomToken())"
+        do {
+            try Sys.ensureDirectory(root.generationsPath)
+            try Sys.ensureDirectory(dir)
+            guard mkdir(incoming, 0o750) == 0 else { throw Sys.failure("cannot create", incoming, errno) }
+        } catch {
+            warnings.append("the replaced build of \(name) could not be kept for rollback (\(error)); deleted it instead")
+            return false
+        }
+        do {
+            var record = JSONObject()
+            record["backend"] = .string(name)
+            record["replaced_at"] = .number(String(Int64(Sys.now())))
+            record["replaced_at_text"] = .string(RFC3339.localNow())
+            record["size_bytes"] = .number(String(size.diskBytes))
+            record["files"] = .number(String(size.files))
+            let metadata = (try? Sys.readFile(oldTree + "/metadata.json")).flatMap { try? BackendMetadata.decode($0) }
+            record["metadata"] = metadata.map { .object($0.jsonObject) } ?? .null
+            try Sys.writeFile(incoming + "/" + recordFile, Array(JSONValue.object(record).goIndented().utf8),
+                              mode: 0o644, exclusive: true, sync: true)
+            CrashPoint.hit("generation.incoming-written")
+            try Sys.rename(oldTree, incoming + "/" + treeEntry)
+        } catch {
+            try? FileTree.removeTree(incoming, within: dir)
+            warnings.append("the replaced build of \(name) could not be kept for rollback (\(error)); deleted it instead")
+            return false
+        }
+        try? Sys.syncDirectory(incoming)
+        try? Sys.syncDirectory(Sys.parentPath(oldTree))
+        CrashPoint.hit("generation.tree-moved")
+        let id = (ids(in: dir).max() ?? 0) + 1
+        do {
+            try Sys.rename(incoming, dir + "/\(id)")
+            try? Sys.syncDirectory(dir)
+        } catch {
+            // The tree is inside the incoming dir now: back to where the caller expects it, or into the trash.
+            if (try? Sys.rename(incoming + "/" + treeEntry, oldTree)) != nil {
+                try? FileTree.removeTree(incoming, within: dir)
+            } else {
+                try? Recovery.moveToTrashAndDelete(incoming, name: name, root: root)
+            }
+            warnings.append("the replaced build of \(name) could not be kept for rollback (\(error)); deleted it instead")
+            return false
+        }
+        CrashPoint.hit("generation.published")
+        return true
+    }
+
+    /// Free bytes for unprivileged users on the filesystem holding `path`; nil when unknown.
+    static func freeBytes(_ path: String) -> Int64? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        return Int64(info.f_bavail) * Int64(info.f_frsize)
+    }
+
+    // MARK: - Pruning
+
+    /// Removes the generations of `name` beyond the `keep` most recent (through the trash, so a kill mid-delete
+    /// leaves nothing half-listed). Returns what was removed; the caller holds the name's lock.
+    @discardableResult
+    static func prune(root: BackendsRoot, name: String, keep: Int) throws -> [BackendGeneration] {
+        let all = list(root: root, name: name)
+        let removed = Array(all.dropFirst(max(0, keep)))
+        for generation in removed {
+            try Recovery.moveToTrashAndDelete(generation.path, name: name, root: root)
+        }
+        removeDirectoryIfEmpty(root: root, name: name)
+        return removed
+    }
+
+    /// Drops `generations/<name>` once nothing is in it, so listings do not show backends without generations.
+    static func removeDirectoryIfEmpty(root: BackendsRoot, name: String) {
+        _ = rmdir(directory(root, name))
+    }
+
+    // MARK: - Rollback support
+
+    /// Lends `generation`'s tree to a rollback: writes the marker (naming the staging entry and the tree's inode),
+    /// then renames the tree onto the transaction's empty staging directory. Until the marker is removed, recovery
+    /// can put the tree back (killed before the swap) or drop the used generation (killed after it).
+    static func lend(_ generation: BackendGeneration, to transaction: BackendTransaction) throws {
+        let tree = generation.path + "/" + treeEntry
+        guard let identity = try Sys.identityIfPresent(tree) else {
+            throw HangarError.operation("generation \(generation.number) of \(generation.backend) has no files at \(tree); run `hangar prune \(generation.backend)`")
+        }
+        let marker = RollbackMarker(staging: transaction.stagingEntry, tree: identity)
+        try marker.write(to: generation.path + "/" + markerFile)
+        CrashPoint.hit("rollback.marker-written")
+        try transaction.adoptTree(at: tree)
+        CrashPoint.hit("rollback.tree-staged")
+    }
+
+    /// After a rollback failed before its swap (the transaction returned the tree): the generation is whole again.
+    static func release(_ generation: BackendGeneration) {
+        guard (try? Sys.lstatIfPresent(generation.path + "/" + treeEntry)) != nil else { return }
+        _ = unlink(generation.path + "/" + markerFile)
+        try? Sys.syncDirectory(generation.path)
+    }
+
+    /// After a committed rollback: the generation's tree is live now, so its directory goes.
+    static func consume(_ generation: BackendGeneration, root: BackendsRoot) throws {
+        CrashPoint.hit("rollback.before-consume")
+        try Recovery.moveToTrashAndDelete(generation.path, name: generation.backend, root: root)
+        removeDirectoryIfEmpty(root: root, name: generation.backend)
+    }
+
+    // MARK: - Recovery
+
+    /// Whether `name`'s generations need recovery: a half-written generation, a rollback marker or its temp file.
+    static func needsRecovery(root: BackendsRoot, name: String) -> Bool {
+        let dir = directory(root, name)
+        guard let entries = try? Sys.listDirectoryIfPresent(dir) else { return false }
+        return entries.contains { entry in
+            entry.hasPrefix(incomingPrefix)
+                || (Int(entry) != nil && !strayFiles(in: dir + "/" + entry).isEmpty)
+        }
+    }
+
+    /// A generation's entries besides its tree and record: the rollback marker and marker temp files.
+    private static func strayFiles(in generationPath: String) -> [String] {
+        ((try? Sys.listDirectoryIfPresent(generationPath)) ?? []).filter { $0 != treeEntry && $0 != recordFile }
+    }
+
+    /// Repairs `name`'s generations after a kill (caller holds the name's lock; run before the journal is resolved,
+    /// so a tree lent to a rollback goes back to its generation before staging leftovers are deleted):
+    /// half-written generations are deleted; a lent tree still in staging goes back; a generation whose tree went
+    /// live is dropped.
+    static func recover(root: BackendsRoot, name: String, into report: inout RecoveryReport) {
+        let dir = directory(root, name)
+        guard let entries = try? Sys.listDirectoryIfPresent(dir) else { return }
+        for entry in entries.sorted() {
+            let path = dir + "/" + entry
+            do {
+                if entry.hasPrefix(incomingPrefix) {
+                    try Recovery.moveToTrashAndDelete(path, name: name, root: root)
+                    report.repairs.append("removed a half-written generation of \(name) (the build it held had been replaced)")
+                    continue
+                }
+                guard Int(entry) != nil else { continue }
+                for stray in strayFiles(in: path) where stray.hasPrefix(markerFile + ".tmp-") {
+                    _ = unlink(path + "/" + stray)  // a marker never renamed into place: nothing was lent
+                }
+                guard let bytes = try Sys.readFile(path + "/" + markerFile) else { continue }
+                let tree = path + "/" + treeEntry
+                if try Sys.lstatIfPresent(tree) != nil {
+                    try removeMarker(path)
+                    report.repairs.append("kept generation \(entry) of \(name) whole after an interrupted rollback")
+                    continue
+                }
+                guard let marker = RollbackMarker.decode(bytes), Recovery.stagingOwner(marker.staging) == name else {
+                    throw HangarError.operation("\(path)/\(markerFile) is unreadable and the generation has no files; delete \(path) by hand")
+                }
+                let staged = root.stagingEntry(marker.staging)
+                if try Sys.identityIfPresent(staged) == marker.tree {
+                    try Sys.rename(staged, tree)
+                    try? Sys.syncDirectory(root.stagingPath)
+                    try removeMarker(path)
+                    report.repairs.append("put generation \(entry) of \(name) back after an interrupted rollback")
+                } else if try Sys.identityIfPresent(root.backendPath(name)) == marker.tree {
+                    try Recovery.moveToTrashAndDelete(path, name: name, root: root)
+                    report.repairs.append("completed the rollback of \(name): the generation it used is installed")
+                } else {
+                    try Recovery.moveToTrashAndDelete(path, name: name, root: root)
+                    report.problems.append("generation \(entry) of \(name) lost its files during an interrupted rollback; removed it")
+                }
+            } catch {
+                report.problems.append("\(error)")
+            }
+        }
+        removeDirectoryIfEmpty(root: root, name: name)
+    }
+
+    private static func removeMarker(_ generationPath: String) throws {
+        let path = generationPath + "/" + markerFile
+        if unlink(path) != 0 && errno != ENOENT { throw Sys.failure("cannot remove", path, errno) }
+        try? Sys.syncDirectory(generationPath)
+    }
+}
+
+/// `rollback.json`: which staging entry holds a generation's tree while a rollback swaps it in.
+struct RollbackMarker: Equatable {
+    var staging: String
+    var tree: FileIdentity
+
+    func write(to path: String) throws {
+        let object = JSONObject([
+            "staging": .string(staging),
+            "device": .number(String(tree.device)),
+            "inode": .number(String(tree.inode)),
+        ])
+        let temp = path + ".tmp-\(Sys.pid)-\(Sys.randomToken())"
+        try Sys.writeFile(temp, Array(JSONValue.object(object).compact().utf8), mode: 0o644, exclusive: true, sync: true)
+        do {
+            try Sys.rename(temp, path)
+        } catch {
+            _ = unlink(temp)
+            throw error
+        }
+        try Sys.syncDirectory(Sys.parentPath(path))
+    }
+
+    static func decode(_ bytes: [UInt8]) -> RollbackMarker? {
+        guard let value = try? JSONValue.parse(bytes), case .object(let object) = value,
+              let staging = object["staging"]?.stringValue,
+              case .number(let device)? = object["device"], case .number(let inode)? = object["inode"],
+              let d = UInt64(device), let i = UInt64(inode) else { return nil }
+        return RollbackMarker(staging: staging, tree: FileIdentity(device: d, inode: i))
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+
+/// Generations and rollback on a local backends directory: a rollback is a transaction whose staged tree is a kept
+/// generation moved (renamed) in, swapped like an upgrade; the build it replaces becomes a generation itself.
+extension LocalDirectoryStore {
+    /// The policy from `hangar.json` (`keep_generations`, read at every operation so a change in Settings applies
+    /// to the next upgrade); a broken file keeps the default rather than failing the upgrade.
+    var generationPolicy: GenerationPolicy {
+        let keep = (try? HangarSettingsFile(configDir: configuration.configDir).load())?.keepGenerations
+            ?? HangarSettings.defaultKeepGenerations
+        return GenerationPolicy(keep: keep,
+                                fakeFreeBytes: configuration.environment["HANGAR_FAKE_FREE_BYTES"].flatMap { Int64($0) })
+    }
+
+    /// The backend directory whose generations `name` means: a meta's concrete, an alias row's build, or the name
+    /// itself when it is not installed but has generations (an uninstalled backend's kept builds).
+    func generationOwner(_ name: String) throws -> String {
+        let name = try BackendName.validate(name)
+        guard let row = try installed().get(name) else {
+            if !Generations.list(root: root, name: name).isEmpty { return name }
+            throw HangarError.notFound("backend \"\(name)\": backend not found and no previous versions kept (hangar generations lists them)")
+        }
+        if row.isSystem {
+            throw HangarError.configuration("system backend \"\(name)\" has no previous versions: hangar never changes system backends")
+        }
+        if row.isMeta, let target = row.metadata?.metaBackendFor, !target.isEmpty {
+            return try BackendName.validate(target)
+        }
+        return try BackendName.validate(String(row.directory.split(separator: "/").last ?? Substring(name)))
+    }
+
+    public func generations(of backend: String?) throws -> [BackendGeneration] {
+        guard let backend else {
+            return Generations.names(root: root).flatMap { Generations.list(root: root, name: $0) }
+        }
+        return Generations.list(root: root, name: try generationOwner(backend))
+    }
+
+    /// Checks `number` names a kept generation of `owner`; the error is the one line the CLI and the UI show.
+    func generation(_ number: Int, of owner: String) throws -> BackendGeneration {
+        let all = Generations.list(root: root, name: owner)
+        if all.isEmpty {
+            throw HangarError.notFound("no previous version of \(owner) is kept to roll back to (one is kept at each upgrade or reinstall while keep_generations is above 0)")
+        }
+        guard let generation = all.first(where: { $0.number == number }) else {
+            let range = all.count == 1 ? "only generation 1" : "generations 1 to \(all.count)"
+            throw HangarError.notFound("\(owner) has no generation \(number): it keeps \(range) (hangar generations \(owner) lists them)")
+        }
+        return generation
+    }
+
+    public func performRollback(_ name: String, to number: Int, context: JobContext) throws -> String {
+        context.phase(.resolving, name)
+        let owner = try generationOwner(name)
+        let lock = try lockForGenerations([owner], context: context)
+        defer { lock.release() }
+        // Checked again under the lock: another process may have rolled back or pruned while this job waited.
+        let generation = try generation(number, of: owner)
+        let current = try installed().get(owner)?.metadata
+        try context.checkCancelled()
+
+        let transaction = try BackendTransaction.begin(root: root, name: owner, operation: "rollback",
+                                                       keepGenerations: generationPolicy)
+        do {
+            try Generations.lend(generation, to: transaction)
+            context.phase(.validating, "run.sh")
+            // The metadata.json inside the tree is exactly what was installed then: nothing is rewritten.
+            try transaction.validate(what: "generation \(number) of \(owner)")
+            context.phase(.swapping, owner)
+            try context.checkCancelled()
+            let result = try transaction.commit()
+            result.warnings.forEach(context.warning)
+            do {
+                try Generations.consume(generation, root: root)
+            } catch {
+                context.warning("could not remove the used generation \(generation.path): \(error); `hangar recover` will")
+            }
+            let from = current.map(Self.describe) ?? "nothing installed"
+            let kept = result.keptGeneration ? " (\(from) kept as generation 1)" : ""
+            return "rolled back \(owner) \(from) → \(generation.label)\(kept)"
+        } catch {
+            let hadPrevious = FileManager.default.fileExists(atPath: root.backendPath(owner))
+            if hadPrevious { context.phase(.rollingBack, owner) }
+            transaction.abort()
+            Generations.release(generation)
+            if error is CancelledError || error is RolledBackError { throw error }
+            let hangarError = (error as? HangarError) ?? HangarError.operation("\(error)")
+            guard hadPrevious else { throw hangarError }
+            throw RolledBackError(error: hangarError, restored: (current.map(Self.describe) ?? "previous install") + " kept")
+        }
+    }
+
+    public func prune(_ backend: String?, keep: Int?) throws -> [BackendGeneration] {
+        let keep = keep ?? generationPolicy.keep
+        guard keep >= 0 else { throw HangarError.configuration("--keep must be 0 or more, got \(keep)") }
+        let owners = try backend.map { [try generationOwner($0)] } ?? Generations.names(root: root)
+        var removed: [BackendGeneration] = []
+        for owner in owners {
+            guard let lock = try locks.lock([owner], mode: .wait) else {
+                throw HangarError.operation("could not lock \(owner)")
+            }
+            defer { lock.release() }
+            removed += try Generations.prune(root: root, name: owner, keep: keep)
+        }
+        return removed
+    }
+
+    /// Same rule as every operation: interactive jobs wait for the backend, background ones give way.
+    private func lockForGenerations(_ names: [String], context: JobContext) throws -> BackendLock {
+        if context.isBackground {
+            guard let lock = try locks.lock(names, mode: .skipIfBusy) else {
+                throw SkippedError(reason: "\(names.joined(separator: ", ")) is busy with another operation; skipped")
+            }
+            return lock
+        }
+        guard let lock = try locks.lock(names, mode: .wait) else {
+            throw HangarError.operation("could not lock \(names.joined(separator: ", "))")
+        }
+        return lock
+    }
+}
