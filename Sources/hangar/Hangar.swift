@@ -17,7 +17,8 @@ struct Hangar: ParsableCommand {
         version: version,
         subcommands: [UICommand.self, ListCommand.self, CheckCommand.self, InstallCommand.self, ReinstallCommand.self,
                       UninstallCommand.self, UpgradeCommand.self, SettingsCommand.self, RecoverCommand.self,
-                      DemoCommand.self, DaemonCommand.self],
+                      DemoCommand.self, DaemonCommand.self,
+                      RollbackCommand.self, GenerationsCommand.self, PruneCommand.self],
         defaultSubcommand: UICommand.self)
 
     /// Exit codes: 0 success, 1 an operation failed, 2 usage or configuration error.
