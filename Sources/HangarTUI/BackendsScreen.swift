@@ -82,7 +82,9 @@ enum BackendsScreen {
                 (installed, c.installed, ListView.selectionStyle(selected, .dim)),
             ], glyphs: g)
             let kindX = 2 + [c.name, c.version, c.upgrade, c.gallery, c.size, c.installed].filter { $0 > 0 }.reduce(0) { $0 + $1 + 1 }
-            let kind = Badges.kind(row, devSuffix: state.snapshot.devSuffix, arrow: g.arrow)
+            var kind = Badges.kind(row, devSuffix: state.snapshot.devSuffix, arrow: g.arrow)
+            // A kept previous version: R rolls back to it.
+            if !state.generations(for: row).isEmpty { kind = g.previous + (kind.isEmpty ? "" : " " + kind) }
             if let job, job.total > 0 {
                 // A running transfer draws its bar where the kind marks are; they come back when the job ends.
                 progress(job, state: state, canvas, x: kindX, y: y, width: c.kind, selected: selected)

@@ -7,12 +7,14 @@ public enum Effect: Equatable, Sendable {
     case upgrade(String)
     case upgradeAll([String])
     case uninstall(String)
+    case rollback(String)
     case cancel(JobID)
     case checkNow
     case setAutoUpgrade(Bool)
     case setPreferDevelopment(Bool)
     case setCheckInterval(Double)
     case setTheme(String)
+    case setKeepGenerations(Int)
     case quit(cancelJobs: Bool)
 }
 

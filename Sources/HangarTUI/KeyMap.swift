@@ -26,6 +26,7 @@ public enum Action: Equatable, Sendable {
     case nextScreen, previousScreen, show(Screen)
     case openDetail, startFilter, escape
     case upgradeSelected, upgradeAll, reinstallSelected, installSelected, uninstallSelected
+    case rollbackSelected
     case checkNow, cancelSelectedJob, clearFinishedJobs
     case toggleAutoUpgrade, cycleSort, toggleShowAll, toggleDevelopment
     case activateSetting, adjustSetting(Int)
@@ -70,6 +71,7 @@ public enum KeyMap {
                 b([.char("U")], "U", .upgradeAll, "upgrade every backend with an upgrade", footer: true),
                 b([.char("r")], "r", .reinstallSelected, "reinstall the selected backend"),
                 b([.char("d")], "d", .uninstallSelected, "uninstall the selected backend", footer: true),
+                b([.char("R")], "R", .rollbackSelected, "roll back to the previous version (\(glyphs.previous) marks rows that keep one)"),
                 b([.char("c")], "c", .checkNow, "check for upgrades now", footer: true),
                 b([.char("o")], "o", .cycleSort, "order: by name, upgrades first, upgrades only"),
             ]
@@ -90,6 +92,7 @@ public enum KeyMap {
                 b([.char("u")], "u", .upgradeSelected, "upgrade this backend", footer: true),
                 b([.char("r")], "r", .reinstallSelected, "reinstall this backend", footer: true),
                 b([.char("d")], "d", .uninstallSelected, "uninstall this backend", footer: true),
+                b([.char("R")], "R", .rollbackSelected, "roll back to the previous version", footer: true),
                 b([.char("c")], "c", .checkNow, "check for upgrades now"),
                 b([.escape], "Esc", .escape, "back to Backends", footer: true),
             ]

@@ -175,6 +175,9 @@ public final class UIController {
             case .uninstall(let name):
                 track(try engine.uninstall(name), .uninstall, name)
                 state.message = ("uninstall \(name) queued", false)
+            case .rollback(let name):
+                track(try engine.rollback(name), .rollback, name)
+                state.message = ("rollback \(name) queued", false)
             case .cancel(let id): engine.jobs.cancel(id)
             // The user asked: the galleries are fetched again, not taken from the in-memory copy.
             case .checkNow:
@@ -208,6 +211,10 @@ public final class UIController {
                     state.themeName = name
                     state.message = ("theme \(name), saved in \(engine.hangarSettings.path)", false)
                 }
+            case .setKeepGenerations(let count):
+                try engine.setKeepGenerations(count)
+                state.snapshot.keepGenerations = count
+                state.message = ("keep \(count) previous version\(count == 1 ? "" : "s") per backend (from the next upgrade), saved in \(engine.hangarSettings.path)", false)
             case .quit(let cancelJobs):
                 onQuit?(cancelJobs)
             }

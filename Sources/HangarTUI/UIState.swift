@@ -205,6 +205,7 @@ public struct UIState: Sendable {
         case .reinstallSelected: reinstallSelected()
         case .installSelected: return installSelected()
         case .uninstallSelected: uninstallSelected()
+        case .rollbackSelected: rollbackSelected()
         case .checkNow:
             message = ("checking for upgrades" + glyphs.ellipsis, false)
             return [.checkNow]
@@ -395,6 +396,8 @@ public struct UIState: Sendable {
             guard !themeNames.isEmpty else { return [] }
             let index = themeNames.firstIndex(of: themeName) ?? 0
             return [.setTheme(themeNames[(index + step + themeNames.count) % themeNames.count])]
+        case .keepGenerations:
+            return keepGenerationsEffect(step: step)
         case .capability, .galleries:
             if activate { message = ("\(item == .capability ? "capability" : "galleries") are set by flags or LocalAI's environment, not here", false) }
             return []

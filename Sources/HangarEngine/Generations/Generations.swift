@@ -193,7 +193,39 @@ public enum Generations {
         _ = rmdir(directory(root, name))
     }
 
-    // MARK: - Rollback support
+    // MARK: - Rollback
+
+    /// Swaps `generation` back in as `name` (caller holds the name's lock): the generation's tree is lent to a
+    /// transaction (renamed into staging), validated and swapped like an upgrade; the tree it replaces is kept as a
+    /// generation under `policy`; the used generation is then removed. `step` is told each phase (and may throw to
+    /// cancel before the swap). On failure before the swap the generation gets its tree back and the error is
+    /// rethrown; `warnings` collects what went wrong after the swap.
+    static func rollBack(_ name: String, to generation: BackendGeneration, root: BackendsRoot, policy: GenerationPolicy?,
+                         lock: BackendLock? = nil, warnings: inout [String],
+                         step: (JobPhase) throws -> Void = { _ in }) throws -> BackendTransaction.CommitResult {
+        let transaction = try BackendTransaction.begin(root: root, name: name, operation: "rollback", lock: lock,
+                                                       keepGenerations: policy)
+        let result: BackendTransaction.CommitResult
+        do {
+            try lend(generation, to: transaction)
+            try step(.validating)
+            // The metadata.json inside the tree is exactly what was installed then: nothing is rewritten.
+            try transaction.validate(what: "generation \(generation.number) of \(name)")
+            try step(.swapping)
+            result = try transaction.commit()
+        } catch {
+            transaction.abort()
+            release(generation)
+            throw error
+        }
+        warnings += result.warnings
+        do {
+            try consume(generation, root: root)
+        } catch {
+            warnings.append("could not remove the used generation \(generation.path): \(error); `hangar recover` will")
+        }
+        return result
+    }
 
     /// Lends `generation`'s tree to a rollback: writes the marker (naming the staging entry and the tree's inode),
     /// then renames the tree onto the transaction's empty staging directory. Until the marker is removed, recovery

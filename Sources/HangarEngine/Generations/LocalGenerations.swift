@@ -59,30 +59,20 @@ extension LocalDirectoryStore {
         let current = try installed().get(owner)?.metadata
         try context.checkCancelled()
 
-        let transaction = try BackendTransaction.begin(root: root, name: owner, operation: "rollback",
-                                                       keepGenerations: generationPolicy)
+        var warnings: [String] = []
         do {
-            try Generations.lend(generation, to: transaction)
-            context.phase(.validating, "run.sh")
-            // The metadata.json inside the tree is exactly what was installed then: nothing is rewritten.
-            try transaction.validate(what: "generation \(number) of \(owner)")
-            context.phase(.swapping, owner)
-            try context.checkCancelled()
-            let result = try transaction.commit()
-            result.warnings.forEach(context.warning)
-            do {
-                try Generations.consume(generation, root: root)
-            } catch {
-                context.warning("could not remove the used generation \(generation.path): \(error); `hangar recover` will")
+            let result = try Generations.rollBack(owner, to: generation, root: root, policy: generationPolicy,
+                                                  warnings: &warnings) { phase in
+                context.phase(phase, phase == .validating ? "run.sh" : owner)
+                if phase == .swapping { try context.checkCancelled() }
             }
+            warnings.forEach(context.warning)
             let from = current.map(Self.describe) ?? "nothing installed"
             let kept = result.keptGeneration ? " (\(from) kept as generation 1)" : ""
             return "rolled back \(owner) \(from) → \(generation.label)\(kept)"
         } catch {
             let hadPrevious = FileManager.default.fileExists(atPath: root.backendPath(owner))
             if hadPrevious { context.phase(.rollingBack, owner) }
-            transaction.abort()
-            Generations.release(generation)
             if error is CancelledError || error is RolledBackError { throw error }
             let hangarError = (error as? HangarError) ?? HangarError.operation("\(error)")
             guard hadPrevious else { throw hangarError }
