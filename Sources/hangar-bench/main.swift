@@ -27,6 +27,7 @@ let allSections: [any BenchSection] = [
     CheckLatencySection(),
     OCIInstallSection(),
     TUISection(),
+    RollbackSection(),
 ]
 let sections = allSections.filter { section in options.only.map { $0 == section.id } ?? true }
 if sections.isEmpty, let only = options.only {

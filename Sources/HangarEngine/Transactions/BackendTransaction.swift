@@ -165,7 +165,9 @@ public final class BackendTransaction: Sendable {
         }
         do {
             try checkTree()
-            try syncStagedTree()
+            // An adopted tree (a kept generation) was flushed when it was first committed; a second syncfs would
+            // only wait for other programs' writes.
+            if returnPath.withLock({ $0 }) == nil { try syncStagedTree() }
         } catch let error as HangarError {
             return try rollBack(error, journal: false)
         }
