@@ -45,7 +45,7 @@ final class CrashPointTests: CLITestCase {
         case .rollback:
             let swap = fallback ? ["swap.before-first-rename", "swap.between-renames", "swap.after-second-rename"]
                                 : ["swap.before-exchange", "swap.after-exchange"]
-            return ["stage.created", "rollback.marker-written", "rollback.tree-staged", "commit.before-journal",
+            return ["stage.created", "rollback.tree-staged", "commit.before-journal",
                     "journal.temp-written"] + swap + keeping + afterSwap + ["rollback.before-consume", "trash.mid-delete"]
         }
     }

@@ -177,7 +177,6 @@ final class GenerationTests: XCTestCase {
         // The generation got its tree back and is listed again, whole.
         XCTAssertEqual(try engine.generations(of: "foo").map(\.id), [generation.id])
         XCTAssertTrue(FileManager.default.fileExists(atPath: generation.path + "/tree/VERSION"))
-        XCTAssertFalse(FileManager.default.fileExists(atPath: generation.path + "/rollback.json"))
     }
 
     func testPruneKeepsTheNewestAndZeroRemovesAll() throws {
@@ -211,11 +210,10 @@ final class GenerationTests: XCTestCase {
         let engine = try upgraded(f)
         let generation = try XCTUnwrap(try engine.generations(of: "foo").first)
         let root = BackendsRoot(f.backends)
-        // What a kill at rollback.tree-staged leaves: marker written, tree in staging, no journal.
+        // What a kill at rollback.tree-staged leaves: the generation's tree in staging, no journal.
         let lock = try XCTUnwrap(try BackendLocks(root: root).lock(["foo"], mode: .wait))
         let transaction = try BackendTransaction.begin(root: root, name: "foo", operation: "rollback", lock: lock)
-        let identity = try XCTUnwrap(try Sys.identityIfPresent(generation.path + "/tree"))
-        try RollbackMarker(staging: transaction.stagingEntry, tree: identity).write(to: generation.path + "/rollback.json")
+        XCTAssertEqual(try Sys.identityIfPresent(generation.path + "/tree"), generation.tree)
         try Sys.rename(generation.path + "/tree", transaction.stagingPath)
         XCTAssertEqual(try engine.generations(of: "foo"), [], "a lent generation is not listed")
         lock.release()

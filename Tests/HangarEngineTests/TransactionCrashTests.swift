@@ -54,7 +54,7 @@ final class TransactionCrashTests: XCTestCase {
         }
         // A kept upgrade to 2 (not killed), then a rollback to 1 killed: before the swap 2 stays, after it 1.
         for fallback in [false, true] {
-            for point in ["rollback.marker-written", "rollback.tree-staged"] {
+            for point in ["rollback.tree-staged"] {
                 cases.append(Case(scenario: "rollback", point: point, fallback: fallback, expect: .new))
             }
             cases.append(Case(scenario: "rollback", point: "rollback.before-consume", fallback: fallback, expect: .old))

@@ -35,6 +35,8 @@ public struct BackendGeneration: Sendable, Equatable {
     public var metadata: BackendMetadata?
     /// The generation's directory (holds `tree/` and `generation.json`).
     public var path: String
+    /// The kept tree's inode, as recorded when it was kept (how recovery finds a tree a rollback took out).
+    var tree: FileIdentity?
 
     /// `v1.0.0`, `sha256:3f2a9c1`, or `unversioned build`.
     public var label: String { metadata.map(LocalDirectoryStore.describe) ?? "unversioned build" }
@@ -43,10 +45,10 @@ public struct BackendGeneration: Sendable, Equatable {
 /// Replaced backend trees kept for rollback, in hangar's own area of the backends filesystem (never directly under
 /// the backends path, where LocalAI would list them): `.hangar/generations/<name>/<id>/{tree/,generation.json}`.
 /// A generation is built in `.incoming.<pid>.<random>` and published with one rename, so a directory named by a
-/// number is always whole; a rollback borrowing its tree leaves `rollback.json` in it until it is done.
+/// number is always whole. Its record names the tree's inode, so while a rollback has the tree out (in staging, then
+/// live) recovery can tell where it went: back into the generation before the swap, or the generation is used up.
 public enum Generations {
     static let recordFile = "generation.json"
-    static let markerFile = "rollback.json"
     static let treeEntry = "tree"
     static let incomingPrefix = ".incoming."
 
@@ -61,11 +63,11 @@ public enum Generations {
         var found: [BackendGeneration] = []
         for id in ids(in: dir) {
             let path = dir + "/\(id)"
-            guard (try? Sys.lstatIfPresent(path + "/" + markerFile)) == nil,
-                  let st = try? Sys.lstatIfPresent(path + "/" + treeEntry), Sys.isDirectory(st),
+            guard let st = try? Sys.lstatIfPresent(path + "/" + treeEntry), Sys.isDirectory(st),
                   let record = readRecord(path) else { continue }
             found.append(BackendGeneration(backend: name, number: 0, id: id, replacedAt: record.replacedAt,
-                                           diskBytes: record.diskBytes, metadata: record.metadata, path: path))
+                                           diskBytes: record.diskBytes, metadata: record.metadata, path: path,
+                                           tree: record.tree))
         }
         found.sort { $0.id > $1.id }
         for index in found.indices { found[index].number = index + 1 }
@@ -88,14 +90,19 @@ public enum Generations {
         var replacedAt: Double
         var diskBytes: Int64
         var metadata: BackendMetadata?
+        var tree: FileIdentity?
     }
 
     private static func readRecord(_ path: String) -> Record? {
         guard let bytes = try? Sys.readFile(path + "/" + recordFile),
               let value = try? JSONValue.parse(bytes), case .object(let object) = value,
               case .number(let replaced)? = object["replaced_at"], let replacedAt = Double(replaced) else { return nil }
-        var record = Record(replacedAt: replacedAt, diskBytes: 0, metadata: nil)
+        var record = Record(replacedAt: replacedAt, diskBytes: 0, metadata: nil, tree: nil)
         if case .number(let size)? = object["size_bytes"] { record.diskBytes = Int64(size) ?? 0 }
+        if case .number(let device)? = object["tree_device"], case .number(let inode)? = object["tree_inode"],
+           let d = UInt64(device), let i = UInt64(inode) {
+            record.tree = FileIdentity(device: d, inode: i)
+        }
         if case .object(let metadata)? = object["metadata"] {
             record.metadata = try? BackendMetadata.decode(Array(JSONValue.object(metadata).compact().utf8))
         }
@@ -109,7 +116,7 @@ public enum Generations {
     /// caller deletes it) and `warnings` say why. The caller holds the name's lock.
     static func keep(_ oldTree: String, name: String, policy: GenerationPolicy, root: BackendsRoot,
                      warnings: inout [String]) -> Bool {
-        guard policy.keep > 0 else { return false }
+        guard policy.keep > 0, let identity = try? Sys.identityIfPresent(oldTree) else { return false }
         let size = (try? FileTree.treeSize(oldTree)) ?? TreeSize()
         let free = policy.fakeFreeBytes ?? freeBytes(root.path)
         if let free, free < policy.marginBytes {
@@ -134,6 +141,9 @@ public enum Generations {
             record["replaced_at_text"] = .string(RFC3339.localNow())
             record["size_bytes"] = .number(String(size.diskBytes))
             record["files"] = .number(String(size.files))
+            // rename(2) keeps the inode: this is how recovery recognises the tree wherever a rollback left it.
+            record["tree_device"] = .number(String(identity.device))
+            record["tree_inode"] = .number(String(identity.inode))
             let metadata = (try? Sys.readFile(oldTree + "/metadata.json")).flatMap { try? BackendMetadata.decode($0) }
             record["metadata"] = metadata.map { .object($0.jsonObject) } ?? .null
             try Sys.writeFile(incoming + "/" + recordFile, Array(JSONValue.object(record).goIndented().utf8),
@@ -145,13 +155,11 @@ public enum Generations {
             warnings.append("the replaced build of \(name) could not be kept for rollback (\(error)); deleted it instead")
             return false
         }
-        try? Sys.syncDirectory(incoming)
-        try? Sys.syncDirectory(Sys.parentPath(oldTree))
+        // No directory fsyncs here: the journal is still in place and its removal (fsynced) comes after these renames.
         CrashPoint.hit("generation.tree-moved")
         let id = (ids(in: dir).max() ?? 0) + 1
         do {
             try Sys.rename(incoming, dir + "/\(id)")
-            try? Sys.syncDirectory(dir)
         } catch {
             // The tree is inside the incoming dir now: back to where the caller expects it, or into the trash.
             if (try? Sys.rename(incoming + "/" + treeEntry, oldTree)) != nil {
@@ -214,8 +222,7 @@ public enum Generations {
             try step(.swapping)
             result = try transaction.commit()
         } catch {
-            transaction.abort()
-            release(generation)
+            transaction.abort()  // puts a lent tree back into the generation
             throw error
         }
         warnings += result.warnings
@@ -227,50 +234,38 @@ public enum Generations {
         return result
     }
 
-    /// Lends `generation`'s tree to a rollback: writes the marker (naming the staging entry and the tree's inode),
-    /// then renames the tree onto the transaction's empty staging directory. Until the marker is removed, recovery
-    /// can put the tree back (killed before the swap) or drop the used generation (killed after it).
+    /// Lends `generation`'s tree to a rollback: renames it onto the transaction's empty staging directory. The
+    /// generation keeps its record, which names the tree's inode, so recovery can put the tree back (killed before
+    /// the swap) or drop the used generation (killed after it).
     static func lend(_ generation: BackendGeneration, to transaction: BackendTransaction) throws {
         let tree = generation.path + "/" + treeEntry
-        guard let identity = try Sys.identityIfPresent(tree) else {
-            throw HangarError.operation("generation \(generation.number) of \(generation.backend) has no files at \(tree); run `hangar prune \(generation.backend)`")
+        guard let identity = try Sys.identityIfPresent(tree), generation.tree == nil || generation.tree == identity else {
+            throw HangarError.operation("generation \(generation.number) of \(generation.backend) at \(generation.path) is not as it was kept; remove it with `hangar prune \(generation.backend)`")
         }
-        let marker = RollbackMarker(staging: transaction.stagingEntry, tree: identity)
-        try marker.write(to: generation.path + "/" + markerFile)
-        CrashPoint.hit("rollback.marker-written")
         try transaction.adoptTree(at: tree)
         CrashPoint.hit("rollback.tree-staged")
     }
 
-    /// After a rollback failed before its swap (the transaction returned the tree): the generation is whole again.
-    static func release(_ generation: BackendGeneration) {
-        guard (try? Sys.lstatIfPresent(generation.path + "/" + treeEntry)) != nil else { return }
-        _ = unlink(generation.path + "/" + markerFile)
-        try? Sys.syncDirectory(generation.path)
-    }
-
-    /// After a committed rollback: the generation's tree is live now, so its directory goes.
+    /// After a committed rollback: the generation's tree is live now, so its directory (only the record is left)
+    /// goes. Not fsynced: should the removal be lost, recovery sees the recorded tree live and removes it then.
     static func consume(_ generation: BackendGeneration, root: BackendsRoot) throws {
         CrashPoint.hit("rollback.before-consume")
-        try Recovery.moveToTrashAndDelete(generation.path, name: generation.backend, root: root)
+        let entry = root.trashEntry("\(generation.backend).\(Sys.pid).\(Sys.randomToken())")
+        try Sys.rename(generation.path, entry)
+        try FileTree.removeTree(entry, within: root.trashPath, crashPoint: "trash.mid-delete")
         removeDirectoryIfEmpty(root: root, name: generation.backend)
     }
 
     // MARK: - Recovery
 
-    /// Whether `name`'s generations need recovery: a half-written generation, a rollback marker or its temp file.
+    /// Whether `name`'s generations need recovery: a half-written generation, or one whose tree a rollback took out.
     static func needsRecovery(root: BackendsRoot, name: String) -> Bool {
         let dir = directory(root, name)
         guard let entries = try? Sys.listDirectoryIfPresent(dir) else { return false }
         return entries.contains { entry in
             entry.hasPrefix(incomingPrefix)
-                || (Int(entry) != nil && !strayFiles(in: dir + "/" + entry).isEmpty)
+                || (Int(entry) != nil && (try? Sys.lstatIfPresent(dir + "/" + entry + "/" + treeEntry)) == nil)
         }
-    }
-
-    /// A generation's entries besides its tree and record: the rollback marker and marker temp files.
-    private static func strayFiles(in generationPath: String) -> [String] {
-        ((try? Sys.listDirectoryIfPresent(generationPath)) ?? []).filter { $0 != treeEntry && $0 != recordFile }
     }
 
     /// Repairs `name`'s generations after a kill (caller holds the name's lock; run before the journal is resolved,
@@ -288,27 +283,22 @@ public enum Generations {
                     report.repairs.append("removed a half-written generation of \(name) (the build it held had been replaced)")
                     continue
                 }
-                guard Int(entry) != nil else { continue }
-                for stray in strayFiles(in: path) where stray.hasPrefix(markerFile + ".tmp-") {
-                    _ = unlink(path + "/" + stray)  // a marker never renamed into place: nothing was lent
-                }
-                guard let bytes = try Sys.readFile(path + "/" + markerFile) else { continue }
                 let tree = path + "/" + treeEntry
-                if try Sys.lstatIfPresent(tree) != nil {
-                    try removeMarker(path)
-                    report.repairs.append("kept generation \(entry) of \(name) whole after an interrupted rollback")
+                guard Int(entry) != nil, try Sys.lstatIfPresent(tree) == nil else { continue }
+                guard let recorded = readRecord(path)?.tree else {
+                    try Recovery.moveToTrashAndDelete(path, name: name, root: root)
+                    report.problems.append("generation \(entry) of \(name) had no files and no readable record; removed it")
                     continue
                 }
-                guard let marker = RollbackMarker.decode(bytes), Recovery.stagingOwner(marker.staging) == name else {
-                    throw HangarError.operation("\(path)/\(markerFile) is unreadable and the generation has no files; delete \(path) by hand")
+                let lent = ((try? Sys.listDirectoryIfPresent(root.stagingPath)) ?? []).first { staging in
+                    Recovery.stagingOwner(staging) == name && (try? Sys.identityIfPresent(root.stagingEntry(staging))) == recorded
                 }
-                let staged = root.stagingEntry(marker.staging)
-                if try Sys.identityIfPresent(staged) == marker.tree {
-                    try Sys.rename(staged, tree)
+                if let lent {
+                    try Sys.rename(root.stagingEntry(lent), tree)
                     try? Sys.syncDirectory(root.stagingPath)
-                    try removeMarker(path)
+                    try? Sys.syncDirectory(path)
                     report.repairs.append("put generation \(entry) of \(name) back after an interrupted rollback")
-                } else if try Sys.identityIfPresent(root.backendPath(name)) == marker.tree {
+                } else if try Sys.identityIfPresent(root.backendPath(name)) == recorded {
                     try Recovery.moveToTrashAndDelete(path, name: name, root: root)
                     report.repairs.append("completed the rollback of \(name): the generation it used is installed")
                 } else {
@@ -320,42 +310,5 @@ public enum Generations {
             }
         }
         removeDirectoryIfEmpty(root: root, name: name)
-    }
-
-    private static func removeMarker(_ generationPath: String) throws {
-        let path = generationPath + "/" + markerFile
-        if unlink(path) != 0 && errno != ENOENT { throw Sys.failure("cannot remove", path, errno) }
-        try? Sys.syncDirectory(generationPath)
-    }
-}
-
-/// `rollback.json`: which staging entry holds a generation's tree while a rollback swaps it in.
-struct RollbackMarker: Equatable {
-    var staging: String
-    var tree: FileIdentity
-
-    func write(to path: String) throws {
-        let object = JSONObject([
-            "staging": .string(staging),
-            "device": .number(String(tree.device)),
-            "inode": .number(String(tree.inode)),
-        ])
-        let temp = path + ".tmp-\(Sys.pid)-\(Sys.randomToken())"
-        try Sys.writeFile(temp, Array(JSONValue.object(object).compact().utf8), mode: 0o644, exclusive: true, sync: true)
-        do {
-            try Sys.rename(temp, path)
-        } catch {
-            _ = unlink(temp)
-            throw error
-        }
-        try Sys.syncDirectory(Sys.parentPath(path))
-    }
-
-    static func decode(_ bytes: [UInt8]) -> RollbackMarker? {
-        guard let value = try? JSONValue.parse(bytes), case .object(let object) = value,
-              let staging = object["staging"]?.stringValue,
-              case .number(let device)? = object["device"], case .number(let inode)? = object["inode"],
-              let d = UInt64(device), let i = UInt64(inode) else { return nil }
-        return RollbackMarker(staging: staging, tree: FileIdentity(device: d, inode: i))
     }
 }

@@ -121,8 +121,7 @@ public final class BackendTransaction: Sendable {
         // rename(2) replaces an empty directory atomically, so the staging path never names a half tree.
         try Sys.rename(path, stagingPath)
         returnPath.withLock { $0 = path }
-        try? Sys.syncDirectory(root.stagingPath)
-        try? Sys.syncDirectory(Sys.parentPath(path))
+        // Not fsynced: the journal written before the swap is, and recovery finds the tree by its inode either way.
     }
 
     /// Writes LocalAI's `metadata.json` into the staged tree.

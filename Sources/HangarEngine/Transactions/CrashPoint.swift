@@ -22,7 +22,6 @@ public enum CrashPoint {
         "abort.mid-delete",               // part of an aborted staging dir deleted
         "uninstall.moved-to-trash",       // backend moved to trash, not yet deleted
         "recovery.before-journal-remove", // recovery repaired the backend but the journal is still there
-        "rollback.marker-written",        // rollback: marker in the generation, its tree not moved yet
         "rollback.tree-staged",           // rollback: the generation's tree renamed into staging, no journal
         "rollback.before-consume",        // rollback committed, the used generation (marker, no tree) still there
     ]
