@@ -15,7 +15,7 @@ struct RollbackSection: BenchSection {
     /// An upgrade keeping a generation over the same upgrade without (1.05 = 5 % more).
     let keepRatioGoal = 1.05
     /// 512 MiB copies: a handful of upgrades give a stable median without taking minutes.
-    let maxUpgradeIterations = 6
+    let maxUpgradeIterations = 16
 
     func run(_ options: BenchOptions) throws -> BenchReport {
         let root = NSTemporaryDirectory() + "hangar-bench-rollback-\(getpid())"
@@ -86,7 +86,8 @@ struct RollbackSection: BenchSection {
         var kept = Timing(id: "upgrade_keep", "e) hangar upgrade, replaced tree kept (keep_generations 1)")
         let upgrades = min(options.iterations, maxUpgradeIterations)
         for round in 0...upgrades {
-            for keeping in [false, true] {
+            // Which one goes first alternates too, so neither always follows the other's writeback.
+            for keeping in round % 2 == 0 ? [false, true] : [true, false] {
                 try keep(keeping ? 1 : 0)
                 let target = installedVersion() == "1.0.0" ? "2.0.0" : "1.0.0"
                 let started = clock.now
@@ -111,7 +112,7 @@ struct RollbackSection: BenchSection {
         report.facts = [
             ("tree", "run.sh + 64 files of 8 MiB = \(TextFormat.bytes(treeBytes)) per build, two builds"),
             ("rollback", "renames only: the generation's tree into staging, RENAME_EXCHANGE, the replaced tree into a new generation"),
-            ("upgrades", "\(upgrades) of each after a warm-up, alternating, each copying 512 MiB from a local directory"),
+            ("upgrades", "\(upgrades) of each after a warm-up, alternating (and alternating which goes first), each copying 512 MiB from a local directory and deleting 512 MiB (the replaced tree, or with keep_generations 1 the generation it pushes out)"),
         ]
         return report
     }

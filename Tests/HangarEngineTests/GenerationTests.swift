@@ -224,4 +224,18 @@ final class GenerationTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: f.backends + "/.hangar/staging"), [])
         _ = transaction
     }
+
+    /// A record lost to a power cut (it is not fsynced): recovery drops that generation and never touches the backend.
+    func testAGenerationWhoseRecordIsLostIsRemovedByRecovery() throws {
+        let f = try EngineFixture()
+        let engine = try upgraded(f)
+        let generation = try XCTUnwrap(try engine.generations(of: "foo").first)
+        try f.write(generation.path + "/generation.json", "")
+        XCTAssertEqual(try engine.generations(of: "foo"), [], "an unreadable generation is not offered")
+        let report = Recovery.run(root: BackendsRoot(f.backends))
+        XCTAssertEqual(report.repairs, ["removed generation \(generation.id) of foo: its record was lost"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: generation.path))
+        XCTAssertEqual(f.read(f.backends + "/foo/VERSION"), "2.0.0")
+        XCTAssertTrue(Recovery.run(root: BackendsRoot(f.backends)).isEmpty)
+    }
 }

@@ -146,8 +146,9 @@ public enum Generations {
             record["tree_inode"] = .number(String(identity.inode))
             let metadata = (try? Sys.readFile(oldTree + "/metadata.json")).flatMap { try? BackendMetadata.decode($0) }
             record["metadata"] = metadata.map { .object($0.jsonObject) } ?? .null
+            // Not fsynced: a record lost to a power cut makes recovery drop that generation, never the backend.
             try Sys.writeFile(incoming + "/" + recordFile, Array(JSONValue.object(record).goIndented().utf8),
-                              mode: 0o644, exclusive: true, sync: true)
+                              mode: 0o644, exclusive: true, sync: false)
             CrashPoint.hit("generation.incoming-written")
             try Sys.rename(oldTree, incoming + "/" + treeEntry)
         } catch {
@@ -258,13 +259,15 @@ public enum Generations {
 
     // MARK: - Recovery
 
-    /// Whether `name`'s generations need recovery: a half-written generation, or one whose tree a rollback took out.
+    /// Whether `name`'s generations need recovery: a half-written generation, one whose tree a rollback took out, or
+    /// one whose record is unreadable.
     static func needsRecovery(root: BackendsRoot, name: String) -> Bool {
         let dir = directory(root, name)
         guard let entries = try? Sys.listDirectoryIfPresent(dir) else { return false }
         return entries.contains { entry in
             entry.hasPrefix(incomingPrefix)
-                || (Int(entry) != nil && (try? Sys.lstatIfPresent(dir + "/" + entry + "/" + treeEntry)) == nil)
+                || (Int(entry) != nil && ((try? Sys.lstatIfPresent(dir + "/" + entry + "/" + treeEntry)) == nil
+                                          || readRecord(dir + "/" + entry) == nil))
         }
     }
 
@@ -284,7 +287,15 @@ public enum Generations {
                     continue
                 }
                 let tree = path + "/" + treeEntry
-                guard Int(entry) != nil, try Sys.lstatIfPresent(tree) == nil else { continue }
+                guard Int(entry) != nil else { continue }
+                if try Sys.lstatIfPresent(tree) != nil {
+                    if readRecord(path) == nil {
+                        // Only after a power cut (the record is written before the generation is published).
+                        try Recovery.moveToTrashAndDelete(path, name: name, root: root)
+                        report.repairs.append("removed generation \(entry) of \(name): its record was lost")
+                    }
+                    continue
+                }
                 guard let recorded = readRecord(path)?.tree else {
                     try Recovery.moveToTrashAndDelete(path, name: name, root: root)
                     report.problems.append("generation \(entry) of \(name) had no files and no readable record; removed it")
