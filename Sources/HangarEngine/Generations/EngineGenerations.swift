@@ -25,14 +25,7 @@ extension Engine {
             throw HangarError.configuration("generation numbers start at 1 (the most recent), got \(number)")
         }
         let kept = try generations(of: name)
-        if kept.isEmpty || !kept.contains(where: { $0.number == number }) {
-            let owner = kept.first?.backend ?? name
-            if kept.isEmpty {
-                throw HangarError.notFound("no previous version of \(owner) is kept to roll back to (one is kept at each upgrade or reinstall while keep_generations is above 0)")
-            }
-            let range = kept.count == 1 ? "only generation 1" : "generations 1 to \(kept.count)"
-            throw HangarError.notFound("\(owner) has no generation \(number): it keeps \(range) (hangar generations \(owner) lists them)")
-        }
+        _ = try Generations.pick(number, from: kept, owner: kept.first?.backend ?? name)
         return jobs.submit(.rollback, backend: name) { [store] context in
             try store.performRollback(name, to: number, context: context)
         }

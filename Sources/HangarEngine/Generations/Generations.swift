@@ -74,6 +74,19 @@ public enum Generations {
         return found
     }
 
+    /// Generation `number` of `all` (one backend's, as `list` returns them); the errors are the one line the CLI and
+    /// the UI show when there is none kept or no such number.
+    static func pick(_ number: Int, from all: [BackendGeneration], owner: String) throws -> BackendGeneration {
+        if all.isEmpty {
+            throw HangarError.notFound("no previous version of \(owner) is kept to roll back to (one is kept at each upgrade or reinstall while keep_generations is above 0)")
+        }
+        guard let generation = all.first(where: { $0.number == number }) else {
+            let range = all.count == 1 ? "only generation 1" : "generations 1 to \(all.count)"
+            throw HangarError.notFound("\(owner) has no generation \(number): it keeps \(range) (hangar generations \(owner) lists them)")
+        }
+        return generation
+    }
+
     /// Backend names that have a generations directory, sorted.
     public static func names(root: BackendsRoot) -> [String] {
         (try? Sys.listDirectoryIfPresent(root.generationsPath))?.filter(BackendName.isValid).sorted() ?? []

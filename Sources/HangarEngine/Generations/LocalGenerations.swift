@@ -36,26 +36,13 @@ extension LocalDirectoryStore {
         return Generations.list(root: root, name: try generationOwner(backend))
     }
 
-    /// Checks `number` names a kept generation of `owner`; the error is the one line the CLI and the UI show.
-    func generation(_ number: Int, of owner: String) throws -> BackendGeneration {
-        let all = Generations.list(root: root, name: owner)
-        if all.isEmpty {
-            throw HangarError.notFound("no previous version of \(owner) is kept to roll back to (one is kept at each upgrade or reinstall while keep_generations is above 0)")
-        }
-        guard let generation = all.first(where: { $0.number == number }) else {
-            let range = all.count == 1 ? "only generation 1" : "generations 1 to \(all.count)"
-            throw HangarError.notFound("\(owner) has no generation \(number): it keeps \(range) (hangar generations \(owner) lists them)")
-        }
-        return generation
-    }
-
     public func performRollback(_ name: String, to number: Int, context: JobContext) throws -> String {
         context.phase(.resolving, name)
         let owner = try generationOwner(name)
         let lock = try lockForGenerations([owner], context: context)
         defer { lock.release() }
         // Checked again under the lock: another process may have rolled back or pruned while this job waited.
-        let generation = try generation(number, of: owner)
+        let generation = try Generations.pick(number, from: Generations.list(root: root, name: owner), owner: owner)
         let current = try installed().get(owner)?.metadata
         try context.checkCancelled()
 
