@@ -158,6 +158,10 @@ final class CrashPointTests: CLITestCase {
             if c.operation == .rollback && state == .old && !kept.states.contains(.new) {
                 fail("the rollback did not happen, but its generation (\(fixture.foo1.version)) is gone: \(kept.states)")
             }
+            // Past the swap, the replaced build is kept (by the commit, or by recovery finishing it).
+            if [.upgrade, .reinstall, .rollback].contains(c.operation) && state == .new && !kept.states.contains(.old) {
+                fail("the replaced build is not kept as a generation: \(kept.states)")
+            }
             let leftovers = site.leftovers()
             if !leftovers.isEmpty { fail("leftovers after recovery: \(leftovers)") }
             let entries = site.backendEntries()

@@ -295,8 +295,15 @@ public enum Generations {
             let path = dir + "/" + entry
             do {
                 if entry.hasPrefix(incomingPrefix) {
-                    try Recovery.moveToTrashAndDelete(path, name: name, root: root)
-                    report.repairs.append("removed a half-written generation of \(name) (the build it held had been replaced)")
+                    // Record and tree both there: only the publishing rename was missing, so finish it.
+                    if readRecord(path) != nil, (try? Sys.lstatIfPresent(path + "/" + treeEntry)) != nil {
+                        let id = (ids(in: dir).max() ?? 0) + 1
+                        try Sys.rename(path, dir + "/\(id)")
+                        report.repairs.append("kept the replaced build of \(name) as generation 1 (an interrupted upgrade had not published it)")
+                    } else {
+                        try Recovery.moveToTrashAndDelete(path, name: name, root: root)
+                        report.repairs.append("removed a half-written generation of \(name)")
+                    }
                     continue
                 }
                 let tree = path + "/" + treeEntry

@@ -189,7 +189,7 @@ public final class BackendTransaction: Sendable {
             let journal = TransactionJournal(
                 format: TransactionJournal.currentFormat, name: name, operation: operation,
                 staging: stagingEntry, aside: asideEntry, old: live.map(Sys.identity), new: newIdentity,
-                pid: Sys.pid, startedAt: Sys.now())
+                pid: Sys.pid, startedAt: Sys.now(), keep: generationPolicy?.keep)
             do { try journal.write(in: root) } catch let error as HangarError { return try rollBack(error, journal: true) }
 
             if live == nil {
