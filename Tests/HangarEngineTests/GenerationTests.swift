@@ -238,4 +238,16 @@ final class GenerationTests: XCTestCase {
         XCTAssertEqual(f.read(f.backends + "/foo/VERSION"), "2.0.0")
         XCTAssertTrue(Recovery.run(root: BackendsRoot(f.backends)).isEmpty)
     }
+
+    func testUninstallDeletesTheKeptVersionsToo() throws {
+        let f = try EngineFixture()
+        let engine = try upgraded(f)
+        let kept = try XCTUnwrap(try engine.generations(of: "foo").first)
+        let outcome = try finish(engine) { try $0.uninstall("foo") }
+        guard case .succeeded(let summary) = outcome else { return XCTFail("\(outcome)") }
+        XCTAssertTrue(summary.hasPrefix("uninstalled foo ("), summary)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: kept.path))
+        XCTAssertEqual(try engine.generations(), [])
+        XCTAssertThrowsError(try engine.rollback("foo"))
+    }
 }

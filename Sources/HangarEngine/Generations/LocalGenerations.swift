@@ -82,6 +82,20 @@ extension LocalDirectoryStore {
         return removed
     }
 
+    /// An uninstall frees the kept versions too (a user uninstalls to get the space back). The caller holds the
+    /// names' locks. Returns the bytes freed.
+    func dropGenerations(of names: [String], context: JobContext) -> Int64 {
+        var freed: Int64 = 0
+        for name in names {
+            do {
+                freed += try Generations.prune(root: root, name: name, keep: 0).reduce(0) { $0 + $1.diskBytes }
+            } catch {
+                context.warning("could not delete the kept versions of \(name): \(error); `hangar prune \(name) --keep 0` retries")
+            }
+        }
+        return freed
+    }
+
     /// Same rule as every operation: interactive jobs wait for the backend, background ones give way.
     private func lockForGenerations(_ names: [String], context: JobContext) throws -> BackendLock {
         if context.isBackground {

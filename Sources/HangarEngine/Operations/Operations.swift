@@ -202,6 +202,7 @@ extension LocalDirectoryStore {
         }
         freed += try BackendRemoval.remove(dirName, root: root).diskBytes
         removed.insert(dirName, at: 0)
+        freed += dropGenerations(of: removed, context: context)
         return "uninstalled " + removed.joined(separator: " and ") + " (\(TextFormat.bytes(freed)) freed)"
     }
 
