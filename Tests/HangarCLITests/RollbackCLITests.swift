@@ -92,6 +92,22 @@ final class RollbackCLITests: CLITestCase {
         XCTAssertEqual(TreeSnapshot.take(site.path("foo")), snapshot)
     }
 
+    /// Too little free space: the upgrade succeeds, says the replaced build was deleted instead of kept.
+    func testAnUpgradeOnAFullDiskSaysTheReplacedBuildWasNotKept() throws {
+        let v1 = try sandbox.source("foo", "1.0.0")
+        let v2 = try sandbox.source("foo", "2.0.0")
+        let gallery = try sandbox.gallery("index.yaml", [.concrete("foo", v2)])
+        let site = try sandbox.site("full")
+        try site.installCopy(v1, as: "foo", gallery: gallery)
+        let upgrade = try site.run(["upgrade", "foo"], gallery: gallery, env: ["HANGAR_FAKE_FREE_BYTES": "4096"])
+        XCTAssertEqual(upgrade.status, 0, upgrade.transcript)
+        XCTAssertTrue(upgrade.transcript.contains("the replaced build of foo was deleted, not kept for rollback: only 4.0 KiB free"),
+                      upgrade.transcript)
+        XCTAssertEqual(site.state(of: "foo", old: v1, new: v2), .new)
+        XCTAssertEqual(site.generations(of: "foo", old: v1, new: v2).states, [])
+        XCTAssertEqual(site.leftovers(), [])
+    }
+
     /// A rollback and an upgrade of the same backend started together: the backend lock puts one after the other,
     /// both succeed, and foo ends whole at what the later one put there, with the other kept as its generation.
     func testARollbackRacingAnUpgradeEndsWholeAtOneOfThem() throws {
