@@ -84,6 +84,9 @@ struct RollbackSection: BenchSection {
         // d, e) Upgrades of 512 MiB alternating between the two builds, keeping a generation or not (alternating).
         var plain = Timing(id: "upgrade_delete", "d) hangar upgrade, replaced tree deleted (keep_generations 0)")
         var kept = Timing(id: "upgrade_keep", "e) hangar upgrade, replaced tree kept (keep_generations 1)")
+        // Each round's two upgrades run back to back, under the same load from other processes: the median of the
+        // per-round ratios is far less noisy than the ratio of two medians over minutes of a shared disk.
+        var pairRatios: [Double] = []
         let upgrades = min(options.iterations, maxUpgradeIterations)
         for round in 0...upgrades {
             // Which one goes first alternates too, so neither always follows the other's writeback.
@@ -98,6 +101,7 @@ struct RollbackSection: BenchSection {
                 guard installedVersion() == target else { throw BenchFailure("upgrade to \(target) did not happen") }
             }
             if try engine.generations(of: "big").isEmpty { throw BenchFailure("no generation was kept") }
+            if round > 0 { pairRatios.append(kept.samples.last! / plain.samples.last!) }
         }
 
         var report = BenchReport(id: id, section: title)
@@ -106,15 +110,22 @@ struct RollbackSection: BenchSection {
             BenchCheck(id: "rollback_job_ms", label: "a) median", value: job.median, goal: jobGoal, unit: " ms"),
             BenchCheck(id: "rollback_command_ratio", label: "c/b (median)", value: rollback.median / list.median,
                        goal: commandRatioGoal, unit: "×"),
-            BenchCheck(id: "keep_generation_added_percent", label: "e/d - 1 (median)",
-                       value: (kept.median / plain.median - 1) * 100, goal: keepGoalPercent, unit: " %"),
+            BenchCheck(id: "keep_generation_added_percent", label: "e/d - 1 (median of rounds)",
+                       value: (Self.median(pairRatios) - 1) * 100, goal: keepGoalPercent, unit: " %"),
         ]
         report.facts = [
+            ("e/d - 1 (ratio of medians)", format((kept.median / plain.median - 1) * 100) + " %"),
             ("tree", "run.sh + 64 files of 8 MiB = \(TextFormat.bytes(treeBytes)) per build, two builds"),
             ("rollback", "renames only: the generation's tree into staging, RENAME_EXCHANGE, the replaced tree into a new generation"),
             ("upgrades", "\(upgrades) of each after a warm-up, alternating (and alternating which goes first), each copying 512 MiB from a local directory and deleting 512 MiB (the replaced tree, or with keep_generations 1 the generation it pushes out)"),
         ]
         return report
+    }
+
+    private static func median(_ values: [Double]) -> Double {
+        guard !values.isEmpty else { return .nan }
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
     /// run.sh, VERSION and 64 files of 8 MiB (distinct bytes per version). Returns the bytes written.
