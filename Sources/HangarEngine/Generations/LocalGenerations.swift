@@ -54,7 +54,8 @@ extension LocalDirectoryStore {
                 if phase == .swapping { try context.checkCancelled() }
             }
             warnings.forEach(context.warning)
-            let from = current.map(Self.describe) ?? "nothing installed"
+            // No metadata: either nothing was installed (a fresh install from the generation) or it was unreadable.
+            let from = current.map(Self.describe) ?? (result.replacedPrevious ? "the unreadable install" : "nothing installed")
             let kept = result.keptGeneration ? " (\(from) kept as generation 1)" : ""
             return "rolled back \(owner) \(from) → \(generation.label)\(kept)"
         } catch {
