@@ -96,4 +96,23 @@ final class RollbackUITests: XCTestCase {
         }
         XCTAssertNil(KeyMap.action(for: .char("R"), on: .catalog))
     }
+
+    func testASCIIScreensMarkTheRowAndDetailListsTheKeptVersion() throws { try onMain {
+        let fixture = try TUIFixture()
+        let engine = try fixture.engine()
+        XCTAssertTrue(engine.jobs.wait(try engine.upgrade("piper")).isSuccess)
+        var state = try UIState.loaded(engine, glyphs: .ascii)
+        let canvas = draw(state)
+        let row = line(canvas, containing: "piper ")
+        XCTAssertTrue(row.contains("v0.9.0") && row.contains("<<"), row)
+        XCTAssertFalse(line(canvas, containing: "kokoro").contains("<<"), canvas.text)
+        let index = try XCTUnwrap(state.backendRows.firstIndex { $0.name == "piper" })
+        state.select(index, on: .backends)
+        _ = state.perform(.openDetail)
+        let detail = draw(state)
+        XCTAssertTrue(line(detail, containing: "previous 1").contains("v0.8.0, replaced "), detail.text)
+        _ = state.perform(.rollbackSelected)
+        XCTAssertEqual(state.confirmation?.effect, .rollback("piper"))
+        XCTAssertEqual(state.handle(.char("y")), [.rollback("piper")])
+    } }
 }
