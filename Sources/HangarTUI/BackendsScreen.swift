@@ -86,6 +86,8 @@ enum BackendsScreen {
             if let hold = state.snapshot.holds[UpgradeDecision.target(of: row)] {
                 kind = hold.text + (kind.isEmpty ? "" : ", " + kind)
             }
+            // A kept previous version: R rolls back to it.
+            if !state.generations(for: row).isEmpty { kind = g.previous + (kind.isEmpty ? "" : " " + kind) }
             if let job, job.total > 0 {
                 // A running transfer draws its bar where the kind marks are; they come back when the job ends.
                 progress(job, state: state, canvas, x: kindX, y: y, width: c.kind, selected: selected)

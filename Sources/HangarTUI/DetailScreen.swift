@@ -24,6 +24,7 @@ enum DetailScreen {
             ("directory", row.directory, .text),
             ("size on disk", state.sizeOnDisk(of: row.name).map(TextFormat.bytes) ?? "measuring\(g.ellipsis)", .text),
         ]
+        lines += state.generationLines(for: row)
         if let broken = row.broken { lines.append(("error", broken, .error)) }
         if let hold = state.snapshot.holds[UpgradeDecision.target(of: row)] {
             lines.append(("hold", "\(hold.text) (since \(hold.heldAt)); upgrades skip it, h releases it", .warning))

@@ -13,12 +13,14 @@ public enum Effect: Equatable, Sendable {
     /// Install exactly this tag of a backend's image, pinned.
     case installTag(String, String)
     case unhold(String)
+    case rollback(String)
     case cancel(JobID)
     case checkNow
     case setAutoUpgrade(Bool)
     case setPreferDevelopment(Bool)
     case setCheckInterval(Double)
     case setTheme(String)
+    case setKeepGenerations(Int)
     case quit(cancelJobs: Bool)
 }
 

@@ -34,6 +34,10 @@ public struct EngineSnapshot: Sendable {
     public var diskUsage: [String: Int64] = [:]
     /// True once `measureDiskUsage` ran on this listing (sizes may still be missing for unreadable directories).
     public var diskUsageMeasured = false
+    /// Kept previous versions by backend directory (a meta's are under its concrete), most recent first.
+    public var generations: [String: [BackendGeneration]] = [:]
+    /// `keep_generations` from hangar.json.
+    public var keepGenerations = HangarSettings.defaultKeepGenerations
 
     /// Reads the installed listing, the galleries and the settings of `engine`.
     public static func load(_ engine: Engine) -> EngineSnapshot {
@@ -56,6 +60,8 @@ public struct EngineSnapshot: Sendable {
         snapshot.backendsPath = engine.configuration.backendsPath
         snapshot.configDir = engine.configuration.configDir
         snapshot.devSuffix = engine.configuration.devSuffix
+        snapshot.generations = Dictionary(grouping: (try? engine.generations()) ?? [], by: \.backend)
+        snapshot.keepGenerations = engine.keepGenerations
         snapshot.loadedAt = Date()
         return snapshot
     }

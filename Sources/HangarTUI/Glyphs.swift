@@ -7,6 +7,8 @@ public struct Glyphs: Sendable, Equatable {
     public var ok: String
     public var failed: String
     public var rolledBack: String
+    /// Marks a backend that keeps a previous version to roll back to.
+    public var previous: String
     public var cancelled: String
     public var barFull: String
     public var barEmpty: String
@@ -22,12 +24,12 @@ public struct Glyphs: Sendable, Equatable {
     public var spinner: [String]
 
     public static let unicode = Glyphs(
-        upgrade: "↑", arrow: "→", ok: "✓", failed: "✗", rolledBack: "↺", cancelled: "⊘",
+        upgrade: "↑", arrow: "→", ok: "✓", failed: "✗", rolledBack: "↺", previous: "↶", cancelled: "⊘",
         barFull: "█", barEmpty: "░", horizontal: "─", vertical: "│", corners: ["┌", "┐", "└", "┘"],
         cursor: "▸", separator: "·", ellipsis: "…", dash: "—", spinner: ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"])
 
     public static let ascii = Glyphs(
-        upgrade: "^", arrow: "->", ok: "+", failed: "x", rolledBack: "<", cancelled: "-",
+        upgrade: "^", arrow: "->", ok: "+", failed: "x", rolledBack: "<", previous: "<<", cancelled: "-",
         barFull: "#", barEmpty: ".", horizontal: "-", vertical: "|", corners: ["+", "+", "+", "+"],
         cursor: ">", separator: "-", ellipsis: "...", dash: "-", spinner: ["|", "/", "-", "\\"])
 
@@ -51,6 +53,7 @@ public struct Glyphs: Sendable, Equatable {
             "‘": "'", "’": "'", "▶": ">", "▪": "*", "■": "#", "▒": ":", "▓": "#", "×": "x", "\u{A0}": " ",
         ]
         let pairs = [(u.upgrade, a.upgrade), (u.arrow, a.arrow), (u.ok, a.ok), (u.failed, a.failed), (u.rolledBack, a.rolledBack),
+                     (u.previous, a.previous),
                      (u.cancelled, a.cancelled), (u.barFull, a.barFull), (u.barEmpty, a.barEmpty), (u.horizontal, a.horizontal),
                      (u.vertical, a.vertical), (u.cursor, a.cursor), (u.separator, a.separator), (u.ellipsis, a.ellipsis),
                      (u.dash, a.dash)] + zip(u.corners, a.corners).map { ($0, $1) }

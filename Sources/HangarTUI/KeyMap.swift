@@ -27,6 +27,7 @@ public enum Action: Equatable, Sendable {
     case openDetail, startFilter, escape
     case upgradeSelected, upgradeAll, reinstallSelected, installSelected, uninstallSelected
     case checkNow, cancelSelectedJob, clearFinishedJobs, toggleHold, toggleJobsHistory, showVersions
+    case rollbackSelected
     case toggleAutoUpgrade, cycleSort, toggleShowAll, toggleDevelopment
     case activateSetting, adjustSetting(Int)
     case help, quit, forceQuit
@@ -71,6 +72,7 @@ public enum KeyMap {
                 b([.char("r")], "r", .reinstallSelected, "reinstall the selected backend"),
                 b([.char("d")], "d", .uninstallSelected, "uninstall the selected backend", footer: true),
                 b([.char("h")], "h", .toggleHold, "hold the selected backend (upgrades skip it) or release it"),
+                b([.char("R")], "R", .rollbackSelected, "roll back to the previous version (\(glyphs.previous) marks rows that keep one)"),
                 b([.char("c")], "c", .checkNow, "check for upgrades now", footer: true),
                 b([.char("o")], "o", .cycleSort, "order: by name, upgrades first, upgrades only"),
             ]
@@ -93,6 +95,7 @@ public enum KeyMap {
                 b([.char("d")], "d", .uninstallSelected, "uninstall this backend", footer: true),
                 b([.char("h")], "h", .toggleHold, "hold this backend (upgrades skip it) or release it"),
                 b([.char("v")], "v", .showVersions, "versions: the image's versioned builds; Enter installs one, pinned", footer: true),
+                b([.char("R")], "R", .rollbackSelected, "roll back to the previous version", footer: true),
                 b([.char("c")], "c", .checkNow, "check for upgrades now"),
                 b([.escape], "Esc", .escape, "back to Backends", footer: true),
             ]

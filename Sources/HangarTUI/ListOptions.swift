@@ -7,5 +7,5 @@ public enum BackendOrder: String, CaseIterable, Sendable {
 
 /// A row of the Settings screen.
 public enum SettingItem: Int, CaseIterable, Sendable {
-    case autoUpgrade, checkInterval, preferDevelopment, capability, galleries, theme
+    case autoUpgrade, checkInterval, preferDevelopment, capability, galleries, keepGenerations, theme
 }

@@ -48,6 +48,9 @@ enum SettingsScreen {
                 return (text, g.entryCount == 0 ? .error : .dim)
             }
             return ("Galleries", "\(s.galleries.count) configured", notes.isEmpty ? [("none configured", .warning)] : notes)
+        case .keepGenerations:
+            return ("Previous versions kept", s.keepGenerations == 0 ? "none (rollback off)" : "\(s.keepGenerations) per backend",
+                    [("\(state.glyphs == .ascii ? "Left/Right" : "←/→") changes; keep_generations in \(s.configDir)/\(HangarSettingsFile.fileName); each is a whole backend tree on disk", .dim)])
         case .theme:
             return ("Theme", state.themeName,
                     [("Enter or \(state.glyphs == .ascii ? "Left/Right" : "←/→") cycles: \(state.themeNames.joined(separator: ", "))"

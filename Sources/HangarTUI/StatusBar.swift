@@ -49,6 +49,7 @@ enum StatusBar {
         case .upgradeAll: return "upgrade all"
         case .reinstallSelected: return "reinstall"
         case .uninstallSelected: return "uninstall"
+        case .rollbackSelected: return "roll back"
         case .installSelected: return "install"
         case .checkNow: return "check"
         case .cancelSelectedJob: return "cancel"

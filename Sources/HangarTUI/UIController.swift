@@ -202,6 +202,9 @@ public final class UIController {
                 let released = try engine.unhold(name)
                 reloadSettings()
                 state.message = (released.map { "\($0) is no longer held" } ?? "\(name) was not held", false)
+            case .rollback(let name):
+                track(try engine.rollback(name), .rollback, name)
+                state.message = ("rollback \(name) queued", false)
             case .cancel(let id): engine.jobs.cancel(id)
             // The user asked: the galleries are fetched again, not taken from the in-memory copy.
             case .checkNow:
@@ -235,6 +238,10 @@ public final class UIController {
                     state.themeName = name
                     state.message = ("theme \(name), saved in \(engine.hangarSettings.path)", false)
                 }
+            case .setKeepGenerations(let count):
+                try engine.setKeepGenerations(count)
+                state.snapshot.keepGenerations = count
+                state.message = ("keep \(count) previous version\(count == 1 ? "" : "s") per backend (from the next upgrade), saved in \(engine.hangarSettings.path)", false)
             case .quit(let cancelJobs):
                 onQuit?(cancelJobs)
             }

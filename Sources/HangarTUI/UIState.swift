@@ -224,6 +224,7 @@ public struct UIState: Sendable {
         case .uninstallSelected: uninstallSelected()
         case .toggleHold: return toggleHold()
         case .showVersions: return showVersions()
+        case .rollbackSelected: rollbackSelected()
         case .checkNow:
             message = ("checking for upgrades" + glyphs.ellipsis, false)
             return [.checkNow]
@@ -457,6 +458,8 @@ public struct UIState: Sendable {
             guard !themeNames.isEmpty else { return [] }
             let index = themeNames.firstIndex(of: themeName) ?? 0
             return [.setTheme(themeNames[(index + step + themeNames.count) % themeNames.count])]
+        case .keepGenerations:
+            return keepGenerationsEffect(step: step)
         case .capability, .galleries:
             if activate { message = ("\(item == .capability ? "capability" : "galleries") are set by flags or LocalAI's environment, not here", false) }
             return []

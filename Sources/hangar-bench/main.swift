@@ -30,6 +30,7 @@ let allSections: [any BenchSection] = [
     OCIInstallSection(),
     TUISection(),
     HistorySection(),
+    RollbackSection(),
 ]
 let sections = allSections.filter { section in options.only.map { $0 == section.id } ?? true }
 if sections.isEmpty, let only = options.only {

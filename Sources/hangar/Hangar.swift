@@ -18,7 +18,8 @@ struct Hangar: ParsableCommand {
         subcommands: [UICommand.self, ListCommand.self, CheckCommand.self, InstallCommand.self, ReinstallCommand.self,
                       UninstallCommand.self, UpgradeCommand.self, SettingsCommand.self, RecoverCommand.self,
                       DemoCommand.self, DaemonCommand.self, HistoryCommand.self, HoldCommand.self,
-                      UnholdCommand.self, VersionsCommand.self],
+                      UnholdCommand.self, VersionsCommand.self, RollbackCommand.self, GenerationsCommand.self,
+                      PruneCommand.self],
         defaultSubcommand: UICommand.self)
 
     /// Exit codes: 0 success, 1 an operation failed, 2 usage or configuration error.

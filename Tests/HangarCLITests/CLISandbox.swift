@@ -131,6 +131,29 @@ struct Site: Sendable {
         return found.sorted()
     }
 
+    /// The kept generations of `name` judged against the two trees they may be, and what is wrong with any of them
+    /// (a half-written one, stray files, a tree of neither version).
+    func generations(of name: String, old: SourceTree?, new: SourceTree?) -> (states: [BackendState], problems: [String]) {
+        let dir = backends + "/.hangar/generations/" + name
+        var states: [BackendState] = []
+        var problems: [String] = []
+        for entry in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() {
+            guard Int(entry) != nil else {
+                problems.append("stray entry .hangar/generations/\(name)/\(entry)")
+                continue
+            }
+            let contents = ((try? FileManager.default.contentsOfDirectory(atPath: dir + "/" + entry)) ?? []).sorted()
+            if contents != ["generation.json", "tree"] {
+                problems.append("generation \(entry) of \(name) holds \(contents), not generation.json and tree")
+                continue
+            }
+            let state = BackendState.classify(dir + "/" + entry + "/tree", old: old, new: new)
+            if state != .old && state != .new { problems.append("generation \(entry) of \(name) is \(state)") }
+            states.append(state)
+        }
+        return (states, problems)
+    }
+
     /// Entries of the backends directory besides hangar's `.hangar`.
     func backendEntries() -> Set<String> {
         Set(((try? FileManager.default.contentsOfDirectory(atPath: backends)) ?? []).filter { $0 != ".hangar" })

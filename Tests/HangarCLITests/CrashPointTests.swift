@@ -13,6 +13,8 @@ final class CrashPointTests: CLITestCase {
         case upgrade, reinstall, freshInstall, uninstall
         /// An upgrade whose new version has no run.sh: validation fails and the staged copy is aborted.
         case failedUpgrade
+        /// A rollback of foo 2.0.0 to its kept generation 1.0.0 (made by an upgrade that was not killed).
+        case rollback
     }
 
     /// How the state is repaired after the kill.
@@ -23,6 +25,8 @@ final class CrashPointTests: CLITestCase {
 
     static let preJournal = ["stage.created", "commit.before-journal", "journal.temp-written"]
     static let afterSwap = ["cleanup.old-in-trash", "cleanup.journal-removed"]
+    /// Keeping the replaced tree as a generation (upgrades, reinstalls and rollbacks keep one by default).
+    static let keeping = ["generation.incoming-written", "generation.tree-moved", "generation.published"]
     static let recoveryPoint = "recovery.before-journal-remove"
 
     /// The points each operation passes (asserted: a point listed here that does not kill the process fails).
@@ -31,13 +35,18 @@ final class CrashPointTests: CLITestCase {
         case .upgrade, .reinstall:
             let swap = fallback ? ["swap.before-first-rename", "swap.between-renames", "swap.after-second-rename"]
                                 : ["swap.before-exchange", "swap.after-exchange"]
-            return preJournal + swap + afterSwap + ["trash.mid-delete"]
+            return preJournal + swap + keeping + afterSwap
         case .freshInstall:
             return preJournal + ["swap.before-noreplace-rename", "swap.after-noreplace-rename"] + afterSwap
         case .uninstall:
             return ["uninstall.moved-to-trash", "trash.mid-delete"]
         case .failedUpgrade:
             return ["stage.created", "abort.mid-delete"]
+        case .rollback:
+            let swap = fallback ? ["swap.before-first-rename", "swap.between-renames", "swap.after-second-rename"]
+                                : ["swap.before-exchange", "swap.after-exchange"]
+            return ["stage.created", "rollback.tree-staged", "commit.before-journal",
+                    "journal.temp-written"] + swap + keeping + afterSwap + ["rollback.before-consume", "trash.mid-delete"]
         }
     }
 
@@ -49,6 +58,8 @@ final class CrashPointTests: CLITestCase {
         (.upgrade, true, "swap.after-second-rename"), (.upgrade, true, "cleanup.old-in-trash"),
         (.freshInstall, false, "swap.before-noreplace-rename"), (.freshInstall, false, "swap.after-noreplace-rename"),
         (.freshInstall, true, "cleanup.old-in-trash"),
+        (.rollback, false, "swap.before-exchange"), (.rollback, false, "generation.tree-moved"),
+        (.rollback, true, "swap.between-renames"),
     ]
 
     /// Shared, read-only sources and gallery: foo 1.0.0 → 2.0.0, and "broken" whose 2.0.0 lacks run.sh.
@@ -102,8 +113,16 @@ final class CrashPointTests: CLITestCase {
                 name = "foo"; args = ["uninstall", "foo"]; old = fixture.foo1; new = nil; allowed = [.missing, .old]
             case .failedUpgrade:
                 name = "broken"; args = ["upgrade", "broken"]; old = fixture.broken1; new = fixture.broken2; allowed = [.old]
+            case .rollback:
+                name = "foo"; args = ["rollback", "foo"]; old = fixture.foo2; new = fixture.foo1; allowed = [.old, .new]
             }
-            if let old { try site.installCopy(old, as: name, alias: name == "foo" ? "fooalias" : "", gallery: fixture.gallery) }
+            if c.operation == .rollback {
+                try site.installCopy(fixture.foo1, as: name, alias: "fooalias", gallery: fixture.gallery)
+                let upgrade = try site.run(["upgrade", "foo"], gallery: fixture.gallery)
+                if upgrade.status != 0 { fail("the upgrade making the generation failed: \(upgrade.transcript)") }
+            } else if let old {
+                try site.installCopy(old, as: name, alias: name == "foo" ? "fooalias" : "", gallery: fixture.gallery)
+            }
 
             var env = ["HANGAR_CRASH_AT": c.point]
             if c.fallback { env["HANGAR_FORCE_RENAME_FALLBACK"] = "1" }
@@ -133,6 +152,16 @@ final class CrashPointTests: CLITestCase {
 
             let state = site.state(of: name, old: old, new: new)
             if !allowed.contains(state) { fail("backend is \(state); allowed: \(allowed)") }
+            // No generation is half-written: each is a numbered dir with its record and a whole tree of one version.
+            let kept = site.generations(of: name, old: old, new: new)
+            for problem in kept.problems { fail(problem) }
+            if c.operation == .rollback && state == .old && !kept.states.contains(.new) {
+                fail("the rollback did not happen, but its generation (\(fixture.foo1.version)) is gone: \(kept.states)")
+            }
+            // Past the swap, the replaced build is kept (by the commit, or by recovery finishing it).
+            if [.upgrade, .reinstall, .rollback].contains(c.operation) && state == .new && !kept.states.contains(.old) {
+                fail("the replaced build is not kept as a generation: \(kept.states)")
+            }
             let leftovers = site.leftovers()
             if !leftovers.isEmpty { fail("leftovers after recovery: \(leftovers)") }
             let entries = site.backendEntries()
@@ -203,6 +232,10 @@ final class CrashPointTests: CLITestCase {
     func testKilledUninstallRecoversToAbsentOrPresent() throws { try check(cases(.uninstall)) }
 
     func testKilledFailedUpgradeKeepsTheOldVersion() throws { try check(cases(.failedUpgrade)) }
+
+    /// Killed anywhere in a rollback: foo ends at 2.0.0 with generation 1.0.0 whole, or at 1.0.0 (2.0.0 kept
+    /// unless the kill came between the swap and keeping it).
+    func testKilledRollbackRecoversToOldOrNewWithGenerationsWhole() throws { try check(cases(.rollback)) }
 
     /// A recovery killed before it drops the journal must be finished by the next one.
     func testKilledRecoveryIsFinishedByTheNextOne() throws {

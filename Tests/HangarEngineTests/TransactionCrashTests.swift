@@ -43,6 +43,19 @@ final class TransactionCrashTests: XCTestCase {
         cases.append(Case(scenario: "uninstall", point: "uninstall.moved-to-trash", fallback: false, expect: .absent))
         cases.append(Case(scenario: "uninstall", point: "trash.mid-delete", fallback: false, expect: .absent))
         cases.append(Case(scenario: "recover", point: "recovery.before-journal-remove", fallback: true, expect: .new))
+        // An upgrade keeping the old tree as a generation: killed while keeping it, the new version is in place.
+        for fallback in [false, true] {
+            for point in ["generation.incoming-written", "generation.tree-moved", "generation.published"] {
+                cases.append(Case(scenario: "keep", point: point, fallback: fallback, expect: .new))
+            }
+        }
+        // A kept upgrade to 2 (not killed), then a rollback to 1 killed: before the swap 2 stays, after it 1.
+        for fallback in [false, true] {
+            for point in ["rollback.tree-staged"] {
+                cases.append(Case(scenario: "rollback", point: point, fallback: fallback, expect: .new))
+            }
+            cases.append(Case(scenario: "rollback", point: "rollback.before-consume", fallback: fallback, expect: .old))
+        }
         return cases
     }()
 
@@ -79,7 +92,7 @@ final class TransactionCrashTests: XCTestCase {
         if testCase.scenario == "upgrade" && !testCase.fallback {
             XCTAssertTrue(present, "\(label): backend missing right after the kill")
         }
-        if present && testCase.scenario != "install" {
+        if present && testCase.scenario != "install" && testCase.scenario != "rollback" {
             let now = withoutMetadata(box.listing(live))
             XCTAssertTrue(now == oldListing || now == newListing, "\(label): live tree is mixed: \(now)")
         }
@@ -96,6 +109,17 @@ final class TransactionCrashTests: XCTestCase {
             XCTAssertEqual(box.read(live + "/metadata.json"), BackendMetadata(name: "foo", version: "2").encoded(), label)
         }
         XCTAssertEqual(box.leftovers(), [], "\(label): leftovers after recovery; report: \(report.lines)")
+        // Every generation left is whole: a numbered dir with its record and a tree of one of the two versions.
+        for generation in Generations.list(root: box.root, name: "foo") {
+            let tree = withoutMetadata(box.listing(generation.path + "/tree"))
+            XCTAssertTrue(tree == withoutMetadata(oldListing) || tree == newListing, "\(label): generation \(generation.id) is mixed")
+        }
+        let entries = ((try? Sys.listDirectoryIfPresent(box.root.generationsPath + "/foo")) ?? nil) ?? []
+        XCTAssertEqual(entries.filter { Int($0) == nil }, [], "\(label): half-written generations")
+        XCTAssertEqual(entries.count, Generations.list(root: box.root, name: "foo").count, "\(label): a generation is not whole")
+        if testCase.scenario == "rollback" && testCase.expect == .new {
+            XCTAssertEqual(Generations.list(root: box.root, name: "foo").count, 1, "\(label): the rollback's generation is lost")
+        }
         XCTAssertTrue(Recovery(root: box.root).run().isEmpty, "\(label): a second recovery must have nothing to do")
 
         // And the backend is usable for the next transaction.
@@ -183,7 +207,10 @@ final class TransactionCrashTests: XCTestCase {
                 let repeats = Int(environment["HANGAR_TXN_CHILD_REPEAT"] ?? "1") ?? 1
                 for _ in 0..<repeats {
                     guard let lock = try locks.lock(["foo"], mode: .wait) else { exit(4) }
-                    let transaction = try BackendTransaction.begin(root: root, name: "foo", operation: scenario == "abort" ? "upgrade" : scenario, lock: lock)
+                    let operation = scenario == "abort" || scenario == "keep" || scenario == "rollback" ? "upgrade" : scenario
+                    let policy = scenario == "keep" || scenario == "rollback" ? GenerationPolicy(keep: 1) : nil
+                    let transaction = try BackendTransaction.begin(root: root, name: "foo", operation: operation, lock: lock,
+                                                                   keepGenerations: policy)
                     try FileTree.copyContents(of: source, into: transaction.stagingPath)
                     try transaction.validate(what: source)
                     try transaction.writeMetadata(BackendMetadata(name: "foo", version: "2"))
@@ -191,6 +218,11 @@ final class TransactionCrashTests: XCTestCase {
                         transaction.abort()
                     } else {
                         try transaction.commit()
+                    }
+                    if scenario == "rollback", let generation = Generations.list(root: root, name: "foo").first {
+                        var warnings: [String] = []
+                        _ = try Generations.rollBack("foo", to: generation, root: root, policy: GenerationPolicy(keep: 1),
+                                                 lock: lock, warnings: &warnings)
                     }
                     lock.release()
                 }

@@ -3,7 +3,7 @@ public typealias JobID = Int
 
 /// What a job does to a backend.
 public enum JobOperation: String, Sendable, Equatable, CaseIterable {
-    case install, reinstall, upgrade, uninstall
+    case install, reinstall, upgrade, uninstall, rollback
 }
 
 /// The steps an operation goes through, in the order they can happen.

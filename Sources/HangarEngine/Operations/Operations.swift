@@ -72,7 +72,8 @@ extension LocalDirectoryStore {
         let previous = (try? installed().get(entry.name))?.metadata.map(BuildIdentity.init)
         // What the job set out to install, so a failure is recorded with it too; the digest comes with the pull.
         context.recordChange(from: previous, to: BuildIdentity(version: entry.version, digest: ""))
-        let transaction = try BackendTransaction.begin(root: root, name: entry.name, operation: context.operation.rawValue)
+        let transaction = try BackendTransaction.begin(root: root, name: entry.name, operation: context.operation.rawValue,
+                                                       keepGenerations: context.operation == .reinstall ? generationPolicy : nil)
         do {
             let digest = try fetch(candidates: [primary] + fallbacks, sha256: entry.sha256, into: transaction, context: context)
             context.phase(.validating, "run.sh")
@@ -84,7 +85,7 @@ extension LocalDirectoryStore {
             try transaction.writeMetadata(metadata)
             context.phase(.swapping, entry.name)
             try context.checkCancelled()
-            try transaction.commit()
+            try transaction.commit().warnings.forEach(context.warning)
             return metadata.version.isEmpty ? primary : "v\(metadata.version)"
         } catch {
             throw rollback(transaction, after: error, context: context)
@@ -185,7 +186,8 @@ extension LocalDirectoryStore {
         }
 
         context.recordChange(from: BuildIdentity(current), to: BuildIdentity(version: entry.version, digest: ""))
-        let transaction = try BackendTransaction.begin(root: root, name: dirName, operation: "upgrade")
+        let transaction = try BackendTransaction.begin(root: root, name: dirName, operation: "upgrade",
+                                                       keepGenerations: generationPolicy)
         do {
             // Better than LocalAI: an upgrade tries the mirrors too.
             let digest = try fetch(candidates: [entry.uri] + entry.mirrors, sha256: entry.sha256, into: transaction, context: context)
@@ -198,7 +200,7 @@ extension LocalDirectoryStore {
             try transaction.writeMetadata(fresh)
             context.phase(.swapping, dirName)
             try context.checkCancelled()
-            try transaction.commit()
+            try transaction.commit().warnings.forEach(context.warning)
             return "upgraded \(dirName) \(Self.describe(current)) → \(Self.describe(fresh))"
         } catch {
             throw rollback(transaction, after: error, context: context, previous: current)
@@ -254,6 +256,7 @@ extension LocalDirectoryStore {
         }
         freed += try BackendRemoval.remove(dirName, root: root).diskBytes
         removed.insert(dirName, at: 0)
+        freed += dropGenerations(of: removed, context: context)
         return "uninstalled " + removed.joined(separator: " and ") + " (\(TextFormat.bytes(freed)) freed)"
     }
 

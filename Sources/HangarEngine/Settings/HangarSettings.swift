@@ -7,8 +7,13 @@ public struct HangarSettings: Sendable, Equatable {
     public var checkInterval: Double = HangarSettings.defaultCheckInterval
     /// The UI theme's name; nil means the built-in default.
     public var theme: String?
+    /// Replaced builds kept per backend for rollback (`keep_generations`); 0 keeps none.
+    public var keepGenerations: Int = HangarSettings.defaultKeepGenerations
 
     public static let defaultCheckInterval: Double = 6 * 3600
+    public static let defaultKeepGenerations = 1
+    /// More would mostly fill the disk: each generation is a whole backend tree.
+    public static let maxKeepGenerations = 20
 
     public init(checkInterval: Double = HangarSettings.defaultCheckInterval, theme: String? = nil) {
         self.checkInterval = checkInterval
@@ -70,6 +75,7 @@ public struct HangarSettingsFile: Sendable {
     public static let fileName = "hangar.json"
     static let checkIntervalKey = "check_interval_seconds"
     static let themeKey = "theme"
+    static let keepGenerationsKey = "keep_generations"
 
     public let configDir: String
 
@@ -98,10 +104,17 @@ public struct HangarSettingsFile: Sendable {
             }
             settings.theme = name.isEmpty ? nil : name
         }
+        if let value = object[Self.keepGenerationsKey], value != .null {
+            guard case .number(let text) = value, let count = Int(text), (0...HangarSettings.maxKeepGenerations).contains(count) else {
+                throw HangarError.configuration(
+                    "\(path): \"\(Self.keepGenerationsKey)\" must be a whole number from 0 to \(HangarSettings.maxKeepGenerations), found \(value.compact()): fix or remove the key")
+            }
+            settings.keepGenerations = count
+        }
         return settings
     }
 
-    /// Writes both preferences, keeping every other key; never replaces a file it could not parse.
+    /// Writes the preferences, keeping every other key; never replaces a file it could not parse.
     public func save(_ settings: HangarSettings) throws {
         guard settings.checkInterval > 0, settings.checkInterval.isFinite else {
             throw HangarError.configuration("check interval must be positive, got \(settings.checkInterval)")
@@ -109,6 +122,9 @@ public struct HangarSettingsFile: Sendable {
         var object = try read()
         object[Self.checkIntervalKey] = .number(Self.numberText(settings.checkInterval))
         object[Self.themeKey] = settings.theme.map(JSONValue.string)  // nil removes the key: the default theme
+        if settings.keepGenerations != HangarSettings.defaultKeepGenerations || object[Self.keepGenerationsKey] != nil {
+            object[Self.keepGenerationsKey] = .number(String(max(0, settings.keepGenerations)))
+        }
         try SettingsFileIO.createDirectories(configDir, mode: 0o700)
         try SettingsFileIO.replaceAtomically(path, contents: Array(JSONValue.object(object).goIndented().utf8), mode: 0o600)
     }

@@ -38,6 +38,14 @@ public protocol BackendStore: Sendable {
     func performUpgrade(_ name: String, context: JobContext) throws -> String
     /// Removes a backend (a meta removes its concrete too); returns the job's summary line.
     func performUninstall(_ name: String, context: JobContext) throws -> String
+
+    /// The kept previous builds of a backend (a meta's are its concrete's), or of every backend when nil; most
+    /// recent first per backend. A store that keeps none returns none.
+    func generations(of backend: String?) throws -> [BackendGeneration]
+    /// Swaps kept generation `number` (1 = most recent) back in; returns the job's summary line.
+    func performRollback(_ name: String, to number: Int, context: JobContext) throws -> String
+    /// Deletes all but the `keep` most recent generations (nil: the configured count) of one backend or all.
+    func prune(_ backend: String?, keep: Int?) throws -> [BackendGeneration]
 }
 
 /// What a settings change did, worded once for every front end (the CLI prints it, the UI shows it as its message).

@@ -24,6 +24,8 @@ final class BackendTransaction: Sendable {
         public let replacedPrevious: Bool
         /// Non-fatal problems after the swap (e.g. the old tree could not be fully deleted; recovery will).
         public let warnings: [String]
+        /// Whether the replaced tree was kept as a generation (see `Generations`) instead of deleted.
+        public var keptGeneration = false
     }
 
     private enum State: Sendable {
@@ -41,19 +43,24 @@ final class BackendTransaction: Sendable {
     public let recoveredBeforeStart: [String]
     let stagingEntry: String
     let forceRenameFallback: Bool
+    /// Keep the replaced tree as a generation (upgrades, reinstalls, rollbacks); nil deletes it.
+    let generationPolicy: GenerationPolicy?
+    /// Where an adopted tree (a rollback's generation) goes back to when the transaction does not commit.
+    private let returnPath = Mutex<String?>(nil)
     private let lock: BackendLock?
     private let state = Mutex<State>(.open)
     /// What `validate(what:)` called the staged tree, reused by the check inside `commit()`.
     private let what: Mutex<String?> = Mutex(nil)
 
     private init(root: BackendsRoot, name: String, operation: String, stagingEntry: String,
-                 forceRenameFallback: Bool, lock: BackendLock?, recovered: [String]) {
+                 forceRenameFallback: Bool, generationPolicy: GenerationPolicy?, lock: BackendLock?, recovered: [String]) {
         self.root = root
         self.name = name
         self.operation = operation
         self.stagingEntry = stagingEntry
         self.stagingPath = root.stagingEntry(stagingEntry)
         self.forceRenameFallback = forceRenameFallback
+        self.generationPolicy = generationPolicy
         self.lock = lock
         self.recoveredBeforeStart = recovered
     }
@@ -65,9 +72,11 @@ final class BackendTransaction: Sendable {
 
     /// Validates `name`, checks the caller holds its lock (`lock`, or else any lock of this process on the name via
     /// `BackendLocks`), finishes any journaled transaction a killed process left for it, and creates a fresh,
-    /// uniquely named staging directory. `forceRenameFallback` nil means "ask the environment".
+    /// uniquely named staging directory. `forceRenameFallback` nil means "ask the environment"; `keepGenerations`
+    /// keeps the tree a commit replaces as a generation instead of deleting it.
     public static func begin(root: BackendsRoot, name: String, operation: String, lock: BackendLock? = nil,
-                             forceRenameFallback: Bool? = nil) throws -> BackendTransaction {
+                             forceRenameFallback: Bool? = nil,
+                             keepGenerations: GenerationPolicy? = nil) throws -> BackendTransaction {
         let name = try BackendName.validate(name)
         guard isOperationName(operation) else {
             throw HangarError.operation("internal error: \"\(operation)\" is not an operation name (1-16 letters a-z)")
@@ -77,6 +86,8 @@ final class BackendTransaction: Sendable {
         }
         try root.ensureDirectories()
         var report = RecoveryReport()
+        // Before the journal: a tree a killed rollback borrowed from a generation must go back before staging is swept.
+        Generations.recover(root: root, name: name, into: &report)
         try Recovery.recoverJournal(root: root, name: name, into: &report)
         if let problem = report.problems.first { throw HangarError.operation(problem) }
         Recovery.removeOrphanedStaging(root: root, name: name, into: &report)
@@ -90,7 +101,7 @@ final class BackendTransaction: Sendable {
         CrashPoint.hit("stage.created")
         return BackendTransaction(root: root, name: name, operation: operation, stagingEntry: entry,
                                   forceRenameFallback: forceRenameFallback ?? renameFallbackForcedByEnvironment,
-                                  lock: lock, recovered: report.repairs)
+                                  generationPolicy: keepGenerations, lock: lock, recovered: report.repairs)
     }
 
     /// Checks the staged tree is a backend: `run.sh` present (for a "meta" transaction: metadata.json present).
@@ -101,6 +112,16 @@ final class BackendTransaction: Sendable {
         if let what { self.what.withLock { $0 = what } }
         try checkTree()
         state.withLock { $0 = .validated }
+    }
+
+    /// Moves the complete tree at `path` onto the empty staging directory in one rename (a rollback stages a kept
+    /// generation this way: never a copy). If the transaction does not commit, the tree goes back to `path`.
+    func adoptTree(at path: String) throws {
+        try expectState([.open], doing: "stage a kept tree")
+        // rename(2) replaces an empty directory atomically, so the staging path never names a half tree.
+        try Sys.rename(path, stagingPath)
+        returnPath.withLock { $0 = path }
+        // Not fsynced: the journal written before the swap is, and recovery finds the tree by its inode either way.
     }
 
     /// Writes LocalAI's `metadata.json` into the staged tree.
@@ -143,7 +164,9 @@ final class BackendTransaction: Sendable {
         }
         do {
             try checkTree()
-            try syncStagedTree()
+            // An adopted tree (a kept generation) was flushed when it was first committed; a second syncfs would
+            // only wait for other programs' writes.
+            if returnPath.withLock({ $0 }) == nil { try syncStagedTree() }
         } catch let error as HangarError {
             return try rollBack(error, journal: false)
         }
@@ -166,7 +189,7 @@ final class BackendTransaction: Sendable {
             let journal = TransactionJournal(
                 format: TransactionJournal.currentFormat, name: name, operation: operation,
                 staging: stagingEntry, aside: asideEntry, old: live.map(Sys.identity), new: newIdentity,
-                pid: Sys.pid, startedAt: Sys.now())
+                pid: Sys.pid, startedAt: Sys.now(), keep: generationPolicy?.keep)
             do { try journal.write(in: root) } catch let error as HangarError { return try rollBack(error, journal: true) }
 
             if live == nil {
@@ -282,11 +305,16 @@ final class BackendTransaction: Sendable {
         }
     }
 
-    /// After the swap point: move the old tree to the trash, drop the journal, then delete the old tree.
+    /// After the swap point: keep the old tree as a generation or move it to the trash, drop the journal, then
+    /// delete the old tree (or the generations beyond the policy's count).
     private func finish(method: SwapMethod, oldTreeAt oldPath: String?) -> CommitResult {
         var warnings: [String] = []
         var trashPath: String?
-        if let oldPath {
+        var kept = false
+        if let oldPath, let policy = generationPolicy {
+            kept = Generations.keep(oldPath, name: name, policy: policy, root: root, warnings: &warnings)
+        }
+        if let oldPath, !kept {
             let entry = root.trashEntry("\(name).\(Sys.pid).\(Sys.randomToken())")
             do {
                 try Sys.rename(oldPath, entry)
@@ -309,6 +337,13 @@ final class BackendTransaction: Sendable {
             warnings.append("could not remove the journal of \(name): \(error); `hangar recover` will")
         }
         CrashPoint.hit("cleanup.journal-removed")
+        if kept, let policy = generationPolicy {
+            do {
+                try Generations.prune(root: root, name: name, keep: policy.keep)
+            } catch {
+                warnings.append("could not delete an old generation of \(name): \(error); `hangar prune \(name)` will")
+            }
+        }
         if let trashPath {
             do {
                 try FileTree.removeTree(trashPath, within: root.trashPath, crashPoint: "trash.mid-delete")
@@ -317,7 +352,7 @@ final class BackendTransaction: Sendable {
             }
         }
         state.withLock { $0 = .committed }
-        return CommitResult(method: method, replacedPrevious: oldPath != nil, warnings: warnings)
+        return CommitResult(method: method, replacedPrevious: oldPath != nil, warnings: warnings, keptGeneration: kept)
     }
 
     /// Before the swap point: drop the journal (if written) and the staging tree, then report what was kept.
@@ -337,6 +372,15 @@ final class BackendTransaction: Sendable {
     }
 
     private func removeStaging() {
+        if let back = returnPath.withLock({ $0 }) {
+            // A borrowed generation tree is never deleted here; if it cannot go back, recovery puts it back.
+            if (try? Sys.rename(stagingPath, back)) != nil {
+                returnPath.withLock { $0 = nil }
+                try? Sys.syncDirectory(root.stagingPath)
+                try? Sys.syncDirectory(Sys.parentPath(back))
+            }
+            return
+        }
         var deleted = 0
         do {
             let parent = try Sys.openDirectory(root.stagingPath)

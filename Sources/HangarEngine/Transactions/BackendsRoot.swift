@@ -15,6 +15,8 @@ struct BackendsRoot: Sendable, Hashable {
     public var journalPath: String { privatePath + "/journal" }
     public var locksPath: String { privatePath + "/locks" }
     public var trashPath: String { privatePath + "/trash" }
+    /// Replaced trees kept for rollback: `generations/<name>/<n>/` (see `Generations`).
+    public var generationsPath: String { privatePath + "/generations" }
 
     /// `<backends>/<name>`; `name` must already be validated.
     public func backendPath(_ name: String) -> String { path + "/" + name }

@@ -13,12 +13,17 @@ public enum CrashPoint {
         "swap.before-first-rename",       // fallback: journal written, nothing renamed
         "swap.between-renames",           // fallback: old tree moved aside, backend name MISSING
         "swap.after-second-rename",       // fallback: new tree live, old tree aside
-        "cleanup.old-in-trash",           // old tree moved to trash, journal still present
+        "generation.incoming-written",    // keeping the old tree: .incoming dir with generation.json, tree not moved
+        "generation.tree-moved",          // old tree inside the .incoming dir, not yet published
+        "generation.published",           // generation renamed into place, journal still present
+        "cleanup.old-in-trash",           // old tree moved to trash (or kept as a generation), journal still present
         "cleanup.journal-removed",        // journal gone, old tree still in trash
         "trash.mid-delete",               // part of a trash entry deleted
         "abort.mid-delete",               // part of an aborted staging dir deleted
         "uninstall.moved-to-trash",       // backend moved to trash, not yet deleted
         "recovery.before-journal-remove", // recovery repaired the backend but the journal is still there
+        "rollback.tree-staged",           // rollback: the generation's tree renamed into staging, no journal
+        "rollback.before-consume",        // rollback committed, the used generation (marker, no tree) still there
     ]
 
     /// Read once: the environment does not change under a running hangar.

@@ -93,6 +93,7 @@ struct Recovery: Sendable {
                     }
                 }
                 trash = try Sys.listDirectoryIfPresent(root.trashPath) ?? []
+                names.formUnion(Generations.names(root: root).filter { Generations.needsRecovery(root: root, name: $0) })
             } catch {
                 report.problems.append("\(error)")
             }
@@ -173,6 +174,8 @@ struct Recovery: Sendable {
                                     journalTemps: [String], staging: [String], localAI: [String],
                                     into report: inout RecoveryReport) {
         var journalResolved = true
+        // Before the journal: a tree a killed rollback borrowed from a generation must go back before staging is swept.
+        Generations.recover(root: root, name: name, into: &report)
         do {
             try recoverJournal(root: root, name: name, into: &report)
         } catch {
@@ -207,11 +210,24 @@ struct Recovery: Sendable {
         func discard(_ path: String) throws {
             try moveToTrashAndDelete(path, name: name, root: root)
         }
+        // Past the swap the replaced tree is kept as a generation, as the commit would have kept it.
+        var keptOld = false
+        func discardReplaced(_ path: String) throws {
+            if let keep = journal.keep, keep > 0, let old = journal.old, try Sys.identityIfPresent(path) == old {
+                var warnings: [String] = []
+                if Generations.keep(path, name: name, policy: GenerationPolicy(keep: keep), root: root, warnings: &warnings) {
+                    keptOld = true
+                    return
+                }
+            }
+            try discard(path)
+        }
 
         if live == journal.new {
-            try discard(stagingPath)
-            try discard(asidePath)
-            report.repairs.append("completed interrupted \(operation) of \(name)")
+            try discardReplaced(stagingPath)
+            try discardReplaced(asidePath)
+            if let keep = journal.keep, keep > 0 { try Generations.prune(root: root, name: name, keep: keep) }
+            report.repairs.append("completed interrupted \(operation) of \(name)" + (keptOld ? " (the replaced build kept as generation 1)" : ""))
         } else if let old = journal.old, live == old {
             try discard(stagingPath)
             try discard(asidePath)
@@ -224,8 +240,9 @@ struct Recovery: Sendable {
             } else if staged == journal.new {
                 // Killed between the two renames: the old tree is parked aside, the validated new one is complete.
                 try putInPlace(stagingPath, livePath, root: root)
-                try discard(asidePath)
-                report.repairs.append("completed interrupted \(operation) of \(name)")
+                try discardReplaced(asidePath)
+                if let keep = journal.keep, keep > 0 { try Generations.prune(root: root, name: name, keep: keep) }
+                report.repairs.append("completed interrupted \(operation) of \(name)" + (keptOld ? " (the replaced build kept as generation 1)" : ""))
             } else if aside == journal.old {
                 try putInPlace(asidePath, livePath, root: root)
                 try discard(stagingPath)

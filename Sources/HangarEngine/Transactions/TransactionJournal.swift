@@ -18,6 +18,9 @@ struct TransactionJournal: Codable, Sendable, Equatable {
     var new: FileIdentity
     var pid: Int32
     var startedAt: Double
+    /// Generations to keep of `name` when the replaced tree is kept (absent: it is deleted), so that recovery after
+    /// a kill past the swap keeps the old tree as the commit would have.
+    var keep: Int? = nil
 
     /// Writes the journal durably: temp file + fsync + rename + fsync of the journal directory.
     func write(in root: BackendsRoot) throws {
