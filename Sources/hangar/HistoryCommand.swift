@@ -24,41 +24,59 @@ struct HistoryCommand: ParsableCommand {
     @OptionGroup var output: JSONOutput
     private var json: Bool { output.json }
 
+    @Option(help: "Show the newest N operations (default 100).")
+    var limit: Int = 100
+
+    @Flag(help: "Show every operation (with --json: the whole history, streamed).")
+    var all = false
+
+    func validate() throws {
+        if limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
     func run() throws {
         let cutoff = try since.map { try Self.parseSince($0, now: Date()) }
         let engine = try global.engine()
-        if json {
-            // Streamed newest first, a record per line inside the array, as stored: a history of 100,000 records is
-            // never held in memory.
-            var out = Output.Buffered()
-            out.write("[")
-            var count = 0
-            let unreadable = engine.forEachOperation(backend: name, since: cutoff) { _, line in
+        let wanted = all ? Int.max : limit
+        var out = Output.Buffered()
+        var records: [OperationRecord] = []
+        var count = 0
+        if json { out.write("[") }
+        // Newest first from the end of the files: the default view never reads more of a long history than it shows,
+        // and --json streams the stored lines without holding the history.
+        let unreadable = engine.forEachOperation(backend: name, since: cutoff) { record, line in
+            guard count < wanted else { return false }
+            if json {
                 out.write(count == 0 ? "\n" : ",\n")
                 out.append { $0.append(contentsOf: line) }
-                count += 1
+            } else {
+                records.append(record)
             }
-            try Self.checkReadable(engine, unreadable: unreadable)
+            count += 1
+            return true
+        }
+        try Self.checkReadable(engine, unreadable: unreadable)
+        let truncated = count == wanted && !all
+        if json {
             out.write(count == 0 ? "]\n" : "\n]\n")
             out.flush()
+            if truncated { Output.stderr("hangar: the newest \(count) operations; --all lists every one") }
             return
         }
-        let listing = engine.operationHistory(backend: name, since: cutoff)
-        try Self.checkReadable(engine, unreadable: listing.unreadableLines)
-        if listing.records.isEmpty {
+        if records.isEmpty {
             Output.stdout(name.map { "No operations on \($0) recorded." } ?? "No operations recorded.")
             return
         }
         var table = Table(header: ["FINISHED", "OPERATION", "BACKEND", "CHANGE", "RESULT", "TOOK", "BYTES", "BY", "MESSAGE"])
-        for record in listing.records {
+        for record in records {
             table.add([Self.timestamp(record.finishedAt), record.operation.rawValue, record.backend, Self.change(record),
                        record.outcome.replacingOccurrences(of: "_", with: " "),
                        record.duration.map { TextFormat.duration(Int($0.rounded())) } ?? "",
                        record.bytes > 0 ? TextFormat.bytes(record.bytes) : "", record.origin, record.message])
         }
-        var out = Output.Buffered()
         table.render(into: &out)
         out.flush()
+        if truncated { Output.stderr("hangar: the newest \(count) operations; --all lists every one, --limit N more or fewer") }
     }
 
     /// A history with no readable record at all is an error (exit 1); unreadable lines among good ones a warning.

@@ -73,4 +73,27 @@ final class HistoryCommandTests: CLITestCase {
         XCTAssertTrue(partial.stdout.contains("nothing"), partial.stdout)
         XCTAssertTrue(partial.stderr.contains("3 unreadable lines in the history skipped"), partial.stderr)
     }
+
+    func testTheNewestAreShownByDefaultAndAllOrALimitOnRequest() throws {
+        let site = try sandbox.site()
+        try FileManager.default.createDirectory(atPath: site.backends + "/.hangar", withIntermediateDirectories: true)
+        var lines = ""
+        for i in 0..<130 {
+            lines += "{\"job\":\(i),\"operation\":\"upgrade\",\"backend\":\"b\(i % 3)\",\"finished_at_ms\":\(1_780_000_000_000 + i * 1000),"
+                + "\"outcome\":\"done\",\"message\":\"upgraded \(i)\",\"bytes\":0,\"origin\":\"cli\"}\n"
+        }
+        try writeFile(site.backends + "/.hangar/history.jsonl", lines, mode: 0o644)
+
+        let standard = try site.run(["history", "--json"], gallery: nil)
+        let rows = try JSON.array(standard.stdout)
+        XCTAssertEqual(rows.count, 100)
+        XCTAssertEqual(rows.first?["message"] as? String, "upgraded 129", "newest first")
+        XCTAssertTrue(standard.stderr.contains("the newest 100 operations; --all lists every one"), standard.stderr)
+        XCTAssertEqual(try JSON.array(try site.run(["history", "--json", "--all"], gallery: nil).stdout).count, 130)
+        let named = try JSON.array(try site.run(["history", "b1", "--json", "--limit", "7"], gallery: nil).stdout)
+        XCTAssertEqual(named.map { $0["message"] as? String }, (0..<7).map { "upgraded \(127 - 3 * $0)" })
+        let table = try site.run(["history", "--limit", "5"], gallery: nil)
+        XCTAssertEqual(table.stdout.split(separator: "\n").count, 6, table.stdout)
+        XCTAssertEqual(try site.run(["history", "--limit", "0"], gallery: nil).status, 2)
+    }
 }

@@ -268,20 +268,21 @@ final class OperationHistory: Sendable {
     /// Every record, oldest first (legacy file, rotated file, current file).
     func listing() -> HistoryListing { queue.sync { loadedListing() } }
 
-    /// Visits every record newest first with its line as stored (a history.jsonl line is the record's compact
-    /// JSON), without holding the history in memory; returns how many lines could not be read.
-    func forEachNewestFirst(_ visit: (OperationRecord, [UInt8]) -> Void) -> Int {
+    /// Visits records newest first with their lines as stored (a history.jsonl line is the record's compact
+    /// JSON) until `visit` returns false, without holding the history in memory; returns how many lines could not be
+    /// read on the way.
+    func forEachNewestFirst(_ visit: (OperationRecord, [UInt8]) -> Bool) -> Int {
         queue.sync {
             var unreadable = 0
             for file in [path, rotatedPath] {
-                _ = Self.scanLinesBackwards(file) { line in
-                    if let record = line.withUnsafeBufferPointer(OperationRecord.decode(line:)) {
-                        visit(record, line)
-                    } else {
+                let finished = Self.scanLinesBackwards(file) { line in
+                    guard let record = line.withUnsafeBufferPointer(OperationRecord.decode(line:)) else {
                         unreadable += 1
+                        return true
                     }
-                    return true
+                    return visit(record, line)
                 }
+                if !finished { return unreadable }
             }
             if let bytes = try? SettingsFileIO.readIfPresent(legacyPath), let value = try? JSONValue.parse(bytes),
                let list = value["records"]?.arrayValue {
@@ -289,7 +290,7 @@ final class OperationHistory: Sendable {
                     guard let record = OperationRecord(item) else { unreadable += 1; continue }
                     var line: [UInt8] = []
                     record.appendJSON(to: &line)
-                    visit(record, line)
+                    if !visit(record, line) { break }
                 }
             }
             return unreadable
@@ -501,11 +502,14 @@ extension Engine {
 
     /// Streams the history newest first (see `operationHistory`): each matching record with its compact JSON, without
     /// holding the history in memory. Returns how many lines could not be read.
+    /// `visit` returns false to stop; records are appended as they finish, so the scan stops at the first one
+    /// older than `since`.
     public func forEachOperation(backend: String? = nil, since: Date? = nil,
-                                 _ visit: (OperationRecord, [UInt8]) -> Void) -> Int {
+                                 _ visit: (OperationRecord, [UInt8]) -> Bool) -> Int {
         history.forEachNewestFirst { record, line in
-            guard backend == nil || record.backend == backend, since.map({ record.finishedAt >= $0 }) ?? true else { return }
-            visit(record, line)
+            if let since, record.finishedAt < since { return false }
+            guard backend == nil || record.backend == backend else { return true }
+            return visit(record, line)
         }
     }
 
