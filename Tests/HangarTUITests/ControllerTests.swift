@@ -5,27 +5,11 @@ import XCTest
 
 /// The controller against a real engine on disk: keys become jobs, job events arrive on the main queue.
 final class ControllerTests: XCTestCase {
-    @MainActor private static func controller(_ fixture: TUIFixture) throws -> (UIController, CellGridCanvas) {
-        let engine = try fixture.engine()
-        let checker = UpgradeScheduler(engine: engine, interval: { 3600 })
-        let controller = UIController(engine: engine, checker: checker, snapshot: EngineSnapshot.load(engine), glyphs: .unicode)
-        let canvas = CellGridCanvas(width: 120, height: 30)
-        controller.draw = { Screens.render($0, on: canvas) }
-        controller.start()
-        waitOnMain("the first check") { controller.state.upgrades.lastCheck != nil }
-        return (controller, canvas)
-    }
-
-    @MainActor private static func select(_ controller: UIController, _ name: String) throws {
-        let index = try XCTUnwrap(controller.state.backendRows.firstIndex { $0.name == name })
-        for _ in 0..<index { controller.handle(.char("j")) }
-    }
-
     func testUpgradeShowsDoneThenTheNewBadgeAndMetadataOnDisk() throws { try onMain {
         let fixture = try TUIFixture()
-        let (controller, canvas) = try Self.controller(fixture)
+        let (controller, canvas) = try startedController(fixture)
         defer { controller.stop() }
-        try Self.select(controller, "piper")
+        try selectBackend(controller, "piper")
         controller.handle(.char("u"))
         XCTAssertEqual(controller.state.jobs.first?.backend, "piper", "the row appears at once")
         waitOnMain("the upgrade") { controller.state.jobs.first?.isFinished == true && controller.state.snapshot.installed.first { $0.name == "piper" }?.metadata?.version == "0.9.0" }
@@ -40,9 +24,9 @@ final class ControllerTests: XCTestCase {
 
     func testBrokenUpgradeShowsTheRollbackAndKeepsTheOldVersion() throws { try onMain {
         let fixture = try TUIFixture()
-        let (controller, canvas) = try Self.controller(fixture)
+        let (controller, canvas) = try startedController(fixture)
         defer { controller.stop() }
-        try Self.select(controller, "kokoro")
+        try selectBackend(controller, "kokoro")
         controller.handle(.char("u"))
         waitOnMain("the rollback") { controller.state.jobs.first?.isFinished == true }
         controller.handle(.char("4"))
@@ -54,7 +38,7 @@ final class ControllerTests: XCTestCase {
 
     func testAutoUpgradeKeyWritesRuntimeSettings() throws { try onMain {
         let fixture = try TUIFixture()
-        let (controller, canvas) = try Self.controller(fixture)
+        let (controller, canvas) = try startedController(fixture)
         defer { controller.stop() }
         controller.handle(.char("a"))
         let file = try String(contentsOfFile: fixture.config + "/runtime_settings.json", encoding: .utf8)
@@ -73,9 +57,9 @@ final class ControllerTests: XCTestCase {
 
     func testUninstallAfterConfirmationRemovesTheDirectory() throws { try onMain {
         let fixture = try TUIFixture()
-        let (controller, _) = try Self.controller(fixture)
+        let (controller, _) = try startedController(fixture)
         defer { controller.stop() }
-        try Self.select(controller, "oldimg")
+        try selectBackend(controller, "oldimg")
         controller.handle(.char("d"))
         controller.handle(.char("n"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: fixture.backends + "/oldimg"))
@@ -87,7 +71,7 @@ final class ControllerTests: XCTestCase {
 
     func testMouseClicksSwitchTabsAndSelectRows() throws { try onMain {
         let fixture = try TUIFixture()
-        let (controller, canvas) = try Self.controller(fixture)
+        let (controller, canvas) = try startedController(fixture)
         defer { controller.stop() }
         controller.redraw()
         let piper = try XCTUnwrap(canvas.find("piper"))

@@ -6,28 +6,11 @@ import XCTest
 /// `h` holds and releases, `u` and `U` leave a held backend alone and say why, and the Jobs screen's History view
 /// shows every process's operations, on the in-memory canvas against a real engine on disk.
 final class HoldAndHistoryTests: XCTestCase {
-    @MainActor private static func controller(_ fixture: TUIFixture) throws -> (UIController, CellGridCanvas) {
-        let engine = try fixture.engine()
-        let controller = UIController(engine: engine, checker: UpgradeScheduler(engine: engine, interval: { 3600 }),
-                                      snapshot: EngineSnapshot.load(engine), glyphs: .unicode)
-        let canvas = CellGridCanvas(width: 120, height: 30)
-        controller.draw = { Screens.render($0, on: canvas) }
-        controller.start()
-        waitOnMain("the first check") { controller.state.upgrades.lastCheck != nil && !controller.state.upgrades.isChecking }
-        return (controller, canvas)
-    }
-
-    @MainActor private static func select(_ controller: UIController, _ name: String) throws {
-        controller.handle(.char("g"))
-        let index = try XCTUnwrap(controller.state.backendRows.firstIndex { $0.name == name })
-        for _ in 0..<index { controller.handle(.char("j")) }
-    }
-
     func testHHoldsUAndCapitalUSkipItAndHReleasesIt() throws { try onMain {
         let fixture = try TUIFixture()
-        let (controller, canvas) = try Self.controller(fixture)
+        let (controller, canvas) = try startedController(fixture)
         defer { controller.stop() }
-        try Self.select(controller, "piper")
+        try selectBackend(controller, "piper")
         controller.handle(.char("h"))
         XCTAssertEqual(try fixture.engine().holds().keys.sorted(), ["piper"], "the hold is in hangar's state at once")
         controller.redraw()
@@ -57,9 +40,9 @@ final class HoldAndHistoryTests: XCTestCase {
         // Another process's operation, before the UI starts.
         let other = try fixture.engine()
         _ = other.jobs.wait(try other.upgrade("kokoro"))
-        let (controller, canvas) = try Self.controller(fixture)
+        let (controller, canvas) = try startedController(fixture)
         defer { controller.stop() }
-        try Self.select(controller, "piper")
+        try selectBackend(controller, "piper")
         controller.handle(.char("u"))
         waitOnMain("the upgrade and the reload") {
             controller.state.snapshot.recentHistory.first?.backend == "piper" && !controller.isReloading

@@ -6,32 +6,15 @@ import XCTest
 /// `R` on Backends and Detail, the previous-version mark, Detail's kept versions and the Settings row, against a
 /// real engine on disk.
 final class RollbackUITests: XCTestCase {
-    @MainActor private static func controller(_ fixture: TUIFixture) throws -> (UIController, CellGridCanvas) {
-        let engine = try fixture.engine()
-        let checker = UpgradeScheduler(engine: engine, interval: { 3600 })
-        let controller = UIController(engine: engine, checker: checker, snapshot: EngineSnapshot.load(engine), glyphs: .unicode)
-        let canvas = CellGridCanvas(width: 120, height: 30)
-        controller.draw = { Screens.render($0, on: canvas) }
-        controller.start()
-        waitOnMain("the first check") { controller.state.upgrades.lastCheck != nil }
-        return (controller, canvas)
-    }
-
-    @MainActor private static func select(_ controller: UIController, _ name: String) throws {
-        let index = try XCTUnwrap(controller.state.backendRows.firstIndex { $0.name == name })
-        controller.handle(.char("g"))
-        for _ in 0..<index { controller.handle(.char("j")) }
-    }
-
     @MainActor private static func version(_ controller: UIController, _ name: String) -> String? {
         controller.state.snapshot.installed.first { $0.name == name }?.metadata?.version
     }
 
     func testRAsksNamingBothVersionsThenRollsBackAndTheOldBadgeReturns() throws { try onMain {
         let fixture = try TUIFixture()
-        let (controller, canvas) = try Self.controller(fixture)
+        let (controller, canvas) = try startedController(fixture)
         defer { controller.stop() }
-        try Self.select(controller, "piper")
+        try selectBackend(controller, "piper")
         controller.handle(.char("R"))
         XCTAssertNil(controller.state.confirmation, "nothing kept yet: no question")
         XCTAssertEqual(controller.state.message?.text, "no previous version of piper is kept (one is kept at each upgrade or reinstall)")
@@ -70,7 +53,7 @@ final class RollbackUITests: XCTestCase {
 
     func testKeepGenerationsSettingIsWrittenToHangarJSON() throws { try onMain {
         let fixture = try TUIFixture()
-        let (controller, canvas) = try Self.controller(fixture)
+        let (controller, canvas) = try startedController(fixture)
         defer { controller.stop() }
         controller.handle(.char("s"))
         for _ in 0..<SettingItem.keepGenerations.rawValue { controller.handle(.char("j")) }

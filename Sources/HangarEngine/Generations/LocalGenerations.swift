@@ -39,7 +39,7 @@ extension LocalDirectoryStore {
     public func performRollback(_ name: String, to number: Int, context: JobContext) throws -> String {
         context.phase(.resolving, name)
         let owner = try generationOwner(name)
-        let lock = try lockForGenerations([owner], context: context)
+        let lock = try acquire([owner], context: context)
         defer { lock.release() }
         // Checked again under the lock: another process may have rolled back or pruned while this job waited.
         let generation = try Generations.pick(number, from: Generations.list(root: root, name: owner), owner: owner)
@@ -95,19 +95,5 @@ extension LocalDirectoryStore {
             }
         }
         return freed
-    }
-
-    /// Same rule as every operation: interactive jobs wait for the backend, background ones give way.
-    private func lockForGenerations(_ names: [String], context: JobContext) throws -> BackendLock {
-        if context.isBackground {
-            guard let lock = try locks.lock(names, mode: .skipIfBusy) else {
-                throw SkippedError(reason: "\(names.joined(separator: ", ")) is busy with another operation; skipped")
-            }
-            return lock
-        }
-        guard let lock = try locks.lock(names, mode: .wait) else {
-            throw HangarError.operation("could not lock \(names.joined(separator: ", "))")
-        }
-        return lock
     }
 }

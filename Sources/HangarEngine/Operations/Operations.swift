@@ -315,7 +315,8 @@ extension LocalDirectoryStore {
     }
 
     /// Takes the backend locks: waits for interactive jobs; a background job gives way when the backend is busy.
-    private func acquire(_ names: [String], context: JobContext) throws -> BackendLock {
+    /// Every operation on the directory (installs, upgrades, rollbacks, pruning) locks this one way.
+    func acquire(_ names: [String], context: JobContext) throws -> BackendLock {
         if context.isBackground {
             guard let lock = try locks.lock(names, mode: .skipIfBusy) else {
                 throw SkippedError(reason: "\(names.joined(separator: ", ")) is busy with another operation; skipped")
