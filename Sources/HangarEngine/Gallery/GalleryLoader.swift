@@ -135,7 +135,7 @@ public final class GalleryLoader: Sendable {
         do {
             if isCancelled() { throw CancelledError() }
             let (bytes, servedBy) = try fetchThroughCandidates(gallery, isCancelled: isCancelled)
-            let decoded = try GalleryEntry.decodeIndex(bytes, gallery: gallery)
+            let decoded = try decodeIndex(bytes, gallery: gallery)
             state.withLock { $0.memory[key] = CachedBody(entries: decoded, fetchedAt: now()) }
             if !decoded.isEmpty { persistLastKnownGood(bytes, url: gallery.url) }
             entries.append(contentsOf: decoded)
@@ -159,6 +159,21 @@ public final class GalleryLoader: Sendable {
             status.error = status.error?.replacingOccurrences(of: " and no cached copy exists", with: "")
         }
         return status
+    }
+
+    /// The entries of index `bytes`: from the decoded cache when it was made from these very bytes, else parsed (and
+    /// the cache written for the next process).
+    private func decodeIndex(_ bytes: [UInt8], gallery: GalleryConfig) throws -> [GalleryEntry] {
+        guard let path = cachePath(forURL: gallery.url).map({ $0 + DecodedGalleryCache.suffix }) else {
+            return try GalleryEntry.decodeIndex(bytes, gallery: gallery)
+        }
+        if let cached = DecodedGalleryCache.read(path, for: bytes, gallery: gallery) { return cached }
+        let decoded = try GalleryEntry.decodeIndex(bytes, gallery: gallery)
+        if !decoded.isEmpty, let dir = cacheDirectory {
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+            DecodedGalleryCache.write(decoded, for: bytes, to: path)
+        }
+        return decoded
     }
 
     /// Tries URL then mirrors, skipping candidates in cooldown unless all are; returns the body and who served it.
