@@ -46,6 +46,13 @@ struct SigstoreBundle {
     static let maxProofHashes = 64
     static let maxChain = 10
 
+    init(minorVersion: Int, leaf: [UInt8], entries: [LogEntry], content: Content) {
+        self.minorVersion = minorVersion
+        self.leaf = leaf
+        self.entries = entries
+        self.content = content
+    }
+
     init(json bytes: [UInt8]) throws(SigstoreError) {
         let document: JSONValue
         do { document = try JSONValue.parse(bytes, maxDepth: 12, maxBytes: Self.maxBytes) } catch {

@@ -1,0 +1,51 @@
+import Foundation
+import Synchronization
+
+extension SigstoreTrustedRoot {
+    /// The public-good trusted root compiled into hangar (see scripts/update-trusted-root.sh).
+    public static func publicGood() throws(SigstoreError) -> SigstoreTrustedRoot {
+        guard let bytes = SigstoreBytes.base64(publicGoodBase64.filter { !$0.isNewline }) else {
+            throw SigstoreError("the embedded sigstore trusted root is corrupt: rebuild hangar")
+        }
+        return try SigstoreTrustedRoot(json: bytes)
+    }
+}
+
+/// Where signatures are checked against: the trusted root file the configuration names
+/// (`HANGAR_SIGSTORE_TRUSTED_ROOT`, `--trusted-root`), else the public-good root hangar ships. Loaded on the first
+/// verification only, so commands that verify nothing never parse it (nor load libcrypto).
+public final class SigstoreTrust: Sendable {
+    public let trustedRootPath: String?
+    private let loaded = Mutex<Result<SigstoreVerifier, SigstoreError>?>(nil)
+
+    public init(trustedRootPath: String?) {
+        self.trustedRootPath = trustedRootPath.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The verifier for the configured root; a root that does not load fails every verification with the reason.
+    public func verifier() throws(SigstoreError) -> SigstoreVerifier {
+        let result = loaded.withLock { cached -> Result<SigstoreVerifier, SigstoreError> in
+            if let cached { return cached }
+            let fresh: Result<SigstoreVerifier, SigstoreError>
+            do throws(SigstoreError) {
+                let root: SigstoreTrustedRoot
+                if let trustedRootPath { root = try SigstoreTrustedRoot(path: trustedRootPath) } else { root = try .publicGood() }
+                fresh = .success(SigstoreVerifier(root: root))
+            } catch {
+                fresh = .failure(error)
+            }
+            cached = fresh
+            return fresh
+        }
+        return try result.get()
+    }
+}
+
+/// Receives the verification of the candidate that was installed (set by the source, read by the operation).
+public final class SignatureSink: Sendable, Equatable {
+    private let value = Mutex<SigstoreVerification?>(nil)
+    public init() {}
+    public var verification: SigstoreVerification? { value.withLock { $0 } }
+    func record(_ verification: SigstoreVerification?) { value.withLock { $0 = verification } }
+    public static func == (lhs: SignatureSink, rhs: SignatureSink) -> Bool { lhs === rhs }
+}
