@@ -18,7 +18,7 @@ struct Hangar: ParsableCommand {
         subcommands: [UICommand.self, ListCommand.self, CheckCommand.self, InstallCommand.self, ReinstallCommand.self,
                       UninstallCommand.self, UpgradeCommand.self, SettingsCommand.self, RecoverCommand.self,
                       DemoCommand.self, DaemonCommand.self, HistoryCommand.self, HoldCommand.self,
-                      UnholdCommand.self, VersionsCommand.self],
+                      UnholdCommand.self, VersionsCommand.self, VerifyCommand.self],
         defaultSubcommand: UICommand.self)
 
     /// Exit codes: 0 success, 1 an operation failed, 2 usage or configuration error.

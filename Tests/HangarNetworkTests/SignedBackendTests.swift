@@ -97,6 +97,17 @@ final class SignedBackendTests: RegistryTestCase {
         }
         let record2 = try XCTUnwrap(try signatureRecord("piper"))
         XCTAssertEqual(record2["digest"] as? String, first.digest, "a refusal leaves the record alone")
+
+        // `hangar verify` re-checks the installed digest on the registry, under the policy as it is now.
+        let verify = try site.hangar(["verify", "--json"], env: environment())
+        XCTAssertEqual(verify.status, 0, verify.transcript)
+        let checks = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(verify.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(checks.first?["backend"] as? String, "piper", verify.transcript)
+        XCTAssertEqual(checks.first?["status"] as? String, "verified", verify.transcript)
+        XCTAssertEqual(checks.first?["digest"] as? String, first.digest, verify.transcript)
+        let later = try site.hangar(["verify", "piper"], env: environment(notBefore: tomorrow))
+        XCTAssertEqual(later.status, 1, later.transcript)
+        XCTAssertTrue(later.stdout.contains("before not_before cutoff"), later.transcript)
     }
 
     func testLegacyCosignSignatureAndABrokenReferrerAheadOfAGoodOne() throws {
