@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A verified signature as hangar recorded it when it installed a backend's build.
 public struct SignatureRecord: Sendable, Equatable {
@@ -89,5 +90,22 @@ extension LocalDirectoryStore {
         do { try SignatureRecordsFile(root: root).set(name, record) } catch {
             context.warning("signature verification of \(name) not recorded: \(error)")
         }
+    }
+}
+
+/// The signature records as the UI reads them on every frame: re-read only when the file changed.
+public enum SignatureRecordCache {
+    private static let cache = Mutex<[String: (stamp: String, records: [String: SignatureRecord])]>([:])
+
+    /// The records of the backends directory `backendsPath`, by backend directory name (empty when none).
+    public static func records(backendsPath: String) -> [String: SignatureRecord] {
+        let file = SignatureRecordsFile(root: BackendsRoot(backendsPath))
+        var info = stat()
+        guard stat(file.path, &info) == 0 else { return [:] }
+        let stamp = "\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec).\(info.st_size).\(info.st_ino)"
+        if let hit = cache.withLock({ $0[backendsPath] }), hit.stamp == stamp { return hit.records }
+        let records = (try? file.read()) ?? [:]
+        cache.withLock { $0[backendsPath] = (stamp, records) }
+        return records
     }
 }
