@@ -28,6 +28,7 @@ let allSections: [any BenchSection] = [
     InstalledListingSection(),
     CheckLatencySection(),
     OCIInstallSection(),
+    SigstoreSection(),
     TUISection(),
 ]
 let sections = allSections.filter { section in options.only.map { $0 == section.id } ?? true }
