@@ -89,3 +89,19 @@ final class SigstoreHostileInputTests: XCTestCase {
             .hasPrefix(#"gallery "g" verification policy: not_before "yesterday": "#))
     }
 }
+
+/// The hand-written RFC 3339 parser against Foundation's formatter.
+final class SigstoreTimeTests: XCTestCase {
+    func testRFC3339MatchesFoundation() {
+        let formatter = ISO8601DateFormatter()
+        for text in ["2022-12-31T23:59:59Z", "1970-01-01T00:00:00Z", "2024-02-29T12:34:56Z", "2100-03-01T00:00:00Z",
+                     "2025-02-01T00:00:00+02:00", "2025-02-01T00:00:00-05:30", "1999-12-31T23:59:59z"] {
+            XCTAssertEqual(SigstoreBytes.rfc3339(text), formatter.date(from: text.uppercased())?.timeIntervalSince1970, text)
+        }
+        XCTAssertEqual(SigstoreBytes.rfc3339("2022-12-31T23:59:59.999Z")!, 1672531199.999, accuracy: 0.0001)
+        for bad in ["", "yesterday", "2025-02-01", "2025-02-01T00:00:00", "2025-13-01T00:00:00Z", "2025-02-01T00:00:00.Z",
+                    "2025-02-01T00:00:00Zjunk", "2025-02-01 00:00:00Z"] {
+            XCTAssertNil(SigstoreBytes.rfc3339(bad), bad)
+        }
+    }
+}

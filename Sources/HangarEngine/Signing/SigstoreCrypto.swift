@@ -153,13 +153,50 @@ enum SigstoreBytes {
         }
     }
 
-    /// RFC 3339 (fractions allowed) to Unix seconds, as a Double so `.999` end times stay inclusive.
+    /// RFC 3339 (`2025-01-31T00:00:00Z`, fractions and numeric offsets allowed) to Unix seconds, as a Double so
+    /// `.999` end times stay inclusive. Parsed by hand: a formatter costs more than the whole check.
     static func rfc3339(_ text: String) -> Double? {
-        let plain = ISO8601DateFormatter()
-        plain.formatOptions = [.withInternetDateTime]
-        if let date = plain.date(from: text) { return date.timeIntervalSince1970 }
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return fractional.date(from: text)?.timeIntervalSince1970
+        let b = Array(text.utf8)
+        func number(_ from: Int, _ count: Int) -> Int? {
+            guard from + count <= b.count else { return nil }
+            var value = 0
+            for byte in b[from..<(from + count)] {
+                guard byte >= 48 && byte <= 57 else { return nil }
+                value = value * 10 + Int(byte - 48)
+            }
+            return value
+        }
+        guard b.count >= 20, b[4] == 45, b[7] == 45, b[10] == 84 || b[10] == 116, b[13] == 58, b[16] == 58,
+              let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
+              let minute = number(14, 2), let second = number(17, 2),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        var i = 19
+        var fraction = 0.0
+        if b[i] == 46 {
+            var scale = 0.1
+            i += 1
+            let start = i
+            while i < b.count, b[i] >= 48 && b[i] <= 57 { fraction += Double(b[i] - 48) * scale; scale /= 10; i += 1 }
+            guard i > start else { return nil }
+        }
+        var offset = 0
+        if i < b.count, b[i] == 90 || b[i] == 122 {
+            i += 1
+        } else if i + 6 == b.count, b[i] == 43 || b[i] == 45, b[i + 3] == 58, let h = number(i + 1, 2), let m = number(i + 4, 2) {
+            offset = (h * 3600 + m * 60) * (b[i] == 45 ? -1 : 1)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == b.count else { return nil }
+        // Days from the civil date (Howard Hinnant's algorithm), so no calendar or formatter is involved.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146097 + doe - 719468
+        return Double(days * 86400 + hour * 3600 + minute * 60 + second - offset) + fraction
     }
 }
