@@ -1,0 +1,99 @@
+import Foundation
+import HangarEngine
+import HangarFixtures
+import XCTest
+
+/// Where signatures are found and which candidates are verified: a registry that has the OCI 1.1 referrers API
+/// (a stand-in: `RegistryReplica` on a loopback server serving a real registry's image, plus the referrers answer
+/// docker-registry 2.8 cannot give), and mirrors each verified under the gallery's policy.
+final class SignedSourcesTests: RegistryTestCase {
+    var pki: SigstoreTestPKI!
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        guard SigstoreTestPKI.isAvailable else { throw XCTSkip("python3 with cryptography is needed to make the test PKI") }
+        pki = try SigstoreTestPKI(directory: site.root + "/pki")
+    }
+
+    func environment(_ galleries: String? = nil) -> [String: String] {
+        let policy = #""issuer":"https://token.actions.githubusercontent.com","identity_regex":"^https://github\\.com/mudler/LocalAI/""#
+        return [
+            "LOCALAI_BACKEND_GALLERIES": #"[{"name":"t","url":"file://\#(site.galleryPath)","verification":{\#(policy)}}]"#,
+            "HANGAR_SIGSTORE_TRUSTED_ROOT": pki.trustedRoot, "LOCALAI_REQUIRE_BACKEND_INTEGRITY": "true",
+        ]
+    }
+
+    func get(_ path: String) throws -> HTTPResponse {
+        try HTTPClient(options: HTTPClientOptions()).send(HTTPRequest(url: "\(try registry.baseURL)\(path)", method: "GET",
+                                                                      headers: ["Accept": OCIMediaType.manifestAccept], resumeFrom: nil))
+    }
+
+    func pushSigned(_ label: String, repository: String, signed: Bool = true) throws -> (digest: String, referrer: String?) {
+        let pushed = try pusher.push(directory: try site.source(label), repository: repository, tag: "latest")
+        guard signed else { return (pushed.manifestDigest, nil) }
+        let size = try get("/v2/\(repository)/manifests/\(pushed.manifestDigest)").body.count
+        let listed = try SigstoreTestPKI.attach(bundle: try pki.sign(digest: pushed.manifestDigest),
+                                                to: (pushed.manifestDigest, OCIMediaType.ociManifest, Int64(size)),
+                                                repository: repository, pusher: pusher)
+        let referrer = try XCTUnwrap(listed.first.flatMap { $0.range(of: "sha256:[0-9a-f]{64}", options: .regularExpression).map { String(listed.first![$0]) } })
+        return (pushed.manifestDigest, referrer)
+    }
+
+    func testReferrersAPIAnswerIsUsedWithoutTheTagFallback() throws {
+        let repository = "signed/api"
+        let image = try pushSigned("api-1", repository: repository)
+        let referrer = try XCTUnwrap(image.referrer)
+        let replica = try RegistryReplica(of: try registry, repository: repository, tag: "latest")
+        defer { replica.stop() }
+        // The referrer manifest and its bundle blob, and the API's answer listing it (OCI index media type).
+        let manifest = try get("/v2/\(repository)/manifests/\(referrer)")
+        replica.server.route("/v2/\(repository)/manifests/\(referrer)", LoopbackHTTPServer.Reply(
+            headers: ["Content-Type": OCIMediaType.ociManifest, "Docker-Content-Digest": referrer], body: manifest.body))
+        let layer = try XCTUnwrap(try OCIManifest.parse(manifest.body, contentType: OCIMediaType.ociManifest, source: "referrer")
+            .layersForTest.first)
+        replica.server.route("/v2/\(repository)/blobs/\(layer)", LoopbackHTTPServer.Reply(
+            headers: ["Content-Type": "application/octet-stream"], body: try get("/v2/\(repository)/blobs/\(layer)").body))
+        let index = try get("/v2/\(repository)/manifests/sha256-\(image.digest.dropFirst(7))")
+        replica.server.route("/v2/\(repository)/referrers/\(image.digest)", LoopbackHTTPServer.Reply(
+            headers: ["Content-Type": OCIMediaType.ociIndex], body: index.body))
+        try site.writeGallery([("piper", replica.uri, [])])
+
+        let install = try site.hangar(["install", "piper"], env: environment())
+        XCTAssertEqual(install.status, 0, install.transcript)
+        XCTAssertEqual(site.read("piper/VERSION"), "api-1\n")
+        XCTAssertEqual(replica.server.requests(to: "/v2/\(repository)/referrers/\(image.digest)").count, 1)
+        XCTAssertEqual(replica.server.requests(to: "/v2/\(repository)/manifests/sha256-\(image.digest.dropFirst(7))").count, 0,
+                       "a 200 from the referrers API is the answer; the tag schema is not consulted")
+    }
+
+    func testEveryCandidateIsVerifiedAMirrorWithASignatureInstalls() throws {
+        _ = try pushSigned("primary-unsigned", repository: "signed/primary", signed: false)
+        let mirror = try pushSigned("mirror-signed", repository: "signed/mirror")
+        let address = try registry.address
+        try site.writeGallery([("piper", "oci://\(address)/signed/primary:latest", ["oci://\(address)/signed/mirror:latest"])])
+        let install = try site.hangar(["install", "piper"], env: environment())
+        XCTAssertEqual(install.status, 0, install.transcript)
+        XCTAssertTrue(install.stderr.contains("no signature found"), "the unsigned primary was refused: \(install.transcript)")
+        XCTAssertEqual(site.read("piper/VERSION"), "mirror-signed\n")
+        let records = try String(contentsOfFile: site.backends + "/.hangar/signatures.json", encoding: .utf8)
+        XCTAssertTrue(records.contains(mirror.digest), records)
+
+        // A mirror with nothing to verify (an ocifile:// tarball) is refused under the policy, not installed silently
+        // (LocalAI skips verification for it); the signed mirror after it is what gets installed.
+        try site.writeGallery([("piper", "oci://\(address)/signed/primary:latest",
+                                ["ocifile://\(site.root)/image.tar", "oci://\(address)/signed/mirror:latest"])])
+        let again = try site.hangar(["reinstall", "piper"], env: environment())
+        XCTAssertEqual(again.status, 0, again.transcript)
+        XCTAssertTrue(again.stderr.contains("ocifile://\(site.root)/image.tar carries no signatures to verify, but gallery \"t\" requires signed images"),
+                      again.transcript)
+        XCTAssertEqual(site.read("piper/VERSION"), "mirror-signed\n")
+    }
+}
+
+private extension OCIManifest {
+    /// The layer digests of an image manifest (empty for an index).
+    var layersForTest: [String] {
+        if case .image(_, let layers) = self { return layers.map(\.digest) }
+        return []
+    }
+}
