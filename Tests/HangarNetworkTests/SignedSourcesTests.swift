@@ -39,7 +39,7 @@ final class SignedSourcesTests: RegistryTestCase {
         return (pushed.manifestDigest, referrer)
     }
 
-    func testReferrersAPIAnswerIsUsedWithoutTheTagFallback() throws {
+    func testReferrersAPIAnswerIsUsedPageByPageWithoutTheTagFallback() throws {
         let repository = "signed/api"
         let image = try pushSigned("api-1", repository: repository)
         let referrer = try XCTUnwrap(image.referrer)
@@ -54,14 +54,22 @@ final class SignedSourcesTests: RegistryTestCase {
         replica.server.route("/v2/\(repository)/blobs/\(layer)", LoopbackHTTPServer.Reply(
             headers: ["Content-Type": "application/octet-stream"], body: try get("/v2/\(repository)/blobs/\(layer)").body))
         let index = try get("/v2/\(repository)/manifests/sha256-\(image.digest.dropFirst(7))")
-        replica.server.route("/v2/\(repository)/referrers/\(image.digest)", LoopbackHTTPServer.Reply(
-            headers: ["Content-Type": OCIMediaType.ociIndex], body: index.body))
+        // Two pages: the first lists only an SBOM-like artifact and links to the second, which holds the signature.
+        let referrersPath = "/v2/\(repository)/referrers/\(image.digest)"
+        let firstPage = #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:\#(String(repeating: "0", count: 64))","size":2,"artifactType":"application/spdx+json"}]}"#
+        replica.server.route(referrersPath) { request in
+            if request.target.contains("last=") {
+                return LoopbackHTTPServer.Reply(headers: ["Content-Type": OCIMediaType.ociIndex], body: index.body)
+            }
+            return LoopbackHTTPServer.Reply(headers: ["Content-Type": OCIMediaType.ociIndex,
+                                                      "Link": "<\(referrersPath)?n=1&last=a>; rel=\"next\""], text: firstPage)
+        }
         try site.writeGallery([("piper", replica.uri, [])])
 
         let install = try site.hangar(["install", "piper"], env: environment())
         XCTAssertEqual(install.status, 0, install.transcript)
         XCTAssertEqual(site.read("piper/VERSION"), "api-1\n")
-        XCTAssertEqual(replica.server.requests(to: "/v2/\(repository)/referrers/\(image.digest)").count, 1)
+        XCTAssertEqual(replica.server.requests(to: referrersPath).count, 2, "both pages were read")
         XCTAssertEqual(replica.server.requests(to: "/v2/\(repository)/manifests/sha256-\(image.digest.dropFirst(7))").count, 0,
                        "a 200 from the referrers API is the answer; the tag schema is not consulted")
     }

@@ -12,6 +12,7 @@ public struct ImageSignatureVerifier: Sendable {
     static let maxIndexEntries = 1000
     static let maxCandidates = 32
     static let maxBlobBytes = 1 << 20
+    static let maxReferrerPages = 10
 
     public init(client: RegistryClient, verifier: SigstoreVerifier) {
         self.client = client
@@ -72,17 +73,34 @@ public struct ImageSignatureVerifier: Sendable {
     /// the index media type, as go-containerregistry requires), else the `sha256-<hex>` referrers tag.
     func referrers(_ repository: ImageReference, digest: String, isCancelled: @escaping @Sendable () -> Bool) throws -> [Candidate] {
         var entries: [JSONValue] = []
-        let response = try HTTPRetry.run(backoff: client.retryBackoff, isCancelled: isCancelled) { attempt in
-            let response = try client.send(repository, path: "/referrers/\(digest)", method: "GET",
-                                           headers: ["Accept": OCIMediaType.ociIndex], isRetry: attempt > 0, isCancelled: isCancelled)
-            if response.status == 429 || response.status >= 500 { _ = try client.checked(response, repository, what: "referrers") }
-            return response
+        func page(_ path: String) throws -> HTTPResponse {
+            try HTTPRetry.run(backoff: client.retryBackoff, isCancelled: isCancelled) { attempt in
+                let response = try client.send(repository, path: path, method: "GET",
+                                               headers: ["Accept": OCIMediaType.ociIndex], isRetry: attempt > 0, isCancelled: isCancelled)
+                if response.status == 429 || response.status >= 500 { _ = try client.checked(response, repository, what: "referrers") }
+                return response
+            }
         }
-        let contentType = response.header("content-type")?.split(separator: ";").first.map {
-            $0.trimmingCharacters(in: .whitespaces)
-        } ?? ""
-        if response.status == 200 && contentType == OCIMediaType.ociIndex {
+        func isIndex(_ response: HTTPResponse) -> Bool {
+            let contentType = response.header("content-type")?.split(separator: ";").first.map {
+                $0.trimmingCharacters(in: .whitespaces)
+            } ?? ""
+            return response.status == 200 && contentType == OCIMediaType.ociIndex
+        }
+        var response = try page("/referrers/\(digest)")
+        if isIndex(response) {
             entries = try Self.indexEntries(response.body, what: "referrers of \(digest)")
+            // `Link: <…>; rel="next"` pages (go-containerregistry does not follow them), bounded like the list.
+            var pages = 1
+            while let next = response.header("link").flatMap(Self.nextReferrersPage), pages < Self.maxReferrerPages {
+                response = try page(next)
+                guard isIndex(response) else { break }
+                entries += try Self.indexEntries(response.body, what: "referrers of \(digest)")
+                pages += 1
+                guard entries.count <= Self.maxIndexEntries else {
+                    throw SigstoreError("referrers of \(digest) list more than \(Self.maxIndexEntries) entries: refused")
+                }
+            }
         } else {
             let tag = repository.withTag("sha256-" + digest.dropFirst(7))
             if let index = try optionalManifest(tag, isCancelled: isCancelled) {
@@ -101,6 +119,17 @@ public struct ImageSignatureVerifier: Sendable {
             }
         }
         return candidates
+    }
+
+    /// The `rel="next"` target of a referrers `Link` header, as a path below the repository, or nil.
+    static func nextReferrersPage(_ link: String) -> String? {
+        for part in link.split(separator: ",") where part.contains("rel=\"next\"") {
+            guard let open = part.firstIndex(of: "<"), let close = part.firstIndex(of: ">"), open < close else { continue }
+            let target = String(part[part.index(after: open)..<close])
+            guard let range = target.range(of: "/referrers/") else { continue }
+            return String(target[range.lowerBound...])
+        }
+        return nil
     }
 
     static func indexEntries(_ bytes: [UInt8], what: String) throws -> [JSONValue] {
