@@ -88,6 +88,28 @@ public struct SigstoreTestPKI: Sendable {
                                reference: "sha256-" + digest.dropFirst("sha256:".count) + ".sig")
     }
 
+    /// Pushes a legacy cosign signature the way cosign v2 `--registry-referrers-mode=oci-1-1` does (what LocalAI's CI
+    /// runs, spec §1.6): the simple-signing manifest by digest with a `subject` and the config media type
+    /// `application/vnd.dev.cosign.artifact.sig.v1+json` (no `artifactType`), listed in the `sha256-<hex>` index.
+    public static func attachLegacyReferrer(_ signed: [UInt8], to subject: (digest: String, mediaType: String, size: Int64),
+                                            repository: String, pusher: ImagePusher) throws {
+        let object = try XCTUnwrapLike(try JSONSerialization.jsonObject(with: Data(signed)) as? [String: Any])
+        let payload = try XCTUnwrapLike(Data(base64Encoded: try XCTUnwrapLike(object["payload"] as? String)))
+        let annotations = try JSONSerialization.data(withJSONObject: try XCTUnwrapLike(object["annotations"]), options: [.sortedKeys])
+        let layer = try pusher.blob(bytes: Array(payload), name: "simplesigning")
+        try pusher.upload(layer, repository: repository)
+        let config = try pusher.blob(bytes: Array("{}".utf8), name: "sigconfig")
+        try pusher.upload(config, repository: repository)
+        let sigType = "application/vnd.dev.cosign.artifact.sig.v1+json"
+        let manifest = #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"\#(sigType)","digest":"\#(config.digest)","size":\#(config.size)},"layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","digest":"\#(layer.digest)","size":\#(layer.size),"annotations":\#(String(decoding: annotations, as: UTF8.self))}],"subject":{"mediaType":"\#(subject.mediaType)","digest":"\#(subject.digest)","size":\#(subject.size)}}"#
+        let manifestBlob = try pusher.blob(bytes: Array(manifest.utf8), name: "sigreferrer")
+        try pusher.putManifest(manifestBlob, mediaType: OCIMediaType.ociManifest, repository: repository, reference: manifestBlob.digest)
+        let index = #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(manifestBlob.digest)","size":\#(manifestBlob.size),"artifactType":"\#(sigType)"}]}"#
+        let indexBlob = try pusher.blob(bytes: Array(index.utf8), name: "referrers")
+        try pusher.putManifest(indexBlob, mediaType: OCIMediaType.ociIndex, repository: repository,
+                               reference: "sha256-" + subject.digest.dropFirst("sha256:".count))
+    }
+
     private static func XCTUnwrapLike<T>(_ value: T?) throws -> T {
         guard let value else { throw FixtureError("the test PKI produced an unexpected legacy signature") }
         return value

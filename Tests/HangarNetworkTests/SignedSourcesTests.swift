@@ -74,6 +74,25 @@ final class SignedSourcesTests: RegistryTestCase {
                        "a 200 from the referrers API is the answer; the tag schema is not consulted")
     }
 
+    /// What LocalAI's CI publishes today (cosign v2.4.1, `--registry-referrers-mode=oci-1-1`): a simple-signing
+    /// signature as an OCI 1.1 referrer. LocalAI's own verifier skips it; hangar verifies it.
+    func testCosignV2SimpleSigningReferrerAsLocalAIsCIPublishesIt() throws {
+        let repository = "signed/ci"
+        let pushed = try pusher.push(directory: try site.source("ci-1"), repository: repository, tag: "latest")
+        let size = try get("/v2/\(repository)/manifests/\(pushed.manifestDigest)").body.count
+        var legacy = SigstoreTestPKI.Signing()
+        legacy.format = .legacy
+        try SigstoreTestPKI.attachLegacyReferrer(try pki.sign(digest: pushed.manifestDigest, legacy),
+                                                 to: (pushed.manifestDigest, OCIMediaType.ociManifest, Int64(size)),
+                                                 repository: repository, pusher: pusher)
+        try site.writeGallery([("piper", "oci://\(try registry.address)/\(repository):latest", [])])
+        let install = try site.hangar(["install", "piper"], env: environment())
+        XCTAssertEqual(install.status, 0, install.transcript)
+        XCTAssertEqual(site.read("piper/VERSION"), "ci-1\n")
+        let records = try String(contentsOfFile: site.backends + "/.hangar/signatures.json", encoding: .utf8)
+        XCTAssertTrue(records.contains(pushed.manifestDigest), records)
+    }
+
     func testEveryCandidateIsVerifiedAMirrorWithASignatureInstalls() throws {
         _ = try pushSigned("primary-unsigned", repository: "signed/primary", signed: false)
         let mirror = try pushSigned("mirror-signed", repository: "signed/mirror")
