@@ -37,11 +37,12 @@ public struct ImageSignatureVerifier: Sendable {
         }
         let repository = ImageReference(registry: reference.registry, repository: reference.repository, tag: nil, digest: nil)
         let pinned = "\(repository.registry)/\(repository.repository)@\(digest)"
-        var candidates = try referrers(repository, digest: digest, isCancelled: isCancelled)
+        // The `.sig` tag is always tried, after at most `maxCandidates - 1` referrers.
+        var candidates = Array(try referrers(repository, digest: digest, isCancelled: isCancelled).prefix(Self.maxCandidates - 1))
         let sigTag = "sha256-" + digest.dropFirst(7) + ".sig"
         candidates.append(.legacy(reference: repository.withTag(String(sigTag))))
         var failures: [String] = []
-        for candidate in candidates.prefix(Self.maxCandidates) {
+        for candidate in candidates {
             if isCancelled() { throw CancelledError() }
             do {
                 switch candidate {
