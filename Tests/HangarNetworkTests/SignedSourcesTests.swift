@@ -93,6 +93,31 @@ final class SignedSourcesTests: RegistryTestCase {
         XCTAssertTrue(records.contains(pushed.manifestDigest), records)
     }
 
+    /// A multi-platform image: the platform manifest whose layers are extracted is what must be signed (cosign
+    /// `--recursive`, as LocalAI verifies it); a signature on the index alone is not enough.
+    func testTheVerifiedDigestIsThePlatformManifestOfAnIndex() throws {
+        let repository = "signed/index"
+        let pushed = try pusher.push(directory: try site.source("index-1"), repository: repository, tag: "latest", index: true)
+        XCTAssertNotEqual(pushed.digest, pushed.manifestDigest)
+        let indexSize = try get("/v2/\(repository)/manifests/\(pushed.digest)").body.count
+        try SigstoreTestPKI.attach(bundle: try pki.sign(digest: pushed.digest), to: (pushed.digest, OCIMediaType.ociIndex, Int64(indexSize)),
+                                   repository: repository, pusher: pusher)
+        try site.writeGallery([("piper", "oci://\(try registry.address)/\(repository):latest", [])])
+        let indexOnly = try site.hangar(["install", "piper"], env: environment())
+        XCTAssertEqual(indexOnly.status, 1, indexOnly.transcript)
+        XCTAssertTrue(indexOnly.stderr.contains("no signature found for \(try registry.address)/\(repository)@\(pushed.manifestDigest)"),
+                      indexOnly.transcript)
+
+        let size = try get("/v2/\(repository)/manifests/\(pushed.manifestDigest)").body.count
+        try SigstoreTestPKI.attach(bundle: try pki.sign(digest: pushed.manifestDigest),
+                                   to: (pushed.manifestDigest, OCIMediaType.ociManifest, Int64(size)), repository: repository, pusher: pusher)
+        let install = try site.hangar(["install", "piper"], env: environment())
+        XCTAssertEqual(install.status, 0, install.transcript)
+        let records = try String(contentsOfFile: site.backends + "/.hangar/signatures.json", encoding: .utf8)
+        XCTAssertTrue(records.contains(pushed.manifestDigest), "the platform digest is recorded: \(records)")
+        XCTAssertEqual(try site.metadata("piper")["digest"] as? String, pushed.digest, "metadata.json keeps LocalAI's top-level digest")
+    }
+
     func testEveryCandidateIsVerifiedAMirrorWithASignatureInstalls() throws {
         _ = try pushSigned("primary-unsigned", repository: "signed/primary", signed: false)
         let mirror = try pushSigned("mirror-signed", repository: "signed/mirror")
@@ -104,6 +129,11 @@ final class SignedSourcesTests: RegistryTestCase {
         XCTAssertEqual(site.read("piper/VERSION"), "mirror-signed\n")
         let records = try String(contentsOfFile: site.backends + "/.hangar/signatures.json", encoding: .utf8)
         XCTAssertTrue(records.contains(mirror.digest), records)
+        XCTAssertTrue(records.contains("\"uri\": \"oci://\(address)/signed/mirror:latest\""), records)
+        // `hangar verify` checks the image that was installed: the mirror's, not the unsigned primary.
+        let verify = try site.hangar(["verify", "piper"], env: environment())
+        XCTAssertEqual(verify.status, 0, verify.transcript)
+        XCTAssertTrue(verify.stdout.contains("verified"), verify.transcript)
 
         // A mirror with nothing to verify (an ocifile:// tarball) is refused under the policy, not installed silently
         // (LocalAI skips verification for it); the signed mirror after it is what gets installed.

@@ -87,7 +87,7 @@ extension LocalDirectoryStore {
             context.phase(.swapping, entry.name)
             try context.checkCancelled()
             try transaction.commit()
-            recordSignature(entry.name, digest: metadata.digest, sink: signature, context: context)
+            recordSignature(entry.name, sink: signature, context: context)
             return metadata.version.isEmpty ? primary : "v\(metadata.version)"
         } catch {
             throw rollback(transaction, after: error, context: context)
@@ -124,7 +124,7 @@ extension LocalDirectoryStore {
             context.phase(.swapping, entry.name)
             try context.checkCancelled()
             try transaction.commit()
-            recordSignature(entry.name, digest: metadata.digest, sink: signature, context: context)
+            recordSignature(entry.name, sink: signature, context: context)
         } catch {
             throw rollback(transaction, after: error, context: context)
         }
@@ -206,7 +206,7 @@ extension LocalDirectoryStore {
             context.phase(.swapping, dirName)
             try context.checkCancelled()
             try transaction.commit()
-            recordSignature(dirName, digest: fresh.digest, sink: signature, context: context)
+            recordSignature(dirName, sink: signature, context: context)
             return "upgraded \(dirName) \(Self.describe(current)) → \(Self.describe(fresh))"
         } catch {
             throw rollback(transaction, after: error, context: context, previous: current)

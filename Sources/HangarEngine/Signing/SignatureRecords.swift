@@ -5,6 +5,8 @@ import Synchronization
 public struct SignatureRecord: Sendable, Equatable {
     /// The image manifest digest that was verified (the platform manifest whose layers were extracted).
     public var digest: String
+    /// The image reference it was pulled from (the entry's uri, a mirror or a tag fallback).
+    public var uri: String
     public var identity: String
     public var issuer: String
     public var logIndex: Int64
@@ -13,8 +15,9 @@ public struct SignatureRecord: Sendable, Equatable {
     /// RFC 3339: when hangar verified it.
     public var verifiedAt: String
 
-    public init(digest: String, verification: SigstoreVerification, verifiedAt: String) {
+    public init(digest: String, uri: String, verification: SigstoreVerification, verifiedAt: String) {
         self.digest = digest
+        self.uri = uri
         identity = verification.identity
         issuer = verification.issuer
         logIndex = verification.logIndex
@@ -30,11 +33,12 @@ public struct SignatureRecord: Sendable, Equatable {
         }
         (self.digest, self.identity, self.issuer, self.logIndex, self.signedAt, self.verifiedAt) =
             (digest, identity, issuer, logIndex, signedAt, verifiedAt)
+        uri = value["uri"]?.stringValue ?? ""
     }
 
     var jsonValue: JSONValue {
         .object(JSONObject([
-            "digest": .string(digest), "identity": .string(identity), "issuer": .string(issuer),
+            "digest": .string(digest), "uri": .string(uri), "identity": .string(identity), "issuer": .string(issuer),
             "log_index": .number(String(logIndex)), "signed_at": .number(String(signedAt)), "verified_at": .string(verifiedAt),
         ]))
     }
@@ -85,8 +89,10 @@ extension Engine {
 
 extension LocalDirectoryStore {
     /// Records (or clears) what was verified for the build just committed; a failure only warns, the install stands.
-    func recordSignature(_ name: String, digest: String, sink: SignatureSink, context: JobContext) {
-        let record = sink.verification.map { SignatureRecord(digest: digest, verification: $0, verifiedAt: RFC3339.localNow()) }
+    func recordSignature(_ name: String, sink: SignatureSink, context: JobContext) {
+        let record = sink.verification.map {
+            SignatureRecord(digest: sink.digest ?? "", uri: sink.uri ?? "", verification: $0, verifiedAt: RFC3339.localNow())
+        }
         do { try SignatureRecordsFile(root: root).set(name, record) } catch {
             context.warning("signature verification of \(name) not recorded: \(error)")
         }

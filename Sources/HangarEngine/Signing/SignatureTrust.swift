@@ -43,9 +43,15 @@ public final class SigstoreTrust: Sendable {
 
 /// Receives the verification of the candidate that was installed (set by the source, read by the operation).
 public final class SignatureSink: Sendable, Equatable {
-    private let value = Mutex<SigstoreVerification?>(nil)
+    private let value = Mutex<(verification: SigstoreVerification, uri: String, digest: String)?>(nil)
     public init() {}
-    public var verification: SigstoreVerification? { value.withLock { $0 } }
-    func record(_ verification: SigstoreVerification?) { value.withLock { $0 = verification } }
+    public var verification: SigstoreVerification? { value.withLock { $0?.verification } }
+    /// The candidate URI whose image was verified (the entry's, a mirror's or a fallback tag's).
+    public var uri: String? { value.withLock { $0?.uri } }
+    /// The image manifest digest that was verified (the platform manifest whose layers were pulled).
+    public var digest: String? { value.withLock { $0?.digest } }
+    func record(_ verification: SigstoreVerification, uri: String, digest: String) {
+        value.withLock { $0 = (verification, uri, digest) }
+    }
     public static func == (lhs: SignatureSink, rhs: SignatureSink) -> Bool { lhs === rhs }
 }

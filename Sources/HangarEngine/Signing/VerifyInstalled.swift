@@ -44,7 +44,9 @@ extension Engine {
             }
             do {
                 let policy = try SigstorePolicy(verification, gallery: gallery.name)
-                let reference = try ImageReference.parse(metadata.uri)
+                // The image that was verified at install: a mirror or tag fallback when the entry's uri failed.
+                let recordedURI = records[directory].map(\.uri).flatMap { $0.isEmpty ? nil : $0 } ?? metadata.uri
+                let reference = try ImageReference.parse(recordedURI)
                 let client = source.client
                 // The platform manifest that was verified at install; else the recorded digest resolved to it.
                 var digest = records[directory]?.digest ?? metadata.digest
@@ -55,7 +57,7 @@ extension Engine {
                 }
                 let verifier = ImageSignatureVerifier(client: client, verifier: try source.trust.verifier())
                 let verified = try verifier.verify(reference, digest: digest, policy: policy, isCancelled: isCancelled)
-                let record = SignatureRecord(digest: digest, verification: verified, verifiedAt: RFC3339.localNow())
+                let record = SignatureRecord(digest: digest, uri: recordedURI, verification: verified, verifiedAt: RFC3339.localNow())
                 try? SignatureRecordsFile(root: root).set(directory, record)
                 return result(.verified, record.summary, record)
             } catch let error as SigstoreError {

@@ -60,7 +60,7 @@ public struct OCISource: BackendSource {
             // resolved once, so a tag moved meanwhile cannot slip in anything unverified.
             let verified = try verifySignature(reference, digest: imageDigest, verification: verification,
                                                gallery: request.gallery, uri: request.uri, context: context)
-            request.signatureSink?.record(verified)
+            request.signatureSink?.record(verified, uri: request.uri, digest: imageDigest)
         } else if warnedJobs.firstTime(context.job) {
             context.warning("installing OCI backend \(reference) without signature verification (its gallery has no verification: policy)")
         }
