@@ -143,8 +143,22 @@ public struct SigstoreVerifier: Sendable {
             }) else {
                 throw SigstoreError("transparency log entry does not hold this bundle's DSSE signature and certificate")
             }
+        case ("intoto", "0.0.2", .dsse(_, let payload, let signature)):
+            // Legacy entries: the envelope is inside the body, its signatures base64-encoded once more.
+            let content = spec?["content"]
+            guard content?["payloadHash"]?["algorithm"]?.stringValue == "sha256",
+                  content?["payloadHash"]?["value"]?.stringValue.flatMap(SigstoreBytes.fromHex) == SigstoreBytes.sha256(payload) else {
+                throw SigstoreError("transparency log entry payload hash does not match the DSSE payload")
+            }
+            let signatures = content?["envelope"]?["signatures"]?.arrayValue ?? []
+            guard signatures.contains(where: {
+                $0["sig"]?.stringValue.flatMap(SigstoreBytes.base64).map { String(decoding: $0, as: UTF8.self) }
+                    .flatMap(SigstoreBytes.base64) == signature && sameCertificate($0["publicKey"]?.stringValue)
+            }) else {
+                throw SigstoreError("transparency log entry does not hold this bundle's DSSE signature and certificate")
+            }
         default:
-            throw SigstoreError("transparency log entry kind \(entry.kind) \(entry.version) does not fit the bundle content (hashedrekord or dsse 0.0.1 expected)")
+            throw SigstoreError("transparency log entry kind \(entry.kind) \(entry.version) does not fit the bundle content (hashedrekord or dsse 0.0.1, intoto 0.0.2 expected)")
         }
     }
 
