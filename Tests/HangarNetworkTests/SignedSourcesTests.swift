@@ -118,6 +118,26 @@ final class SignedSourcesTests: RegistryTestCase {
         XCTAssertEqual(try site.metadata("piper")["digest"] as? String, pushed.digest, "metadata.json keeps LocalAI's top-level digest")
     }
 
+    /// Strict mode without a policy: an image mirror of a tarball entry is refused too (LocalAI decides by the
+    /// entry's uri only, so it would pull the image unverified).
+    func testStrictModeRefusesAnImageMirrorOfATarballEntryWithoutAPolicy() throws {
+        _ = try pushSigned("plain-mirror", repository: "signed/plain", signed: false)
+        let address = try registry.address
+        try site.site.gallery(yaml: """
+            - name: piper
+              uri: file://\(site.root)/missing/piper.tar.gz
+              sha256: \(String(repeating: "0", count: 64))
+              mirrors:
+                - oci://\(address)/signed/plain:latest
+                - file://\(site.root)/missing/piper-2.tar.gz
+            """)
+        let run = try site.hangar(["install", "piper", "--require-backend-integrity"])
+        XCTAssertEqual(run.status, 1, run.transcript)
+        XCTAssertTrue(run.stderr.contains("strict integrity: gallery \"t\" has no verification policy for the image oci://\(address)/signed/plain:latest"),
+                      run.transcript)
+        XCTAssertNil(site.read("piper/run.sh"), "nothing was installed")
+    }
+
     func testEveryCandidateIsVerifiedAMirrorWithASignatureInstalls() throws {
         _ = try pushSigned("primary-unsigned", repository: "signed/primary", signed: false)
         let mirror = try pushSigned("mirror-signed", repository: "signed/mirror")

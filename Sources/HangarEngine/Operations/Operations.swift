@@ -272,16 +272,21 @@ extension LocalDirectoryStore {
                        context: JobContext, entry: GalleryEntry? = nil, signature: SignatureSink? = nil) throws -> String? {
         var firstError: (any Error)?
         var tried = Set<String>()
-        // A gallery policy covers its OCI entries, and then every candidate (mirrors, tag fallbacks) is verified.
-        let verification = entry.flatMap { BackendURI.isOCIImage($0.uri) ? $0.gallery.verification : nil }
+        // A gallery policy covers every image candidate (the entry's, mirrors, tag fallbacks): each is verified.
+        let policy = entry?.gallery.verification
         for uri in candidates where tried.insert(uri).inserted {
             try context.checkCancelled()
             do {
                 try transaction.resetStaging()
-                if let entry, verification != nil, !BackendURI.isRegistryImage(uri) {
+                if let entry, policy != nil, BackendURI.isOCIImage(entry.uri), !BackendURI.isRegistryImage(uri) {
                     // LocalAI skips verification for ocifile:// (and local copies) silently; hangar refuses them.
                     throw HangarError.operation("\(uri) carries no signatures to verify, but gallery \"\(entry.gallery.name)\" requires signed images (verification:)")
                 }
+                if let entry, policy == nil, configuration.requireIntegrity, BackendURI.isOCIImage(uri) {
+                    // A tarball entry's image mirror would otherwise slip past strict mode unverified.
+                    throw HangarError.operation("strict integrity: gallery \"\(entry.gallery.name)\" has no verification policy for the image \(uri) (set verification: in the gallery YAML or disable --require-backend-integrity)")
+                }
+                let verification = BackendURI.isRegistryImage(uri) ? policy : nil
                 guard let source = sources.first(where: { $0.handles(uri) }) else {
                     if uri.hasPrefix("/") || uri.hasPrefix(".") {
                         throw HangarError.operation("\(uri) does not exist or is not a directory")
