@@ -105,3 +105,31 @@ final class SigstoreTimeTests: XCTestCase {
         }
     }
 }
+
+/// The trusted root: the public-good one compiled in is the shipped file; a configured file that does not load
+/// fails verification with its path and is read again once fixed.
+final class SigstoreTrustTests: XCTestCase {
+    func testEmbeddedRootIsTheShippedFile() throws {
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("sigstore/trusted_root.json")
+        let embedded = try XCTUnwrap(SigstoreBytes.base64(SigstoreTrustedRoot.publicGoodBase64.filter { !$0.isNewline }))
+        XCTAssertEqual(embedded, Array(try Data(contentsOf: shipped)), "run scripts/update-trusted-root.sh after changing sigstore/trusted_root.json")
+        XCTAssertEqual(try SigstoreTrustedRoot.publicGood().tlogs.count, 2)
+    }
+
+    func testABrokenRootFileIsNamedAndReadAgainOnceFixed() throws {
+        let path = NSTemporaryDirectory() + "hangar-trust-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let trust = SigstoreTrust(trustedRootPath: path)
+        XCTAssertThrowsError(try trust.verifier()) { error in
+            XCTAssertTrue("\(error)".contains("cannot read the sigstore trusted root \(path)"), "\(error)")
+        }
+        try "{\"mediaType\": \"nope\"}".write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try trust.verifier()) { error in
+            XCTAssertTrue("\(error)".contains("\(path): trusted root: mediaType is not"), "\(error)")
+        }
+        try Data(try XCTUnwrap(SigstoreBytes.base64(SigstoreTrustedRoot.publicGoodBase64.filter { !$0.isNewline })))
+            .write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try trust.verifier().root.tlogs.count, 2)
+    }
+}

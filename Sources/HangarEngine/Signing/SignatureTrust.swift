@@ -13,10 +13,12 @@ extension SigstoreTrustedRoot {
 
 /// Where signatures are checked against: the trusted root file the configuration names
 /// (`HANGAR_SIGSTORE_TRUSTED_ROOT`, `--trusted-root`), else the public-good root hangar ships. Loaded on the first
-/// verification only, so commands that verify nothing never parse it (nor load libcrypto).
+/// verification only, so commands that verify nothing never parse it (nor load libcrypto). A root that fails to
+/// load is not remembered: a long-running UI or daemon picks up the fixed file at its next verification (LocalAI
+/// caches the failure for the whole process).
 public final class SigstoreTrust: Sendable {
     public let trustedRootPath: String?
-    private let loaded = Mutex<Result<SigstoreVerifier, SigstoreError>?>(nil)
+    private let loaded = Mutex<SigstoreVerifier?>(nil)
 
     public init(trustedRootPath: String?) {
         self.trustedRootPath = trustedRootPath.flatMap { $0.isEmpty ? nil : $0 }
@@ -25,17 +27,16 @@ public final class SigstoreTrust: Sendable {
     /// The verifier for the configured root; a root that does not load fails every verification with the reason.
     public func verifier() throws(SigstoreError) -> SigstoreVerifier {
         let result = loaded.withLock { cached -> Result<SigstoreVerifier, SigstoreError> in
-            if let cached { return cached }
-            let fresh: Result<SigstoreVerifier, SigstoreError>
+            if let cached { return .success(cached) }
             do throws(SigstoreError) {
                 let root: SigstoreTrustedRoot
                 if let trustedRootPath { root = try SigstoreTrustedRoot(path: trustedRootPath) } else { root = try .publicGood() }
-                fresh = .success(SigstoreVerifier(root: root))
+                let verifier = SigstoreVerifier(root: root)
+                cached = verifier
+                return .success(verifier)
             } catch {
-                fresh = .failure(error)
+                return .failure(error)
             }
-            cached = fresh
-            return fresh
         }
         return try result.get()
     }
