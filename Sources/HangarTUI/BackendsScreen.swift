@@ -57,6 +57,7 @@ enum BackendsScreen {
         }
         let g = state.glyphs
         let galleries = rows.map { Badges.gallery($0, galleries: state.snapshot.galleries) }
+        let signatures = SignatureRecordCache.records(backendsPath: state.snapshot.backendsPath)
         let c = Columns(width: canvas.width - 2, nameWidth: min(28, max(12, rows.map(\.name.cellWidth).max() ?? 12)),
                         galleryWidth: min(16, max(7, galleries.map(\.cellWidth).max() ?? 7)))
         ListView.columnHeader(canvas, y: body.top, cells: [("NAME", c.name), ("VERSION", c.version), ("UPGRADE", c.upgrade),
@@ -83,6 +84,9 @@ enum BackendsScreen {
             ], glyphs: g)
             let kindX = 2 + [c.name, c.version, c.upgrade, c.gallery, c.size, c.installed].filter { $0 > 0 }.reduce(0) { $0 + $1 + 1 }
             var kind = Badges.kind(row, devSuffix: state.snapshot.devSuffix, arrow: g.arrow)
+            if signatures[String(row.directory.split(separator: "/").last ?? "")] != nil {
+                kind = "verified" + (kind.isEmpty ? "" : ", " + kind)
+            }
             if let hold = state.snapshot.holds[UpgradeDecision.target(of: row)] {
                 kind = hold.text + (kind.isEmpty ? "" : ", " + kind)
             }

@@ -26,6 +26,10 @@ enum DetailScreen {
         ]
         lines += state.generationLines(for: row)
         if let broken = row.broken { lines.append(("error", broken, .error)) }
+        if !row.isSystem, let directory = row.directory.split(separator: "/").last {
+            let record = SignatureRecordCache.records(backendsPath: state.snapshot.backendsPath)[String(directory)]
+            lines.append(("signature", record?.summary ?? "unsigned", record == nil ? .dim : .ok))
+        }
         if let hold = state.snapshot.holds[UpgradeDecision.target(of: row)] {
             lines.append(("hold", "\(hold.text) (since \(hold.heldAt)); upgrades skip it, h releases it", .warning))
         }
@@ -47,7 +51,7 @@ enum DetailScreen {
     }
 
     /// Lines that matter most when Detail is too short for all of them; the rest give way, in their order.
-    static let importantDetailLabels: Set<String> = ["name", "kind", "version", "error", "upgrade", "running", "last operation"]
+    static let importantDetailLabels: Set<String> = ["name", "kind", "version", "error", "signature", "upgrade", "running", "last operation"]
 
     /// All lines when they fit; otherwise the important ones first (in their order), then as many others as fit,
     /// and a last line saying how many were left out.

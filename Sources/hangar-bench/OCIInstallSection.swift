@@ -99,7 +99,7 @@ struct OCIInstallSection: BenchSection {
 
     /// run.sh plus 64 files of 8 MiB: every other one random (incompressible), the rest repetitive text.
     /// Returns the bytes written.
-    private func makeImageTree(_ dir: String) throws -> Int64 {
+    func makeImageTree(_ dir: String) throws -> Int64 {
         try FileManager.default.createDirectory(atPath: dir + "/lib", withIntermediateDirectories: true)
         try "#!/bin/sh\necho big\n".write(toFile: dir + "/run.sh", atomically: true, encoding: .utf8)
         chmod(dir + "/run.sh", 0o755)

@@ -28,6 +28,7 @@ let allSections: [any BenchSection] = [
     InstalledListingSection(),
     CheckLatencySection(),
     OCIInstallSection(),
+    SigstoreSection(),
     TUISection(),
     HistorySection(),
     RollbackSection(),

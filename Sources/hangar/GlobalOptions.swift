@@ -35,13 +35,17 @@ struct GlobalOptions: ParsableArguments {
             help: "Allow plain http for this registry HOST[:PORT]; repeatable (env HANGAR_INSECURE_REGISTRIES, comma-separated). Loopback registries need no flag.")
     var insecureRegistries: [String] = []
 
+    @Option(name: .customLong("trusted-root"),
+            help: "Sigstore trusted_root.json to verify backend signatures against (env HANGAR_SIGSTORE_TRUSTED_ROOT; default: the public-good root hangar ships).")
+    var trustedRoot: String?
+
     /// The resolved configuration, or a configuration error naming the bad value.
     func configuration() throws -> HangarConfiguration {
         try HangarConfiguration.resolve(
             flags: .init(backendsPath: backendsPath, systemBackendsPath: backendsSystemPath,
                          backendGalleries: backendGalleries, configDir: configDir, capability: capability,
                          requireIntegrity: requireIntegrity ? true : nil, maxExtractSize: maxExtractSize,
-                         insecureRegistries: insecureRegistries),
+                         insecureRegistries: insecureRegistries, trustedRoot: trustedRoot),
             environment: ProcessInfo.processInfo.environment,
             workingDirectory: FileManager.default.currentDirectoryPath)
     }

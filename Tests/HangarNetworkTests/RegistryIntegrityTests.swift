@@ -3,8 +3,9 @@ import HangarEngine
 import HangarFixtures
 import XCTest
 
-/// `--require-backend-integrity` (§4.8): OCI sources are refused before any request or disk write, because hangar
-/// cannot verify cosign signatures yet; without the flag the install goes on and says it is unverified.
+/// `--require-backend-integrity` (§4.8): without a gallery policy OCI sources are refused before any request or disk
+/// write; with one, an image without a valid signature is refused before anything is extracted; without the flag the
+/// install goes on and says it is unverified. (Signed images: SignedBackendTests.)
 final class RegistryIntegrityTests: RegistryTestCase {
     func testStrictModeRefusesOCIBeforeContactingTheRegistry() throws {
         let repo = "strict/piper"
@@ -19,14 +20,13 @@ final class RegistryIntegrityTests: RegistryTestCase {
         XCTAssertTrue(noPolicy.stderr.contains("strict integrity: gallery \"t\" has no verification policy for OCI backend \"piper\""),
                       noPolicy.transcript)
 
-        // A gallery with a cosign policy: LocalAI would verify; hangar says plainly that it cannot.
+        // A gallery with a cosign policy: the unsigned image is refused, and nothing is written.
         let withPolicy = try site.hangar(["install", "piper"], env: [
             "LOCALAI_REQUIRE_BACKEND_INTEGRITY": "true",
             "LOCALAI_BACKEND_GALLERIES": #"[{"name":"t","url":"\#(galleryURL)","verification":{"issuer":"https://token.actions.githubusercontent.com","identity_regex":".*"}}]"#,
         ])
         XCTAssertEqual(withPolicy.status, 1, withPolicy.transcript)
-        XCTAssertTrue(withPolicy.stderr.contains("cosign signature verification is not implemented in hangar"), withPolicy.transcript)
-        XCTAssertEqual(replica.server.requests.count, 0, "nothing was requested from the registry")
+        XCTAssertTrue(withPolicy.stderr.contains("image verification failed for \"\(replica.uri)\": no signature found"), withPolicy.transcript)
         XCTAssertFalse(FileManager.default.fileExists(atPath: site.backends + "/piper"))
         XCTAssertEqual(site.stagingLeftovers(), [])
 

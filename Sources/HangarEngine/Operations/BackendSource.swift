@@ -6,11 +6,21 @@ public struct FetchRequest: Sendable, Equatable {
     public var sha256: String
     /// The backend (directory) name being installed, for messages.
     public var backend: String
+    /// The gallery's `verification:` policy: an image must carry a signature that satisfies it (nil: none asked).
+    public var verification: GalleryVerification?
+    /// The gallery's name, for the policy's messages.
+    public var gallery: String
+    /// Where a source that verified a signature leaves the result.
+    public var signatureSink: SignatureSink?
 
-    public init(uri: String, sha256: String = "", backend: String = "") {
+    public init(uri: String, sha256: String = "", backend: String = "", verification: GalleryVerification? = nil,
+                gallery: String = "", signatureSink: SignatureSink? = nil) {
         self.uri = uri
         self.sha256 = sha256
         self.backend = backend
+        self.verification = verification
+        self.gallery = gallery
+        self.signatureSink = signatureSink
     }
 }
 

@@ -74,8 +74,10 @@ extension LocalDirectoryStore {
         context.recordChange(from: previous, to: BuildIdentity(version: entry.version, digest: ""))
         let transaction = try BackendTransaction.begin(root: root, name: entry.name, operation: context.operation.rawValue,
                                                        keepGenerations: context.operation == .reinstall ? generationPolicy : nil)
+        let signature = SignatureSink()
         do {
-            let digest = try fetch(candidates: [primary] + fallbacks, sha256: entry.sha256, into: transaction, context: context)
+            let digest = try fetch(candidates: [primary] + fallbacks, sha256: entry.sha256, into: transaction, context: context,
+                                   entry: entry, signature: signature)
             context.phase(.validating, "run.sh")
             try transaction.validate()
             var metadata = BackendMetadata(alias: entry.alias, name: entry.name, galleryURL: entry.gallery.url,
@@ -86,6 +88,7 @@ extension LocalDirectoryStore {
             context.phase(.swapping, entry.name)
             try context.checkCancelled()
             try transaction.commit().warnings.forEach(context.warning)
+            recordSignature(entry.name, sink: signature, context: context)
             return metadata.version.isEmpty ? primary : "v\(metadata.version)"
         } catch {
             throw rollback(transaction, after: error, context: context)
@@ -109,8 +112,9 @@ extension LocalDirectoryStore {
         let previous = (try? installed().get(entry.name))?.metadata.map(BuildIdentity.init)
         context.recordChange(from: previous, to: BuildIdentity(version: version, digest: ""))
         let transaction = try BackendTransaction.begin(root: root, name: entry.name, operation: context.operation.rawValue)
+        let signature = SignatureSink()
         do {
-            let digest = try fetch(candidates: [uri], sha256: "", into: transaction, context: context)
+            let digest = try fetch(candidates: [uri], sha256: "", into: transaction, context: context, entry: entry, signature: signature)
             context.phase(.validating, "run.sh")
             try transaction.validate()
             var metadata = BackendMetadata(alias: entry.alias, name: entry.name, galleryURL: entry.gallery.url,
@@ -121,6 +125,7 @@ extension LocalDirectoryStore {
             context.phase(.swapping, entry.name)
             try context.checkCancelled()
             try transaction.commit()
+            recordSignature(entry.name, sink: signature, context: context)
         } catch {
             throw rollback(transaction, after: error, context: context)
         }
@@ -188,9 +193,11 @@ extension LocalDirectoryStore {
         context.recordChange(from: BuildIdentity(current), to: BuildIdentity(version: entry.version, digest: ""))
         let transaction = try BackendTransaction.begin(root: root, name: dirName, operation: "upgrade",
                                                        keepGenerations: generationPolicy)
+        let signature = SignatureSink()
         do {
             // Better than LocalAI: an upgrade tries the mirrors too.
-            let digest = try fetch(candidates: [entry.uri] + entry.mirrors, sha256: entry.sha256, into: transaction, context: context)
+            let digest = try fetch(candidates: [entry.uri] + entry.mirrors, sha256: entry.sha256, into: transaction, context: context,
+                                   entry: entry, signature: signature)
             context.phase(.validating, "run.sh")
             try transaction.validate(what: "new version of \(dirName)")
             var fresh = BackendMetadata(alias: current.alias, name: entryName, galleryURL: entry.gallery.url,
@@ -201,6 +208,7 @@ extension LocalDirectoryStore {
             context.phase(.swapping, dirName)
             try context.checkCancelled()
             try transaction.commit().warnings.forEach(context.warning)
+            recordSignature(dirName, sink: signature, context: context)
             return "upgraded \(dirName) \(Self.describe(current)) → \(Self.describe(fresh))"
         } catch {
             throw rollback(transaction, after: error, context: context, previous: current)
@@ -264,20 +272,32 @@ extension LocalDirectoryStore {
 
     /// Tries each candidate URI in order, wiping the staging dir between attempts; returns the fetched digest if known.
     private func fetch(candidates: [String], sha256: String, into transaction: BackendTransaction,
-                       context: JobContext) throws -> String? {
+                       context: JobContext, entry: GalleryEntry? = nil, signature: SignatureSink? = nil) throws -> String? {
         var firstError: (any Error)?
         var tried = Set<String>()
+        // A gallery policy covers every image candidate (the entry's, mirrors, tag fallbacks): each is verified.
+        let policy = entry?.gallery.verification
         for uri in candidates where tried.insert(uri).inserted {
             try context.checkCancelled()
             do {
                 try transaction.resetStaging()
+                if let entry, policy != nil, BackendURI.isOCIImage(entry.uri), !BackendURI.isRegistryImage(uri) {
+                    // LocalAI skips verification for ocifile:// (and local copies) silently; hangar refuses them.
+                    throw HangarError.operation("\(uri) carries no signatures to verify, but gallery \"\(entry.gallery.name)\" requires signed images (verification:)")
+                }
+                if let entry, policy == nil, configuration.requireIntegrity, BackendURI.isOCIImage(uri) {
+                    // A tarball entry's image mirror would otherwise slip past strict mode unverified.
+                    throw HangarError.operation("strict integrity: gallery \"\(entry.gallery.name)\" has no verification policy for the image \(uri) (set verification: in the gallery YAML or disable --require-backend-integrity)")
+                }
+                let verification = BackendURI.isRegistryImage(uri) ? policy : nil
                 guard let source = sources.first(where: { $0.handles(uri) }) else {
                     if uri.hasPrefix("/") || uri.hasPrefix(".") {
                         throw HangarError.operation("\(uri) does not exist or is not a directory")
                     }
                     throw HangarError.operation("no source can fetch \"\(uri)\": this hangar build installs from local directories only")
                 }
-                return try source.fetch(FetchRequest(uri: uri, sha256: sha256, backend: transaction.name),
+                return try source.fetch(FetchRequest(uri: uri, sha256: sha256, backend: transaction.name, verification: verification,
+                                                     gallery: entry?.gallery.name ?? "", signatureSink: signature),
                                         into: transaction.stagingPath, context: context)
             } catch let error as CancelledError {
                 throw error
@@ -381,10 +401,14 @@ enum IntegrityPolicy {
             throw HangarError.configuration(
                 "strict integrity: gallery \"\(entry.gallery.name)\" has no verification policy for OCI backend \"\(entry.name)\" (set verification: in the gallery YAML or disable --require-backend-integrity)")
         }
-        if isImage {
-            // LocalAI would verify the cosign signature here; hangar cannot yet, so strict mode must refuse.
+        if isImage && !BackendURI.isRegistryImage(entry.uri) {
+            // LocalAI skips verification for ocifile:// silently; a local tarball has no signatures to check.
             throw HangarError.configuration(
-                "strict integrity: OCI backend \"\(entry.name)\" cannot be verified: cosign signature verification is not implemented in hangar (disable --require-backend-integrity to install it unverified)")
+                "strict integrity: backend \"\(entry.name)\" comes from \(entry.uri), which carries no signatures to verify (use a registry image or disable --require-backend-integrity)")
+        }
+        if isImage {
+            // Verified against the gallery's policy by the OCI source, for each candidate, before extraction.
+            return []
         }
         if entry.sha256.isEmpty {
             throw HangarError.configuration("strict integrity: backend \"\(entry.name)\" has no SHA256 (gallery \"\(entry.gallery.name)\")")

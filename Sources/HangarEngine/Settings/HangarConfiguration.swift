@@ -21,6 +21,9 @@ public struct HangarConfiguration: Sendable, Equatable {
     public var insecureRegistries: [String] = []
     /// How many registry digest HEADs an upgrade check runs at once (`HANGAR_CHECK_CONCURRENCY`, 1…64, default 8).
     public var checkConcurrency: Int = HangarConfiguration.defaultCheckConcurrency
+    /// The sigstore trusted root file signatures are checked against (`--trusted-root`,
+    /// `HANGAR_SIGSTORE_TRUSTED_ROOT`); nil: the public-good root hangar ships.
+    public var trustedRootPath: String?
     /// The environment the configuration was resolved from; capability detection reads it too.
     public var environment: [String: String]
     /// Problems that did not stop resolution (e.g. an unreadable runtime_settings.json), to show the user.
@@ -39,6 +42,8 @@ public struct HangarConfiguration: Sendable, Equatable {
         public var maxExtractSize: String?
         /// Every `--insecure-registry`; nil or empty means "not given".
         public var insecureRegistries: [String]?
+        /// `--trusted-root FILE`.
+        public var trustedRoot: String?
 
         public init(backendsPath: String? = nil, systemBackendsPath: String? = nil, backendGalleries: String? = nil,
                     configDir: String? = nil, capability: String? = nil, requireIntegrity: Bool? = nil,
@@ -52,6 +57,17 @@ public struct HangarConfiguration: Sendable, Equatable {
             self.preferDevelopment = preferDevelopment
             self.maxExtractSize = maxExtractSize
             self.insecureRegistries = insecureRegistries
+        }
+
+        /// The flags plus `--trusted-root` (a separate initializer keeps the first one's callers unchanged).
+        public init(backendsPath: String? = nil, systemBackendsPath: String? = nil, backendGalleries: String? = nil,
+                    configDir: String? = nil, capability: String? = nil, requireIntegrity: Bool? = nil,
+                    preferDevelopment: Bool? = nil, maxExtractSize: String? = nil, insecureRegistries: [String]? = nil,
+                    trustedRoot: String?) {
+            self.init(backendsPath: backendsPath, systemBackendsPath: systemBackendsPath, backendGalleries: backendGalleries,
+                      configDir: configDir, capability: capability, requireIntegrity: requireIntegrity,
+                      preferDevelopment: preferDevelopment, maxExtractSize: maxExtractSize, insecureRegistries: insecureRegistries)
+            self.trustedRoot = trustedRoot
         }
     }
 
@@ -169,6 +185,10 @@ public struct HangarConfiguration: Sendable, Equatable {
                 .map { try registryHost($0, given: "HANGAR_INSECURE_REGISTRIES entry \($0)") }
         } else {
             resolved.sources["insecure_registries"] = "default"
+        }
+        if let path = flags.trustedRoot ?? environment["HANGAR_SIGSTORE_TRUSTED_ROOT"], !path.isEmpty {
+            resolved.sources["trusted_root"] = flags.trustedRoot != nil ? "--trusted-root" : "HANGAR_SIGSTORE_TRUSTED_ROOT"
+            resolved.trustedRootPath = path.hasPrefix("/") ? path : workingDirectory + "/" + path
         }
         if let text = environment["HANGAR_CHECK_CONCURRENCY"], !text.isEmpty {
             guard let bound = Int(text.trimmingCharacters(in: .whitespaces)), checkConcurrencyRange.contains(bound) else {

@@ -24,11 +24,15 @@ public struct OCISource: BackendSource {
     public let throttleBytesPerSecond: Int64?
     /// Jobs already told about the missing signature check (an install tries several candidate URIs).
     private let warnedJobs = WarnedJobs()
+    /// The trusted root signatures are verified against (gallery `verification:` policies).
+    public let trust: SigstoreTrust
 
     public init(client: RegistryClient, platform: OCIPlatform = .current, maxExtractBytes: Int64 = 64 << 30,
                 spaceFactor: Int64 = 3, fakeFreeBytes: Int64? = nil, retryBackoff: [Double] = [1, 3, 9],
-                pipeCapacity: Int = 4 << 20, throttleBytesPerSecond: Int64? = nil) {
+                pipeCapacity: Int = 4 << 20, throttleBytesPerSecond: Int64? = nil,
+                trust: SigstoreTrust = SigstoreTrust(trustedRootPath: nil)) {
         self.client = client
+        self.trust = trust
         self.platform = platform
         self.maxExtractBytes = maxExtractBytes
         self.spaceFactor = spaceFactor
@@ -47,11 +51,18 @@ public struct OCISource: BackendSource {
         context.phase(.resolving, reference.description)
         let isCancelled: @Sendable () -> Bool = { context.isCancelled }
         let top = try client.manifest(reference, isCancelled: isCancelled)
-        let layers = try resolveLayers(reference, top: top, isCancelled: isCancelled)
+        var imageDigest = top.digest
+        let layers = try resolveLayers(reference, top: top, isCancelled: isCancelled, imageDigest: &imageDigest)
         try context.checkCancelled()
         try checkFreeSpace(layers, staging: staging, reference: reference)
-        if warnedJobs.firstTime(context.job) {
-            context.warning("installing \(reference) without signature verification (cosign verification is not implemented)")
+        if let verification = request.verification {
+            // The digest verified is the platform manifest's whose layers are pulled below, by digest: the tag was
+            // resolved once, so a tag moved meanwhile cannot slip in anything unverified.
+            let verified = try verifySignature(reference, digest: imageDigest, verification: verification,
+                                               gallery: request.gallery, uri: request.uri, context: context)
+            request.signatureSink?.record(verified, uri: request.uri, digest: imageDigest)
+        } else if warnedJobs.firstTime(context.job) {
+            context.warning("installing OCI backend \(reference) without signature verification (its gallery has no verification: policy)")
         }
 
         let puller = LayerPuller(client: client, reference: reference, layers: layers, staging: staging, context: context,
@@ -72,8 +83,9 @@ public struct OCISource: BackendSource {
     }
 
     /// The layers of the image for this platform (an index is resolved to its child manifest).
+    /// `imageDigest` becomes the digest of the image manifest whose layers these are (the platform's).
     func resolveLayers(_ reference: ImageReference, top: RegistryClient.FetchedManifest,
-                       isCancelled: @escaping @Sendable () -> Bool) throws -> [OCIDescriptor] {
+                       isCancelled: @escaping @Sendable () -> Bool, imageDigest: inout String) throws -> [OCIDescriptor] {
         var manifest = try OCIManifest.parse(top.bytes, contentType: top.contentType, source: reference.description)
         if case .index(let entries) = manifest {
             guard let child = platform.pick(from: entries) else {
@@ -82,6 +94,7 @@ public struct OCISource: BackendSource {
                     "\(reference) has no image for \(platform) (it offers \(offered.isEmpty ? "none" : offered.joined(separator: ", ")))")
             }
             let fetched = try client.manifest(reference, override: child.digest, isCancelled: isCancelled)
+            imageDigest = fetched.digest
             manifest = try OCIManifest.parse(fetched.bytes, contentType: fetched.contentType, source: "\(reference)@\(child.digest)")
         }
         guard case .image(_, let layers) = manifest else {

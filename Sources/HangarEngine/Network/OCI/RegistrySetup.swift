@@ -24,7 +24,8 @@ public struct RegistrySetup: Sendable {
         client = RegistryClient(http: http, credentials: credentials, insecureRegistries: insecureRegistries, retryBackoff: backoff)
         source = OCISource(client: client, maxExtractBytes: maxExtractBytes,
                            fakeFreeBytes: env["HANGAR_FAKE_FREE_BYTES"].flatMap { Int64($0) }, retryBackoff: backoff,
-                           throttleBytesPerSecond: env["HANGAR_DOWNLOAD_LIMIT"].flatMap { Int64($0) })
+                           throttleBytesPerSecond: env["HANGAR_DOWNLOAD_LIMIT"].flatMap { Int64($0) },
+                           trust: SigstoreTrust(trustedRootPath: configuration.trustedRootPath))
         resolver = RegistryDigestResolver(client: client)
         fileSource = OCIFileSource(maxExtractBytes: maxExtractBytes)
         warnings = credentials.warnings
