@@ -6,7 +6,8 @@ set -euo pipefail
 # What hangar builds with. libssl-dev comes with libcurl4-openssl-dev; named because hangar links libcrypto itself.
 packages=(pkg-config libyaml-dev libcurl4-openssl-dev libssl-dev libarchive-dev libncurses-dev)
 # What the tests need too (scripts/test.sh sets HANGAR_SETUP_TESTS=1): docker-registry (a real OCI registry on
-# loopback), tmux (the real binary on a terminal), python3 (builds hostile archives, serves TLS), zstd (.tar.zst).
+# loopback), tmux (the real binary on a terminal), python3 (builds hostile archives, serves TLS, makes the test
+# sigstore), zstd (.tar.zst).
 if [ "${HANGAR_SETUP_TESTS:-0}" = 1 ]; then
   packages+=(docker-registry tmux python3 zstd)
 fi
@@ -38,4 +39,13 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The signed-backend tests build a private sigstore with python3's `cryptography` (for the python3 on PATH).
+if [ "${HANGAR_SETUP_TESTS:-0}" = 1 ] && ! python3 -c 'import cryptography' 2>/dev/null; then
+  echo "setup: installing python3's cryptography (the tests' private sigstore)" >&2
+  python3 -m pip install --quiet cryptography >/dev/null 2>&1 || {
+    sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-cryptography >/dev/null
+  }
 fi

@@ -111,7 +111,9 @@ extension LocalDirectoryStore {
         let version = VersionTags.version(of: tag, suffix: suffix).map { $0.numbers.map(String.init).joined(separator: ".") + ($0.preRelease.map { "-" + $0 } ?? "") } ?? ""
         let previous = (try? installed().get(entry.name))?.metadata.map(BuildIdentity.init)
         context.recordChange(from: previous, to: BuildIdentity(version: version, digest: ""))
-        let transaction = try BackendTransaction.begin(root: root, name: entry.name, operation: context.operation.rawValue)
+        // Pinning replaces what is installed: that build is kept for rollback, as a reinstall's is.
+        let transaction = try BackendTransaction.begin(root: root, name: entry.name, operation: context.operation.rawValue,
+                                                       keepGenerations: generationPolicy)
         let signature = SignatureSink()
         do {
             let digest = try fetch(candidates: [uri], sha256: "", into: transaction, context: context, entry: entry, signature: signature)
@@ -124,7 +126,7 @@ extension LocalDirectoryStore {
             try transaction.writeMetadata(metadata)
             context.phase(.swapping, entry.name)
             try context.checkCancelled()
-            try transaction.commit()
+            try transaction.commit().warnings.forEach(context.warning)
             recordSignature(entry.name, sink: signature, context: context)
         } catch {
             throw rollback(transaction, after: error, context: context)
