@@ -24,8 +24,10 @@ static char error_line[HANGAR_LAZY_LIBRARY_COUNT][512];
 static void resolve(hangar_lazy_library library, const char *const *names, void **slots, size_t count) {
     const char *soname = sonames[library];
     const char *knob = getenv("HANGAR_TEST_UNLOADABLE_LIBRARY");
-    /* RTLD_LOCAL: the library's symbols stay out of the global scope, so nothing else binds to them by accident. */
-    void *handle = (knob != NULL && strcmp(knob, knob_names[library]) == 0) ? NULL : dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    /* RTLD_LOCAL: the library's symbols stay out of the global scope, so nothing else binds to them by accident.
+       RTLD_LAZY: libcurl brings some sixty libraries; binding all their functions at once would dirty every one of
+       their symbol tables (memory the UI keeps), while lazy binding touches only what a transfer calls. */
+    void *handle = (knob != NULL && strcmp(knob, knob_names[library]) == 0) ? NULL : dlopen(soname, RTLD_LAZY | RTLD_LOCAL);
     if (handle == NULL) {
         const char *why = dlerror();
         snprintf(error_line[library], sizeof error_line[library],
