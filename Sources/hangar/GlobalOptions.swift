@@ -35,13 +35,21 @@ struct GlobalOptions: ParsableArguments {
             help: "Allow plain http for this registry HOST[:PORT]; repeatable (env HANGAR_INSECURE_REGISTRIES, comma-separated). Loopback registries need no flag.")
     var insecureRegistries: [String] = []
 
+    @Option(name: .customLong("server"),
+            help: "Manage the LocalAI server at this URL through its API instead of a local directory (env HANGAR_SERVER), e.g. http://gpu-box:8080.")
+    var server: String?
+
+    @Option(name: .customLong("api-key-file"),
+            help: "File holding the LocalAI server's API key (otherwise env LOCALAI_API_KEY); a key is never taken on the command line.")
+    var apiKeyFile: String?
+
     /// The resolved configuration, or a configuration error naming the bad value.
     func configuration() throws -> HangarConfiguration {
         try HangarConfiguration.resolve(
             flags: .init(backendsPath: backendsPath, systemBackendsPath: backendsSystemPath,
                          backendGalleries: backendGalleries, configDir: configDir, capability: capability,
                          requireIntegrity: requireIntegrity ? true : nil, maxExtractSize: maxExtractSize,
-                         insecureRegistries: insecureRegistries),
+                         insecureRegistries: insecureRegistries, server: server, apiKeyFile: apiKeyFile),
             environment: ProcessInfo.processInfo.environment,
             workingDirectory: FileManager.default.currentDirectoryPath)
     }
@@ -51,7 +59,7 @@ struct GlobalOptions: ParsableArguments {
     /// front end in the operation history.
     func engine(requireBackends: Bool = true, origin: String = "cli") throws -> Engine {
         let configuration = try configuration()
-        if requireBackends { try configuration.requireBackendsDirectory() }
+        if requireBackends && configuration.server == nil { try configuration.requireBackendsDirectory() }
         let live = Engine.live(configuration: configuration, origin: origin)
         for warning in live.warnings { Output.stderr("hangar: warning: \(warning)") }
         if let recovery = live.recovery { Output.printRecovery(recovery) }
