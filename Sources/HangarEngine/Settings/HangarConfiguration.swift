@@ -247,6 +247,7 @@ public struct HangarConfiguration: Sendable, Equatable {
 
     /// Fails with the path and the flag to set when the backends directory is missing (LocalAI's listing fails too).
     public func requireBackendsDirectory() throws {
+        if server != nil { return }  // remote mode: the server has the directory
         var st = stat()
         guard stat(backendsPath, &st) == 0 else {
             throw HangarError.configuration(

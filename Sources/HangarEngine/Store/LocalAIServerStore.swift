@@ -74,8 +74,15 @@ public final class LocalAIServerStore: BackendStore {
     /// The API reports no sizes.
     public func diskUsage(of backend: String) -> Int64? { nil }
 
-    /// The server does its own clean-up; there is nothing of hangar's to recover in remote mode.
-    public func recover(thorough: Bool) -> RecoveryReport { RecoveryReport() }
+    /// The server does its own clean-up; there is nothing of hangar's to recover in remote mode. The automatic pass
+    /// before each command reports nothing; the explicit `hangar recover` says why.
+    public func recover(thorough: Bool) -> RecoveryReport {
+        var report = RecoveryReport()
+        if thorough {
+            report.skipped.append("recovery is the server's work in remote mode: the LocalAI server at \(server.url) cleans up its own interrupted jobs")
+        }
+        return report
+    }
 
     /// `GET /api/settings` (§10): the live values; the answer also holds `api_keys`, which are never kept.
     public func settings() throws -> EffectiveRuntimeSettings {
@@ -195,7 +202,11 @@ public final class LocalAIServerStore: BackendStore {
         }
     }
 
-    public func generations(of backend: String?) throws -> [BackendGeneration] { [] }
+    /// LocalAI keeps no previous builds; asking for one backend's (as a rollback does) says so.
+    public func generations(of backend: String?) throws -> [BackendGeneration] {
+        guard let backend else { return [] }
+        throw HangarError.configuration("previous versions are not kept on a LocalAI server (\(server.url)): LocalAI deletes the replaced build after an upgrade, so there is no rollback; reinstall instead (hangar reinstall \(backend))")
+    }
 
     public func performRollback(_ name: String, to number: Int, context: JobContext) throws -> String {
         throw HangarError.configuration("rollback is not available for a LocalAI server (\(server.url)): LocalAI deletes the replaced build after an upgrade; reinstall instead (hangar reinstall \(name))")
