@@ -60,14 +60,21 @@ final class LocalAIClient: Sendable {
             response = try http.send(HTTPRequest(url: config.url + path, method: method, headers: headers,
                                                  body: body.map { Array($0.compact().utf8) }), isCancelled: isCancelled)
         } catch let failure as HTTPFailure {
-            throw LocalAIFailure(message: redact("LocalAI server \(config.url) did not answer: \(failure.message)"),
+            // With no redirects allowed the client reports the first one's target; no request went there.
+            if let range = failure.message.range(of: "redirected more than 0 times (last to ") {
+                let location = failure.message[range.upperBound...].prefix { $0 != ")" }
+                throw LocalAIFailure(message: redact("\(what) was redirected to \(location): hangar follows no redirects with the API key; give that server's root URL as --server if it is the right one"),
+                                     isTransient: false)
+            }
+            let lead = failure.isTransient ? " did not answer: " : ": "
+            throw LocalAIFailure(message: redact("LocalAI server \(config.url)\(lead)\(failure.message)"),
                                  isTransient: failure.isTransient)
         } catch {
             throw LocalAIFailure(message: redact("LocalAI server \(config.url) did not answer \(what): \(error)"), isTransient: false)
         }
         if (300..<400).contains(response.status) {
-            let location = response.header("location") ?? "?"
-            throw LocalAIFailure(message: redact("\(what) was redirected (HTTP \(response.status)) to \(location): hangar follows no redirects with the API key; give that server's root URL as --server"),
+            // A 3xx without a Location (the client follows none): not an answer of LocalAI's API.
+            throw LocalAIFailure(message: "\(what) returned HTTP \(response.status): is \(config.url) LocalAI's API root?",
                                  status: response.status, isTransient: false)
         }
         let looksHTML = (response.header("content-type") ?? "").lowercased().contains("html")
