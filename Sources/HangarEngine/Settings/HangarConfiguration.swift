@@ -199,6 +199,8 @@ public struct HangarConfiguration: Sendable, Equatable {
         guard let server = try LocalAIServerConfig.resolve(server: flags.server, apiKeyFile: flags.apiKeyFile,
                                                            environment: environment, workingDirectory: workingDirectory) else { return }
         self.server = server
+        // The key lives only in `server.apiKey`, whose description hides it: a printed configuration must not show it.
+        environment["LOCALAI_API_KEY"] = nil
         backendsPath = server.url
         sources["backends_path"] = flags.server?.isEmpty == false ? "--server" : "HANGAR_SERVER"
         let localOnly: [(given: Bool, name: String)] = [

@@ -300,3 +300,11 @@ extension LocalAIFailure {
     /// The server's message if any, else the whole line.
     var messageForWarning: String { serverMessage ?? message }
 }
+
+extension Engine {
+    /// Refuses a feature that lives beside a local backends directory (holds, pins) in remote mode, saying so.
+    func requireLocalDirectory(for feature: String) throws {
+        guard let server = configuration.server else { return }
+        throw HangarError.configuration("\(feature) are hangar's own state beside a local backends directory: not available for the LocalAI server at \(server.url), whose own auto-upgrade would not know them")
+    }
+}
