@@ -91,6 +91,19 @@ final class LocalAIServerCLITests: LocalAIServerTestCase {
         XCTAssertNil(standIn.installedMetadata("kokoro"), "the stand-in reproduces G1")
     }
 
+    func testAFailedForcedReinstallIsReportedTheSameWay() throws {
+        let run = try hangar(["reinstall", "kokoro", "--json"])
+        XCTAssertEqual(run.status, 1, run.stderr)
+        let error = try XCTUnwrap(try events(run).last?["error"] as? String)
+        XCTAssertTrue(error.contains("LocalAI removed kokoro after its failed reinstall"), error)
+        let apply = try XCTUnwrap(standIn.requests.first { $0.path == "/backends/apply" })
+        XCTAssertEqual(try JSONValue.parse(apply.body)["force"], .bool(true))
+        // Nothing failed on a plain upgrade of an installed, healthy backend: no removal claimed.
+        let fine = try hangar(["upgrade", "piper", "--json"])
+        XCTAssertEqual(fine.status, 0, fine.stderr)
+        XCTAssertFalse(fine.stdout.contains("removed"))
+    }
+
     func testUpgradeAllWaitsForTheServersOneJobAtATime() throws {
         let run = try hangar(["upgrade", "--json"])
         XCTAssertEqual(run.status, 1, "kokoro's upgrade fails: \(run.stderr)")
@@ -123,6 +136,8 @@ final class LocalAIServerCLITests: LocalAIServerTestCase {
         XCTAssertEqual(shown.status, 0, shown.stderr)
         let settings = try XCTUnwrap((try document(shown) as? [String: Any])?["settings"] as? [String: [String: Any]])
         XCTAssertEqual(settings["auto_upgrade_backends"]?["value"] as? Bool, true)
+        XCTAssertEqual(settings["auto_upgrade_backends"]?["source"] as? String, "server")
+        XCTAssertEqual((try document(shown) as? [String: Any])?["file"] as? String, standIn.url + "/api/settings")
         XCTAssertFalse(shown.stdout.contains(key), "GET /api/settings carries api_keys; hangar never prints them")
         let off = try hangar(["settings", "auto-upgrade", "off"])
         XCTAssertEqual(off.status, 0, off.stderr)

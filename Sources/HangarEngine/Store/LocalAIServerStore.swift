@@ -272,7 +272,7 @@ public final class LocalAIServerStore: BackendStore {
             if status.queued {
                 if !announcedQueue {
                     announcedQueue = true
-                    context.phase(.resolving, "queued on \(server.url) (LocalAI runs one job at a time)")
+                    context.phase(.resolving, "\(context.backend): waiting in the server's queue (LocalAI runs one job at a time)")
                 }
             } else {
                 if !announcedRun {
