@@ -164,6 +164,11 @@ final class LocalAIServerCLITests: LocalAIServerTestCase {
         try HangarFixtures.write(path: keyFile, text: key + "\n", mode: 0o600)
         let right = try hangar(["list", "--api-key-file", keyFile], withKey: false)
         XCTAssertEqual(right.status, 0, right.stderr)
+        XCTAssertEqual(right.stderr, "", "a private key file raises no warning")
+        chmod(keyFile, 0o644)
+        let open = try hangar(["list", "--api-key-file", keyFile], withKey: false)
+        XCTAssertEqual(open.status, 0, open.stderr)
+        XCTAssertTrue(open.stderr.contains("can be read by other users: chmod 600 \(keyFile)"), open.stderr)
     }
 
     func testAUserRoleKeyIsRefusedAsNotAdmin() throws {

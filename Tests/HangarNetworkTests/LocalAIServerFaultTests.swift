@@ -37,6 +37,13 @@ final class LocalAIServerFaultTests: LocalAIServerTestCase {
         assertOneLineError(try hangar(["list"]), contains: "answered an HTML page, not JSON")
     }
 
+    func testAMissingRouteSaysWhatToCheck() throws {
+        standIn.inject(.http(.status(404)), on: "/backends")
+        assertOneLineError(try hangar(["list"]), contains: "GET \(standIn.url)/backends returned HTTP 404: injected fault; is \(standIn.url) LocalAI's API root, with its gallery endpoints on (LOCALAI_DISABLE_GALLERY_ENDPOINT unset)?")
+        standIn.inject(.http(.status(404)), on: "/api/settings")
+        assertOneLineError(try hangar(["settings"]), contains: "has no settings API (/api/settings answered 404)")
+    }
+
     func testHostileJSON() throws {
         let cases: [(body: [UInt8], expect: String)] = [
             (Array("[{\"Name\":\"pip".utf8), "answered malformed JSON"),

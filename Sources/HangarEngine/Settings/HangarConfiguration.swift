@@ -210,6 +210,13 @@ public struct HangarConfiguration: Sendable, Equatable {
             (flags.requireIntegrity == true, "--require-backend-integrity"),
             (flags.backendGalleries != nil, "--backend-galleries"),
         ]
+        if let file = flags.apiKeyFile {
+            let path = file.hasPrefix("/") ? file : workingDirectory + "/" + file
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
+                warnings.append("--api-key-file \(path) can be read by other users: chmod 600 \(path)")
+            }
+        }
         for option in localOnly where option.given {
             warnings.append("\(option.name) does not apply with --server: the LocalAI server at \(server.url) downloads, verifies and extracts backends itself")
         }

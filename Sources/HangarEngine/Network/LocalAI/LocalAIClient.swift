@@ -103,7 +103,10 @@ final class LocalAIClient: Sendable {
                                  status: response.status, serverMessage: serverMessage, isTransient: false, isAuthentication: true)
         }
         guard response.isSuccess else {
-            let detail = serverMessage.map { ": " + Self.oneLine($0) } ?? (looksHTML ? " with an HTML page" : "")
+            var detail = serverMessage.map { ": " + Self.oneLine($0) } ?? (looksHTML ? " with an HTML page" : "")
+            if response.status == 404 {
+                detail += "; is \(config.url) LocalAI's API root, with its gallery endpoints on (LOCALAI_DISABLE_GALLERY_ENDPOINT unset)?"
+            }
             throw LocalAIFailure(message: redact("\(what) returned HTTP \(response.status)\(detail)"), status: response.status,
                                  serverMessage: serverMessage, isTransient: HTTPFailure.isTransientStatus(response.status))
         }
