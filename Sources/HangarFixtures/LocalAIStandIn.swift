@@ -35,6 +35,9 @@ public final class LocalAIStandIn: Sendable {
         public var broken: Bool
         public var description: String
         public var tags: [String]
+        /// Files (image layers) the download has; each restarts the job's byte counts, as LocalAI's do, and has
+        /// `size` bytes.
+        public var layers = 1
 
         public init(name: String, version: String = "", digest: String = "", size: Int64 = 4 << 20,
                     broken: Bool = false, description: String = "", tags: [String] = []) {
@@ -434,23 +437,28 @@ public final class LocalAIStandIn: Sendable {
         // §6.5: a non-forced apply of an installed, runnable backend completes at once.
         if job.kind == "apply" && !job.force && installedMetadata(name) != nil { return finish(error: nil) }
         var step = 0
+        let layers = max(1, entry.layers)
         while true {
             let (stop, cancelled, never) = state.withLock { s in
                 (s.stopped, s.jobs[id]?.cancelRequested ?? false, s.neverFinish)
             }
             if stop { return }
             if cancelled { return finish(error: nil, cancelled: true) }
-            if step >= ticks && !never { break }
-            if step < ticks { step += 1 }
-            let done = entry.size * Int64(never ? ticks / 2 : step) / Int64(max(ticks, 1))
+            if step >= ticks * layers && !never { break }
+            if step < ticks * layers { step += 1 }
+            // Per file, as LocalAI reports it: the counts start again at each layer.
+            let layer = never ? 0 : (step - 1) / ticks
+            let within = never ? ticks / 2 : step - layer * ticks
+            let done = entry.size * Int64(within) / Int64(max(ticks, 1))
+            let file = layers > 1 ? "\(name)-layer\(layer + 1)" : name
             update(id) { j in
-                j.status["file_name"] = .string(name)
+                j.status["file_name"] = .string(file)
                 j.status["progress"] = .number(String(Double(done) * 100 / Double(max(entry.size, 1))))
                 j.status["current_bytes"] = .number(String(done))
                 j.status["total_bytes"] = .number(String(entry.size))
                 j.status["file_size"] = .string(TextFormat.bytes(entry.size))
                 j.status["downloaded_size"] = .string(TextFormat.bytes(done))
-                j.status["message"] = .string("processing file: \(name). Total: \(TextFormat.bytes(entry.size)). Current: \(TextFormat.bytes(done))")
+                j.status["message"] = .string("processing file: \(file). Total: \(TextFormat.bytes(entry.size)). Current: \(TextFormat.bytes(done))")
             }
             Thread.sleep(forTimeInterval: tick)
         }

@@ -70,6 +70,20 @@ final class LocalAIServerCLITests: LocalAIServerTestCase {
         XCTAssertEqual(apply.header("content-type"), "application/json")
     }
 
+    func testProgressStaysCumulativeOverLocalAIsPerFileCounts() throws {
+        var gallery = Self.gallery
+        gallery[2].layers = 3
+        gallery[2].size = 1 << 20
+        standIn.setGallery(gallery)
+        let run = try hangar(["install", "whisper", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let progress = try events(run).filter { $0["event"] as? String == "progress" }
+        let bytes = progress.compactMap { $0["bytes"] as? Int }
+        XCTAssertEqual(bytes, bytes.sorted(), "never goes back when LocalAI starts the next file: \(bytes)")
+        XCTAssertEqual(bytes.last, 3 << 20, "all three files counted")
+        XCTAssertEqual(progress.last?["total"] as? Int, 3 << 20)
+    }
+
     func testUpgradeReportsBothVersions() throws {
         let run = try hangar(["upgrade", "piper", "--json"])
         XCTAssertEqual(run.status, 0, run.stderr)

@@ -236,6 +236,10 @@ public final class LocalAIServerStore: BackendStore {
         let deadline = MonotonicClock.now() + server.jobTimeout
         var announcedQueue = false, announcedRun = false, cancelSent = false
         var failures = 0
+        // LocalAI counts bytes per file (layer) and starts again at the next: hangar adds the finished files'
+        // totals so progress stays cumulative over the whole job, as in local mode.
+        var finishedBytes: Int64 = 0
+        var lastFile: (name: String, bytes: Int64, total: Int64)?
         while true {
             if context.isCancelled && !cancelSent {
                 cancelSent = true
@@ -265,7 +269,11 @@ public final class LocalAIServerStore: BackendStore {
             if status.processed {
                 if let error = status.error { return Outcome(error: error) }
                 if status.cancelled || status.message == "cancelled" || status.message == "paused" { throw CancelledError() }
-                if status.message == "completed" { return Outcome() }
+                if status.message == "completed" {
+                    // The last poll may have come before the last bytes: a completed job has them all.
+                    if let last = lastFile { context.progress(bytes: finishedBytes + last.total, total: finishedBytes + last.total) }
+                    return Outcome()
+                }
                 // §7.2: processed without error or "completed": finished, outcome uncertain.
                 return Outcome(note: " (LocalAI said: \(LocalAIClient.oneLine(status.message)); check hangar list)")
             }
@@ -280,7 +288,12 @@ public final class LocalAIServerStore: BackendStore {
                     context.phase(.downloading, status.fileName.isEmpty ? "on \(server.url)" : "\(status.fileName) on \(server.url)")
                 }
                 if let bytes = status.currentBytes, let total = status.totalBytes, total > 0 {
-                    context.progress(bytes: min(bytes, total), total: total)
+                    let bytes = min(bytes, total)
+                    if let last = lastFile, last.name != status.fileName || bytes < last.bytes {
+                        finishedBytes += last.total
+                    }
+                    lastFile = (status.fileName, bytes, total)
+                    context.progress(bytes: finishedBytes + bytes, total: finishedBytes + total)
                 }
             }
             if MonotonicClock.now() >= deadline {
