@@ -50,7 +50,7 @@ public struct LocalAIServerConfig: Sendable, Equatable {
                 throw HangarError.configuration("--api-key-file \(path) must hold the key on one line: write just the LocalAI API key into it")
             }
             config.apiKey = LocalAIAPIKey(value: key, source: "--api-key-file \(path)")
-        } else if let key = environment["LOCALAI_API_KEY"]?.trimmingCharacters(in: .whitespaces), !key.isEmpty {
+        } else if let key = environment["LOCALAI_API_KEY"]?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty {
             // LocalAI reads a comma-separated list there; a client sends one key, the first.
             let first = key.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? key
             config.apiKey = LocalAIAPIKey(value: first, source: "LOCALAI_API_KEY")
