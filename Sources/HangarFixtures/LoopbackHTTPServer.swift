@@ -57,6 +57,8 @@ public final class LoopbackHTTPServer: Sendable {
     private final class State: Sendable {
         let routes = Mutex<[String: Route]>([:])
         let log = Mutex<[Request]>([])
+        /// Answers what no route matches, with an optional fault (a stand-in server's own routing).
+        let fallback = Mutex<(@Sendable (Request) -> (Reply, Fault?))?>(nil)
     }
 
     private let listener: LoopbackListener
@@ -86,6 +88,12 @@ public final class LoopbackHTTPServer: Sendable {
     /// Serves whatever `handler` computes for each request at `path`.
     public func route(_ path: String, faults: [Fault] = [], handler: @escaping @Sendable (Request) -> Reply) {
         state.routes.withLock { $0[path] = Route(handler: .dynamic(handler), faults: faults) }
+    }
+
+    /// Serves every request no route matches with what `handler` returns: a reply and, optionally, a fault to
+    /// apply to it (so a server with its own routing, like the LocalAI stand-in, can still drop a connection).
+    public func fallback(_ handler: @escaping @Sendable (Request) -> (Reply, Fault?)) {
+        state.fallback.withLock { $0 = handler }
     }
 
     /// A `302` to `location` (e.g. `url("/b", host: "localhost")`).
@@ -118,14 +126,19 @@ public final class LoopbackHTTPServer: Sendable {
             table[request.path] = route
             return (route.handler, fault)
         }
-        guard let (handler, fault) = picked else {
+        let reply: Reply
+        let fault: Fault?
+        if let (handler, routeFault) = picked {
+            fault = routeFault
+            switch handler {
+            case .fixed(let fixed): reply = fixed
+            case .dynamic(let compute): reply = compute(request)
+            }
+        } else if let fallback = state.fallback.withLock({ $0 }) {
+            (reply, fault) = fallback(request)
+        } else {
             respond(fd, request: request, reply: Reply(status: 404, text: "no route for \(request.path)\n"))
             return
-        }
-        var reply: Reply
-        switch handler {
-        case .fixed(let fixed): reply = fixed
-        case .dynamic(let compute): reply = compute(request)
         }
         switch fault {
         case .none:
@@ -229,6 +242,7 @@ public final class LoopbackHTTPServer: Sendable {
         case 307: "Temporary Redirect"
         case 308: "Permanent Redirect"
         case 401: "Unauthorized"
+        case 403: "Forbidden"
         case 404: "Not Found"
         case 416: "Range Not Satisfiable"
         case 429: "Too Many Requests"

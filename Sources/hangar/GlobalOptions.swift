@@ -38,6 +38,13 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("trusted-root"),
             help: "Sigstore trusted_root.json to verify backend signatures against (env HANGAR_SIGSTORE_TRUSTED_ROOT; default: the public-good root hangar ships).")
     var trustedRoot: String?
+    @Option(name: .customLong("server"),
+            help: "Manage the LocalAI server at this URL through its API instead of a local directory (env HANGAR_SERVER), e.g. http://gpu-box:8080.")
+    var server: String?
+
+    @Option(name: .customLong("api-key-file"),
+            help: "File holding the LocalAI server's API key (otherwise env LOCALAI_API_KEY); a key is never taken on the command line.")
+    var apiKeyFile: String?
 
     /// The resolved configuration, or a configuration error naming the bad value.
     func configuration() throws -> HangarConfiguration {
@@ -45,7 +52,8 @@ struct GlobalOptions: ParsableArguments {
             flags: .init(backendsPath: backendsPath, systemBackendsPath: backendsSystemPath,
                          backendGalleries: backendGalleries, configDir: configDir, capability: capability,
                          requireIntegrity: requireIntegrity ? true : nil, maxExtractSize: maxExtractSize,
-                         insecureRegistries: insecureRegistries, trustedRoot: trustedRoot),
+                         insecureRegistries: insecureRegistries, trustedRoot: trustedRoot, server: server,
+                         apiKeyFile: apiKeyFile),
             environment: ProcessInfo.processInfo.environment,
             workingDirectory: FileManager.default.currentDirectoryPath)
     }
@@ -55,7 +63,7 @@ struct GlobalOptions: ParsableArguments {
     /// front end in the operation history.
     func engine(requireBackends: Bool = true, origin: String = "cli") throws -> Engine {
         let configuration = try configuration()
-        if requireBackends { try configuration.requireBackendsDirectory() }
+        if requireBackends && configuration.server == nil { try configuration.requireBackendsDirectory() }
         let live = Engine.live(configuration: configuration, origin: origin)
         for warning in live.warnings { Output.stderr("hangar: warning: \(warning)") }
         if let recovery = live.recovery { Output.printRecovery(recovery) }

@@ -24,13 +24,16 @@ struct ShowSettings: ParsableCommand {
         let engine = try global.engine(requireBackends: false)
         let configuration = engine.configuration
         let effective = try engine.settings()
-        let file = RuntimeSettingsFile(configDir: configuration.configDir).path
+        // Remote mode: the values are the server's live settings, not a file here.
+        let remote = configuration.server != nil
+        let file = configuration.server.map { $0.url + "/api/settings" } ?? RuntimeSettingsFile(configDir: configuration.configDir).path
+        func source(_ s: EffectiveSetting) -> String { remote && s.source == .file ? "server" : s.sourceText }
         if json {
             var settings = JSONObject()
             for s in effective.settings {
                 var o = JSONObject()
                 o["value"] = s.value
-                o["source"] = .string(s.sourceText)
+                o["source"] = .string(source(s))
                 o["file_value"] = s.fileValue ?? .null
                 o["overridden_by_environment"] = .bool(s.overriddenByEnvironment)
                 settings[s.key] = .object(o)
@@ -45,10 +48,10 @@ struct ShowSettings: ParsableCommand {
             Output.json(.object(root))
             return
         }
-        Output.stdout("Settings file: \(file)")
+        Output.stdout(remote ? "Settings: live on the server (\(file))" : "Settings file: \(file)")
         var table = Table(header: ["SETTING", "VALUE", "SOURCE"])
         for s in effective.settings {
-            table.add([s.key, s.value.compact(), s.environmentNote ?? s.sourceText])
+            table.add([s.key, s.value.compact(), s.environmentNote ?? source(s)])
         }
         Output.stdout(table.render())
         Output.stdout("")

@@ -28,6 +28,8 @@ public struct HangarConfiguration: Sendable, Equatable {
     public var environment: [String: String]
     /// Problems that did not stop resolution (e.g. an unreadable runtime_settings.json), to show the user.
     public var warnings: [String] = []
+    /// The LocalAI server managed instead of a local directory (`--server`, `HANGAR_SERVER`); nil in local mode.
+    public var server: LocalAIServerConfig?
 
     /// Values given on the command line; nil means "not given".
     public struct Flags: Sendable, Equatable {
@@ -44,10 +46,15 @@ public struct HangarConfiguration: Sendable, Equatable {
         public var insecureRegistries: [String]?
         /// `--trusted-root FILE`.
         public var trustedRoot: String?
+        /// `--server URL`: manage that LocalAI server through its API.
+        public var server: String?
+        /// `--api-key-file FILE`: the server's API key, read from a file (never given on the command line).
+        public var apiKeyFile: String?
 
         public init(backendsPath: String? = nil, systemBackendsPath: String? = nil, backendGalleries: String? = nil,
                     configDir: String? = nil, capability: String? = nil, requireIntegrity: Bool? = nil,
-                    preferDevelopment: Bool? = nil, maxExtractSize: String? = nil, insecureRegistries: [String]? = nil) {
+                    preferDevelopment: Bool? = nil, maxExtractSize: String? = nil, insecureRegistries: [String]? = nil,
+                    trustedRoot: String? = nil, server: String? = nil, apiKeyFile: String? = nil) {
             self.backendsPath = backendsPath
             self.systemBackendsPath = systemBackendsPath
             self.backendGalleries = backendGalleries
@@ -57,17 +64,9 @@ public struct HangarConfiguration: Sendable, Equatable {
             self.preferDevelopment = preferDevelopment
             self.maxExtractSize = maxExtractSize
             self.insecureRegistries = insecureRegistries
-        }
-
-        /// The flags plus `--trusted-root` (a separate initializer keeps the first one's callers unchanged).
-        public init(backendsPath: String? = nil, systemBackendsPath: String? = nil, backendGalleries: String? = nil,
-                    configDir: String? = nil, capability: String? = nil, requireIntegrity: Bool? = nil,
-                    preferDevelopment: Bool? = nil, maxExtractSize: String? = nil, insecureRegistries: [String]? = nil,
-                    trustedRoot: String?) {
-            self.init(backendsPath: backendsPath, systemBackendsPath: systemBackendsPath, backendGalleries: backendGalleries,
-                      configDir: configDir, capability: capability, requireIntegrity: requireIntegrity,
-                      preferDevelopment: preferDevelopment, maxExtractSize: maxExtractSize, insecureRegistries: insecureRegistries)
             self.trustedRoot = trustedRoot
+            self.server = server
+            self.apiKeyFile = apiKeyFile
         }
     }
 
@@ -200,7 +199,37 @@ public struct HangarConfiguration: Sendable, Equatable {
         } else {
             resolved.sources["check_concurrency"] = "default"
         }
+        try resolved.resolveServer(flags: flags, workingDirectory: workingDirectory)
         return resolved
+    }
+
+    /// Remote mode: the server, its key, and plain words for the local-only settings that do not apply there.
+    /// The backends path becomes the server's URL, which is what the messages name and no local directory has.
+    private mutating func resolveServer(flags: Flags, workingDirectory: String) throws {
+        guard let server = try LocalAIServerConfig.resolve(server: flags.server, apiKeyFile: flags.apiKeyFile,
+                                                           environment: environment, workingDirectory: workingDirectory) else { return }
+        self.server = server
+        // The key lives only in `server.apiKey`, whose description hides it: a printed configuration must not show it.
+        environment["LOCALAI_API_KEY"] = nil
+        backendsPath = server.url
+        sources["backends_path"] = flags.server?.isEmpty == false ? "--server" : "HANGAR_SERVER"
+        let localOnly: [(given: Bool, name: String)] = [
+            (flags.backendsPath?.isEmpty == false, "--backends-path"),
+            (flags.maxExtractSize?.isEmpty == false, "--max-extract-size"),
+            (flags.insecureRegistries?.isEmpty == false, "--insecure-registry"),
+            (flags.requireIntegrity == true, "--require-backend-integrity"),
+            (flags.backendGalleries != nil, "--backend-galleries"),
+        ]
+        if let file = flags.apiKeyFile {
+            let path = file.hasPrefix("/") ? file : workingDirectory + "/" + file
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
+                warnings.append("--api-key-file \(path) can be read by other users: chmod 600 \(path)")
+            }
+        }
+        for option in localOnly where option.given {
+            warnings.append("\(option.name) does not apply with --server: the LocalAI server at \(server.url) downloads, verifies and extracts backends itself")
+        }
     }
 
     /// 8 HEADs at once: 40 installed backends cost 5 round trips, and a registry sees no burst worth throttling.
@@ -237,6 +266,7 @@ public struct HangarConfiguration: Sendable, Equatable {
 
     /// Fails with the path and the flag to set when the backends directory is missing (LocalAI's listing fails too).
     public func requireBackendsDirectory() throws {
+        if server != nil { return }  // remote mode: the server has the directory
         var st = stat()
         guard stat(backendsPath, &st) == 0 else {
             throw HangarError.configuration(

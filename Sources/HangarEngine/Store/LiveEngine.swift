@@ -17,6 +17,12 @@ extension Engine {
     /// environment slows local copies and tarball reads so progress can be watched (the demo sets it).
     /// `origin` names the front end in the history (`cli`, `ui`, `daemon`).
     public static func live(configuration: HangarConfiguration, recover: Bool = true, origin: String = "cli") -> LiveEngine {
+        if let server = configuration.server {
+            // Remote mode: the server does the disk work, its recovery included.
+            let store = LocalAIServerStore(configuration: configuration, server: server)
+            return LiveEngine(engine: Engine(configuration: configuration, store: store, origin: origin),
+                              warnings: configuration.warnings, recovery: nil)
+        }
         let limit = configuration.environment["HANGAR_COPY_LIMIT"].flatMap { Int64($0) }
         // Registries and tarballs share one client (one connection pool); galleries keep their own for LocalAI's
         // 120 s total timeout on index fetches.

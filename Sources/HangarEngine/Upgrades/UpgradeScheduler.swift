@@ -160,7 +160,8 @@ public final class UpgradeScheduler: Sendable {
         let result = Result { try engine.checkUpgrades() }
         var submitted: [(name: String, target: String, id: JobID)]?
         var skipped: [String: String] = [:]
-        if reason != .afterAutoUpgrade, case .success(let report) = result, !report.upgrades.isEmpty,
+        // Remote mode: the server's own checker auto-upgrades (spec §9.2); hangar doing it too would race it (G16).
+        if reason != .afterAutoUpgrade, engine.configuration.server == nil, case .success(let report) = result, !report.upgrades.isEmpty,
            !state.withLock({ $0.autoUpgradeInFlight }),
            alwaysAutoUpgrade || (try? engine.settings().autoUpgradeBackends) == true {
             (submitted, skipped) = submitAutoUpgrades(report)
