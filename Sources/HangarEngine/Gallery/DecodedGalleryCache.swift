@@ -14,14 +14,17 @@ enum DecodedGalleryCache {
     /// A 64-bit fingerprint of `bytes` and their length (FNV-1a over 8-byte words): not a security check — the cache
     /// sits beside files the same user can already rewrite — but any edit of the index changes it.
     static func fingerprint(_ bytes: [UInt8]) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(bytes.count)
-        bytes.withUnsafeBytes { raw in
-            let words = raw.count / 8
-            for i in 0..<words {
-                hash = (hash ^ raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) &* 0x0000_0100_0000_01b3
-            }
-            for i in (words * 8)..<raw.count { hash = (hash ^ UInt64(raw[i])) &* 0x0000_0100_0000_01b3 }
+        bytes.withUnsafeBytes { fingerprint($0) }
+    }
+
+    /// The fingerprint of raw bytes (see `fingerprint(_:)`).
+    static func fingerprint(_ raw: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325 ^ UInt64(raw.count)
+        let words = raw.count / 8
+        for i in 0..<words {
+            hash = (hash ^ raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)) &* 0x0000_0100_0000_01b3
         }
+        for i in (words * 8)..<raw.count { hash = (hash ^ UInt64(raw[i])) &* 0x0000_0100_0000_01b3 }
         return hash
     }
 
@@ -29,10 +32,12 @@ enum DecodedGalleryCache {
     static func read(_ path: String, for bytes: [UInt8], gallery: GalleryConfig) -> [GalleryEntry]? {
         guard let file = try? Sys.readFile(path, limit: maxBytes), file.count < maxBytes, file.count > 8 else { return nil }
         // The file's own fingerprint closes it: a damaged or half-written cache is never read as entries.
-        let data = Array(file.dropLast(8))
-        let stored = file.suffix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-        guard stored == fingerprint(data) else { return nil }
-        var reader = Reader(bytes: data)
+        let end = file.count - 8
+        let closed = file.withUnsafeBytes { raw in
+            raw.loadUnaligned(fromByteOffset: end, as: UInt64.self) == fingerprint(UnsafeRawBufferPointer(rebasing: raw[..<end]))
+        }
+        guard closed else { return nil }
+        var reader = Reader(bytes: file, end: end)
         guard reader.take(magic.count).map(Array.init) == magic, reader.u64() == fingerprint(bytes), let count = reader.u32(),
               count <= 1_000_000 else { return nil }
         var entries: [GalleryEntry] = []
@@ -95,12 +100,14 @@ enum DecodedGalleryCache {
     /// Bounds-checked reads; every read of a damaged file returns nil instead of trapping.
     private struct Reader {
         let bytes: [UInt8]
+        /// Where the entries end (the file's own fingerprint follows).
+        let end: Int
         var offset = 0
 
-        var atEnd: Bool { offset == bytes.count }
+        var atEnd: Bool { offset == end }
 
         mutating func take(_ count: Int) -> ArraySlice<UInt8>? {
-            guard count >= 0, bytes.count - offset >= count else { return nil }
+            guard count >= 0, end - offset >= count else { return nil }
             defer { offset += count }
             return bytes[offset..<(offset + count)]
         }
@@ -117,11 +124,13 @@ enum DecodedGalleryCache {
 
         mutating func string() -> String? {
             guard let length = u32(), let raw = take(Int(length)) else { return nil }
-            return String(validating: raw, as: UTF8.self)
+            // Written from Strings and closed by the file's fingerprint: decoded without a second validation, through
+            // the buffer fast path (the generic one costs a metadata lookup per string).
+            return raw.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
         }
 
         mutating func strings() -> [String]? {
-            guard let count = u32(), Int(count) <= bytes.count - offset else { return nil }
+            guard let count = u32(), Int(count) <= end - offset else { return nil }
             var list: [String] = []
             list.reserveCapacity(Int(count))
             for _ in 0..<count {
