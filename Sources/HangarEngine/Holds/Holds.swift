@@ -64,21 +64,13 @@ struct HoldsFile: Sendable {
     /// Applies `change` to the holds under the file's lock and writes the result when it differs; returns what
     /// `change` returned.
     func update<T>(_ change: (inout [String: Hold]) throws -> T) throws -> T {
-        try root.ensureDirectories()
-        let lockPath = root.locksPath + "/.holds.lock"
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw Sys.failure("cannot open", lockPath, errno) }
-        defer { close(fd) }
-        guard flock(fd, LOCK_EX) == 0 else { throw Sys.failure("cannot lock", lockPath, errno) }
-        let before = try read()
-        var holds = before
-        let result = try change(&holds)
-        if holds == before { return result }
-        var entries = JSONObject()
-        for name in holds.keys.sorted() { entries[name] = holds[name]!.jsonValue }
-        let text = JSONValue.object(JSONObject(["holds": .object(entries)])).goIndented()
-        try SettingsFileIO.replaceAtomically(path, contents: Array(text.utf8), mode: 0o644)
-        return result
+        try root.withStateLock("holds") {
+            let before = try read()
+            var holds = before
+            let result = try change(&holds)
+            if holds != before { try BackendsRoot.writeStateFile(path, key: "holds", entries: holds.mapValues(\.jsonValue)) }
+            return result
+        }
     }
 }
 

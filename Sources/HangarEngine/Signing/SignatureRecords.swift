@@ -66,19 +66,12 @@ struct SignatureRecordsFile: Sendable {
 
     /// Sets (or with nil removes) `name`'s record under the file's lock.
     func set(_ name: String, _ record: SignatureRecord?) throws {
-        try root.ensureDirectories()
-        let lockPath = root.locksPath + "/.signatures.lock"
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw Sys.failure("cannot open", lockPath, errno) }
-        defer { close(fd) }
-        guard flock(fd, LOCK_EX) == 0 else { throw Sys.failure("cannot lock", lockPath, errno) }
-        var records = try read()
-        if records[name] == record { return }
-        records[name] = record
-        var entries = JSONObject()
-        for key in records.keys.sorted() { entries[key] = records[key]!.jsonValue }
-        let text = JSONValue.object(JSONObject(["backends": .object(entries)])).goIndented()
-        try SettingsFileIO.replaceAtomically(path, contents: Array(text.utf8), mode: 0o644)
+        try root.withStateLock("signatures") {
+            var records = try read()
+            if records[name] == record { return }
+            records[name] = record
+            try BackendsRoot.writeStateFile(path, key: "backends", entries: records.mapValues(\.jsonValue))
+        }
     }
 }
 
