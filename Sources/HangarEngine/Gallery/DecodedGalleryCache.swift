@@ -7,8 +7,8 @@ import Foundation
 /// damaged file — is ignored and the YAML is parsed as always, so the cache can only be stale by being unused.
 enum DecodedGalleryCache {
     static let suffix = ".hangar-entries"
-    private static let magic = Array("hangar-entries 1\n".utf8)
-    /// A file larger than this is not read (the real index decodes to about 300 KiB).
+    private static let magic = Array("hangar-entries 2\n".utf8)
+    /// A file larger than this is not read (the real 1,033-entry index caches to about 330 KiB).
     static let maxBytes = 32 << 20
 
     /// A 64-bit fingerprint of `bytes` and their length (FNV-1a over 8-byte words): not a security check — the cache
@@ -38,18 +38,18 @@ enum DecodedGalleryCache {
         }
         guard closed else { return nil }
         var reader = Reader(bytes: file, end: end)
-        guard reader.take(magic.count).map(Array.init) == magic, reader.u64() == fingerprint(bytes), let count = reader.u32(),
-              count <= 1_000_000 else { return nil }
+        guard reader.take(magic.count).map(Array.init) == magic, reader.u64() == fingerprint(bytes),
+              let table = reader.table(), let count = reader.u32(), count <= 1_000_000 else { return nil }
         var entries: [GalleryEntry] = []
         entries.reserveCapacity(Int(count))
         for _ in 0..<count {
-            guard let name = reader.string() else { return nil }
+            guard let name = reader.string(table) else { return nil }
             var e = GalleryEntry(name: name, gallery: gallery)
-            guard let description = reader.string(), let license = reader.string(), let urls = reader.strings(),
-                  let icon = reader.string(), let tags = reader.strings(), let url = reader.string(), let size = reader.string(),
-                  let backend = reader.string(), let alias = reader.string(), let uri = reader.string(),
-                  let version = reader.string(), let mirrors = reader.strings(), let pairs = reader.strings(),
-                  pairs.count % 2 == 0, let sha256 = reader.string() else { return nil }
+            guard let description = reader.string(table), let license = reader.string(table), let urls = reader.strings(table),
+                  let icon = reader.string(table), let tags = reader.strings(table), let url = reader.string(table),
+                  let size = reader.string(table), let backend = reader.string(table), let alias = reader.string(table),
+                  let uri = reader.string(table), let version = reader.string(table), let mirrors = reader.strings(table),
+                  let pairs = reader.strings(table), pairs.count % 2 == 0, let sha256 = reader.string(table) else { return nil }
             (e.description, e.license, e.urls, e.icon, e.tags) = (description, license, urls, icon, tags)
             (e.url, e.size, e.backend, e.alias, e.uri, e.version, e.mirrors, e.sha256) = (url, size, backend, alias, uri, version, mirrors, sha256)
             e.capabilities = stride(from: 0, to: pairs.count, by: 2).map { CapabilityMapping(capability: pairs[$0], concrete: pairs[$0 + 1]) }
@@ -59,21 +59,45 @@ enum DecodedGalleryCache {
     }
 
     /// Writes the cache for index `bytes` (temp file + rename); best effort, like the last-known-good copy.
+    /// Every distinct string is stored once and entries refer to it by number: the index's anchors repeat
+    /// descriptions, tags and URLs across the builds of a backend, and one decoded string is then shared by all.
     static func write(_ entries: [GalleryEntry], for bytes: [UInt8], to path: String) {
+        var numbers: [String: UInt32] = ["": 0]
+        var table: [String] = [""]
+        func number(_ text: String) -> UInt32 {
+            if let known = numbers[text] { return known }
+            let next = UInt32(table.count)
+            numbers[text] = next
+            table.append(text)
+            return next
+        }
+        var body: [UInt8] = []
+        func append(_ text: String) { appendU32(number(text), to: &body) }
+        func append(_ list: [String]) {
+            appendU32(UInt32(list.count), to: &body)
+            for text in list { append(text) }
+        }
+        appendU32(UInt32(entries.count), to: &body)
+        for e in entries {
+            for text in [e.name, e.description, e.license] { append(text) }
+            append(e.urls)
+            append(e.icon)
+            append(e.tags)
+            for text in [e.url, e.size, e.backend, e.alias, e.uri, e.version] { append(text) }
+            append(e.mirrors)
+            append(e.capabilities.flatMap { [$0.capability, $0.concrete] })
+            append(e.sha256)
+        }
         var out = magic
         var fp = fingerprint(bytes)
         withUnsafeBytes(of: &fp) { out.append(contentsOf: $0) }
-        appendU32(UInt32(entries.count), to: &out)
-        for e in entries {
-            for text in [e.name, e.description, e.license] { appendString(text, to: &out) }
-            appendStrings(e.urls, to: &out)
-            appendString(e.icon, to: &out)
-            appendStrings(e.tags, to: &out)
-            for text in [e.url, e.size, e.backend, e.alias, e.uri, e.version] { appendString(text, to: &out) }
-            appendStrings(e.mirrors, to: &out)
-            appendStrings(e.capabilities.flatMap { [$0.capability, $0.concrete] }, to: &out)
-            appendString(e.sha256, to: &out)
+        appendU32(UInt32(table.count), to: &out)
+        for text in table {
+            let utf8 = Array(text.utf8)
+            appendU32(UInt32(utf8.count), to: &out)
+            out.append(contentsOf: utf8)
         }
+        out.append(contentsOf: body)
         var check = fingerprint(out)
         withUnsafeBytes(of: &check) { out.append(contentsOf: $0) }
         let tmp = "\(path).\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp"
@@ -84,17 +108,6 @@ enum DecodedGalleryCache {
     private static func appendU32(_ value: UInt32, to out: inout [UInt8]) {
         var v = value.littleEndian
         withUnsafeBytes(of: &v) { out.append(contentsOf: $0) }
-    }
-
-    private static func appendString(_ text: String, to out: inout [UInt8]) {
-        let utf8 = Array(text.utf8)
-        appendU32(UInt32(utf8.count), to: &out)
-        out.append(contentsOf: utf8)
-    }
-
-    private static func appendStrings(_ list: [String], to out: inout [UInt8]) {
-        appendU32(UInt32(list.count), to: &out)
-        for text in list { appendString(text, to: &out) }
     }
 
     /// Bounds-checked reads; every read of a damaged file returns nil instead of trapping.
@@ -122,19 +135,33 @@ enum DecodedGalleryCache {
             return raw.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
         }
 
-        mutating func string() -> String? {
-            guard let length = u32(), let raw = take(Int(length)) else { return nil }
-            // Written from Strings and closed by the file's fingerprint: decoded without a second validation, through
-            // the buffer fast path (the generic one costs a metadata lookup per string).
-            return raw.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
-        }
-
-        mutating func strings() -> [String]? {
-            guard let count = u32(), Int(count) <= end - offset else { return nil }
+        /// The string table: every distinct string once, decoded once.
+        mutating func table() -> [String]? {
+            guard let count = u32(), Int(count) <= end - offset, count > 0 else { return nil }
             var list: [String] = []
             list.reserveCapacity(Int(count))
             for _ in 0..<count {
-                guard let text = string() else { return nil }
+                guard let length = u32(), let raw = take(Int(length)) else { return nil }
+                // Written from Strings and closed by the file's fingerprint: decoded without a second validation,
+                // through the buffer fast path (the generic one costs a metadata lookup per string).
+                list.append(raw.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) })
+            }
+            return list
+        }
+
+        /// A string by its number in `table`.
+        mutating func string(_ table: [String]) -> String? {
+            guard let number = u32(), Int(number) < table.count else { return nil }
+            return table[Int(number)]
+        }
+
+        mutating func strings(_ table: [String]) -> [String]? {
+            guard let count = u32(), Int(count) <= (end - offset) / 4 else { return nil }
+            if count == 0 { return [] }
+            var list: [String] = []
+            list.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                guard let text = string(table) else { return nil }
                 list.append(text)
             }
             return list
