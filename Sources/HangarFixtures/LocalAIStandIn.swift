@@ -64,7 +64,7 @@ public final class LocalAIStandIn: Sendable {
         case body([UInt8], contentType: String)
     }
 
-    private struct Job: Sendable {
+    struct Job: Sendable {
         var id: String
         var name: String
         var kind: String  // apply, upgrade, delete
@@ -74,7 +74,7 @@ public final class LocalAIStandIn: Sendable {
         var started = false
     }
 
-    private struct State: Sendable {
+    struct State: Sendable {
         var gallery: [Entry]
         var jobs: [String: Job] = [:]
         var upgradesCache = JSONObject()
@@ -88,13 +88,13 @@ public final class LocalAIStandIn: Sendable {
         var checkDelay: Double
     }
 
-    private let server: LoopbackHTTPServer
-    private let state: Mutex<State>
+    let server: LoopbackHTTPServer
+    let state: Mutex<State>
     /// The one gallery worker (§7.1): jobs run strictly one after another.
-    private let worker = DispatchQueue(label: "localai-standin.worker")
-    private let checker = DispatchQueue(label: "localai-standin.checker")
-    private let legacyKeys: [String]
-    private let userKeys: [String: Role]
+    let worker = DispatchQueue(label: "localai-standin.worker")
+    let checker = DispatchQueue(label: "localai-standin.checker")
+    let legacyKeys: [String]
+    let userKeys: [String: Role]
     /// The temporary root holding `backends/` (removed by `stop()`).
     public let root: String
     public var backendsPath: String { root + "/backends" }
@@ -189,9 +189,12 @@ public final class LocalAIStandIn: Sendable {
 
     // MARK: - Routing
 
+    /// Routes added by the stand-in's extension files; nil when none of them answers `path`.
+    func routeExtensions(_ request: LoopbackHTTPServer.Request, _ path: String) -> Reply? { nil }
+
     typealias Reply = LoopbackHTTPServer.Reply
 
-    private func answer(_ request: LoopbackHTTPServer.Request) -> (Reply, LoopbackHTTPServer.Fault?) {
+    func answer(_ request: LoopbackHTTPServer.Request) -> (Reply, LoopbackHTTPServer.Fault?) {
         let path = request.path.count > 1 && request.path.hasSuffix("/") ? String(request.path.dropLast()) : request.path
         let (fault, redirect) = state.withLock { s -> (Fault?, String?) in
             let index = s.faults.firstIndex { path.hasPrefix($0.prefix) }
@@ -209,10 +212,12 @@ public final class LocalAIStandIn: Sendable {
         }
     }
 
-    private func route(_ request: LoopbackHTTPServer.Request, path: String) -> Reply {
+    func route(_ request: LoopbackHTTPServer.Request, path: String) -> Reply {
         let m = request.method
         if path == "/healthz" || path == "/readyz" { return Reply(status: 200, text: "OK") }
         if let refusal = authorize(request) { return refusal }
+        // Routes of the stand-in's other files (extensions: web UI, loaded models, cluster) answer first.
+        if let reply = routeExtensions(request, path) { return reply }
         switch (m, path) {
         case ("GET", "/backends"): return json(.array(listInstalled()))
         case ("GET", "/backends/available"): return json(.array(available()))
@@ -259,7 +264,7 @@ public final class LocalAIStandIn: Sendable {
     }
 
     /// §3.2–3.3: Bearer, x-api-key, xi-api-key, or a bare legacy key; 401 without one, 403 for a `user` key.
-    private func authorize(_ request: LoopbackHTTPServer.Request) -> Reply? {
+    func authorize(_ request: LoopbackHTTPServer.Request) -> Reply? {
         guard !legacyKeys.isEmpty || !userKeys.isEmpty else { return nil }
         var candidates: [String] = []
         if let auth = request.header("authorization") {
@@ -277,7 +282,7 @@ public final class LocalAIStandIn: Sendable {
         return reply
     }
 
-    private func json(_ value: JSONValue, status: Int = 200) -> Reply {
+    func json(_ value: JSONValue, status: Int = 200) -> Reply {
         Reply(status: status, headers: ["Content-Type": "application/json"], text: value.compact())
     }
 
@@ -290,7 +295,7 @@ public final class LocalAIStandIn: Sendable {
 
     // MARK: - Listing, gallery, upgrades
 
-    private func listInstalled() -> [JSONValue] {
+    func listInstalled() -> [JSONValue] {
         guard let installed = try? InstalledBackends.list(backendsPath: backendsPath, systemBackendsPath: root + "/system",
                                                           capability: Capability("default")) else { return [] }
         return installed.rows.shuffled().map { row in
@@ -304,7 +309,7 @@ public final class LocalAIStandIn: Sendable {
         }
     }
 
-    private func available() -> [JSONValue] {
+    func available() -> [JSONValue] {
         state.withLock { $0.gallery }.map { entry in
             var o = JSONObject()
             o["name"] = .string(entry.name)
@@ -319,7 +324,7 @@ public final class LocalAIStandIn: Sendable {
     }
 
     /// §9.1's rules per installed row: system and alias rows skipped, version first, then digest.
-    private func computeUpgrades() -> JSONObject {
+    func computeUpgrades() -> JSONObject {
         let gallery = state.withLock { $0.gallery }
         var cache = JSONObject()
         guard let installed = try? InstalledBackends.list(backendsPath: backendsPath, systemBackendsPath: root + "/system",
@@ -339,14 +344,14 @@ public final class LocalAIStandIn: Sendable {
         return cache
     }
 
-    private func scheduleCheck() {
+    func scheduleCheck() {
         let delay = state.withLock { $0.checkDelay }
         checker.asyncAfter(deadline: .now() + delay) { [weak self] in self?.runCheckNow() }
     }
 
     // MARK: - Jobs
 
-    private func submit(name: String, kind: String, force: Bool) -> JSONObject {
+    func submit(name: String, kind: String, force: Bool) -> JSONObject {
         let id: String = state.withLock { s in
             // UUID v1's shape (§5.4); the stand-in numbers them.
             let n = s.nextJob
@@ -361,7 +366,7 @@ public final class LocalAIStandIn: Sendable {
         return JSONObject(["id": .string(id), "status_url": .string(url + "/backends/jobs/" + id)])
     }
 
-    private static func status(processed: Bool, message: String, deletion: Bool, progress: Double = 0,
+    static func status(processed: Bool, message: String, deletion: Bool, progress: Double = 0,
                                name: String = "", cancellable: Bool = true) -> JSONObject {
         var o = JSONObject()
         o["deletion"] = .bool(deletion)
@@ -377,11 +382,11 @@ public final class LocalAIStandIn: Sendable {
         return o
     }
 
-    private func update(_ id: String, _ change: (inout Job) -> Void) {
+    func update(_ id: String, _ change: (inout Job) -> Void) {
         state.withLock { s in if var job = s.jobs[id] { change(&job); s.jobs[id] = job } }
     }
 
-    private func cancel(_ id: String) -> Reply {
+    func cancel(_ id: String) -> Reply {
         let answer: Reply = state.withLock { s in
             guard var job = s.jobs[id], job.status["processed"] != .bool(true) else {
                 return json(.object(JSONObject(["error": .string("operation \"\(id)\" not found or already completed")])), status: 400)
@@ -399,7 +404,7 @@ public final class LocalAIStandIn: Sendable {
         return answer
     }
 
-    private func run(_ id: String) {
+    func run(_ id: String) {
         guard let job = state.withLock({ s -> Job? in s.stopped ? nil : s.jobs[id] }) else { return }
         update(id) { j in
             j.started = true
@@ -476,7 +481,7 @@ public final class LocalAIStandIn: Sendable {
         }
     }
 
-    private func writeBackend(_ entry: Entry, version: String, digest: String) throws {
+    func writeBackend(_ entry: Entry, version: String, digest: String) throws {
         let dir = backendsPath + "/" + entry.name
         removeTree(dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
