@@ -49,7 +49,9 @@ struct ListCommand: ParsableCommand {
         let listing = try engine.availableBackends(includeIncompatible: all)
         for warning in listing.gallery.warnings { Output.stderr("hangar: warning: \(warning)") }
         if json {
-            Output.json(.array(listing.backends.map { .object($0.jsonObject) }))
+            let rows = JSONValue.array(listing.backends.map { .object($0.jsonObject) })
+            Output.json(rows)
+            Output.keepUntilExit(listing, rows)
             return
         }
         if listing.backends.isEmpty {

@@ -13,8 +13,28 @@ enum Output {
 
     /// Prints `value` as pretty JSON (two-space indent, as LocalAI writes).
     static func json(_ value: JSONValue) {
-        stdout(value.goIndented())
+        var bytes = value.goIndentedBytes()
+        bytes.append(0x0A)
+        // Straight to the descriptor: a listing's JSON is hundreds of KiB, and each String or Data copy of it costs.
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(STDOUT_FILENO, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { return }
+                offset += written
+            }
+        }
     }
+
+    /// Holds `values` until the process exits: a command that prints a large result and ends would otherwise spend
+    /// its last milliseconds freeing, one by one, what the kernel reclaims at once.
+    static func keepUntilExit(_ values: Any...) {
+        keptUntilExit.append(contentsOf: values)
+    }
+
+    /// Only the command's own thread calls `keepUntilExit`, once, just before it returns.
+    nonisolated(unsafe) private static var keptUntilExit: [Any] = []
 
     /// One line on stderr, then exit 2 for configuration errors and 1 for failed operations.
     static func fail(_ error: HangarError) -> Never {

@@ -227,9 +227,7 @@ public final class GalleryLoader: Sendable {
     private func persistLastKnownGood(_ bytes: [UInt8], url: String) {
         guard let dir = cacheDirectory, let path = cachePath(forURL: url) else { return }
         // Unchanged (a local gallery, on every listing): renew the copy's time instead of rewriting it.
-        if let current = readFile(path), current.count == bytes.count, !bytes.isEmpty,
-           current.withUnsafeBytes({ a in bytes.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 } }),
-           utimes(path, nil) == 0 { return }
+        if Self.file(path, holds: bytes), utimes(path, nil) == 0 { return }
         let fm = FileManager.default
         try? fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         let tmp = "\(dir)/.gallery-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp"
@@ -237,28 +235,23 @@ public final class GalleryLoader: Sendable {
         if rename(tmp, path) != 0 { unlink(tmp) }
     }
 
-    /// The whole file, read straight into an array (no Data in between: galleries are read on every listing).
-    private func readFile(_ path: String) -> [UInt8]? {
+    /// Whether the file at `path` is exactly `bytes`, compared through a read-only mapping: the file is in the page
+    /// cache, so this touches no new memory (reading it into an array would copy it once more).
+    private static func file(_ path: String, holds bytes: [UInt8]) -> Bool {
+        guard !bytes.isEmpty else { return false }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { return nil }
-        // One spare byte, so that the end of a file whose size held is seen without growing the buffer.
-        var bytes = [UInt8](repeating: 0, count: max(Int(info.st_size), 0) + 1)
-        var filled = 0
-        while true {
-            if filled == bytes.count { bytes.append(contentsOf: repeatElement(0, count: bytes.count)) }
-            let got = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
-            if got == 0 { break }
-            if got < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
-            filled += got
-        }
-        bytes.removeLast(bytes.count - filled)
-        return bytes
+        guard fstat(fd, &info) == 0, Int(info.st_size) == bytes.count else { return false }
+        guard let map = mmap(nil, bytes.count, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else { return false }
+        defer { munmap(map, bytes.count) }
+        return bytes.withUnsafeBytes { memcmp(map, $0.baseAddress!, bytes.count) == 0 }
+    }
+
+    /// The whole file (galleries are read on every listing: one buffer, no Data in between).
+    private func readFile(_ path: String) -> [UInt8]? {
+        (try? Sys.readFile(path, limit: Int.max - 1, followSymlinks: true)) ?? nil
     }
 
     private func fileAge(_ path: String) -> Int? {

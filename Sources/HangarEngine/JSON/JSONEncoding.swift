@@ -2,10 +2,15 @@ extension JSONValue {
     /// Byte-for-byte what Go's `json.MarshalIndent(v, "", "  ")` writes (no trailing newline), so files
     /// hangar writes for LocalAI look exactly like the ones LocalAI writes itself.
     public func goIndented() -> String {
+        String(decoding: goIndentedBytes(), as: UTF8.self)
+    }
+
+    /// ``goIndented()`` as UTF-8 bytes, for output written straight to a file descriptor without a String copy.
+    public func goIndentedBytes() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         GoJSONWriter.write(self, indent: 0, pretty: true, into: &out)
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// Go's `json.Marshal` output: the same escaping as ``goIndented()`` without whitespace (one JSON Lines record).

@@ -203,25 +203,33 @@ enum Sys {
         ok = true
     }
 
-    static func readFile(_ path: String, limit: Int = 1 << 20) throws -> [UInt8]? {
-        let fd = hangar_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0)
+    /// The whole file (nil when it does not exist), read into one buffer sized from `fstat`; stops once more than
+    /// `limit` bytes were read, so callers see an oversized file as `count > limit`. Symbolic links are refused unless
+    /// `followSymlinks` (a gallery file the user names may be one).
+    static func readFile(_ path: String, limit: Int = 1 << 20, followSymlinks: Bool = false) throws -> [UInt8]? {
+        let fd = hangar_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | (followSymlinks ? 0 : O_NOFOLLOW), 0)
         if fd < 0 {
             if errno == ENOENT { return nil }
             throw failure("cannot open", path, errno)
         }
         defer { close(fd) }
-        var result: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while result.count <= limit {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        var info = stat()
+        let size = fstat(fd, &info) == 0 && isRegular(info) ? Int(info.st_size) : 64 * 1024
+        // One spare byte, so that the end of a file whose size held is seen without growing the buffer.
+        var bytes = [UInt8](repeating: 0, count: min(max(size, 0), limit) + 1)
+        var filled = 0
+        while filled <= limit {
+            if filled == bytes.count { bytes.append(contentsOf: repeatElement(0, count: min(bytes.count, limit + 1))) }
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw failure("cannot read", path, errno)
             }
             if n == 0 { break }
-            result.append(contentsOf: buffer[0..<n])
+            filled += n
         }
-        return result
+        bytes.removeLast(bytes.count - filled)
+        return bytes
     }
 
     /// 16 random hex digits: staging and trash names must never collide between two attempts.
