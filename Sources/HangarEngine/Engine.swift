@@ -42,6 +42,10 @@ public final class Engine: Sendable {
     public var capability: Capability { capabilityReport.capability }
     /// What the header names: the backends directory, or the server.
     public var location: String { store.location }
+    /// How the link to the LocalAI server stands (remote mode); nil on a local directory.
+    public var serverConnection: ServerConnection? { store.serverConnection }
+    /// Asks the server for its version and returns the connection; nil on a local directory.
+    public func probeServer() -> ServerConnection? { store.probeServer() }
 
     /// Installed backends by LocalAI's listing algorithm (staging dirs never listed, broken metadata shown per row).
     public func installed() throws -> InstalledBackends { try store.installed() }

@@ -194,6 +194,9 @@ public final class LocalAIStandIn: Sendable {
 
     typealias Reply = LoopbackHTTPServer.Reply
 
+    /// What `GET /version` answers.
+    public static let version = "v3.9.0-standin"
+
     func answer(_ request: LoopbackHTTPServer.Request) -> (Reply, LoopbackHTTPServer.Fault?) {
         let path = request.path.count > 1 && request.path.hasSuffix("/") ? String(request.path.dropLast()) : request.path
         let (fault, redirect) = state.withLock { s -> (Fault?, String?) in
@@ -219,6 +222,9 @@ public final class LocalAIStandIn: Sendable {
         // Routes of the stand-in's other files (extensions: web UI, loaded models, cluster) answer first.
         if let reply = routeExtensions(request, path) { return reply }
         switch (m, path) {
+        case ("GET", "/version"):
+            // localai.go:282: `{"version": internal.PrintableVersion()}`, behind auth.
+            return json(.object(JSONObject(["version": .string(Self.version)])))
         case ("GET", "/backends"): return json(.array(listInstalled()))
         case ("GET", "/backends/available"): return json(.array(available()))
         case ("GET", "/backends/upgrades"): return json(.object(state.withLock { $0.upgradesCache }))

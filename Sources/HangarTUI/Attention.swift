@@ -131,8 +131,9 @@ enum Meters {
         // Disk and jobs keep their place at the right edge; the counts fill what is left, whole segments only.
         let disk = state.snapshot.totalDiskUsage.map(TextFormat.bytes) ?? "measuring\(g.ellipsis)"
         let active = state.activeJobs.count
-        let right = [Segment(text: "disk: \(disk)", role: .accent),
-                     Segment(text: active > 0 ? "jobs: \(active) active" : "jobs: idle", role: active > 0 ? .accent : .dim)]
+        // A server reports no sizes (§5.1): no disk meter in remote mode.
+        let right = (state.snapshot.server == nil ? [Segment(text: "disk: \(disk)", role: .accent)] : [])
+            + [Segment(text: active > 0 ? "jobs: \(active) active" : "jobs: idle", role: active > 0 ? .accent : .dim)]
         let rightWidth = right.map(\.text.cellWidth).reduce(0, +) + 3 * (right.count - 1)
         let rightX = canvas.width - 1 - rightWidth
         // The total is on the tab ("Backends (10)"): the meter says how they are.

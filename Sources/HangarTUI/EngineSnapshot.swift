@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HangarEngine
 
 /// Everything the UI shows that comes from disk, read once (off the main thread) and again after each finished job,
@@ -38,6 +39,11 @@ public struct EngineSnapshot: Sendable {
     public var generations: [String: [BackendGeneration]] = [:]
     /// `keep_generations` from hangar.json.
     public var keepGenerations = HangarSettings.defaultKeepGenerations
+    /// Remote mode: how the link to the server stood when this was read (nil on a local directory).
+    public var server: ServerConnection?
+    /// Remote mode: when the listing on screen was last read from the server, set while the server does not
+    /// answer and the previous listing stays on screen.
+    public var staleSince: Date?
 
     /// Reads the installed listing, the galleries and the settings of `engine`.
     public static func load(_ engine: Engine) -> EngineSnapshot {
@@ -52,8 +58,31 @@ public struct EngineSnapshot: Sendable {
     /// Reads only what is on local disk (listing, settings): fast whatever the galleries' network does.
     public static func loadLocal(_ engine: Engine) -> EngineSnapshot {
         var snapshot = empty(capability: engine.capabilityReport)
-        do { snapshot.installed = try engine.installed().rows } catch { snapshot.installedError = "\(error)" }
-        do { snapshot.settings = try engine.settings() } catch { snapshot.settingsError = "\(error)" }
+        if engine.serverConnection != nil {
+            // A server: the listing, the settings and its version are three requests; one round trip, not three.
+            let read = Mutex(snapshot)
+            DispatchQueue.concurrentPerform(iterations: 3) { part in
+                switch part {
+                case 0:
+                    let result = Result { try engine.installed().rows }
+                    read.withLock { s in
+                        do { s.installed = try result.get() } catch { s.installedError = "\(error)" }
+                    }
+                case 1:
+                    let result = Result { try engine.settings() }
+                    read.withLock { s in
+                        do { s.settings = try result.get() } catch { s.settingsError = "\(error)" }
+                    }
+                default:
+                    _ = engine.probeServer()
+                }
+            }
+            snapshot = read.withLock { $0 }
+            snapshot.server = engine.serverConnection
+        } else {
+            do { snapshot.installed = try engine.installed().rows } catch { snapshot.installedError = "\(error)" }
+            do { snapshot.settings = try engine.settings() } catch { snapshot.settingsError = "\(error)" }
+        }
         snapshot.holds = (try? engine.holds()) ?? [:]
         snapshot.recentHistory = engine.recentOperations(limit: historyLimit)
         snapshot.holdsWarning = engine.holdsIgnoredByLocalAI()

@@ -38,6 +38,12 @@ public final class UIController {
     private var recheckWhenIdle = false
     /// The user pressed c: when that check ends, the Catalog is re-read from the galleries it fetched.
     private var reloadAfterCheck = false
+    /// Remote mode: the next look at the server (every `serverPollInterval` while it answers, sooner with backoff
+    /// after it stopped answering), and a once-a-second redraw of "retrying in N s" meanwhile.
+    private var serverPoll: DispatchSourceTimer?
+    private var retryCountdown: DispatchSourceTimer?
+    /// Polls in a row the server did not answer (the backoff's exponent).
+    private var serverFailures = 0
 
     public init(engine: Engine, checker: UpgradeScheduler, snapshot: EngineSnapshot, glyphs: Glyphs) {
         self.engine = engine
@@ -63,6 +69,7 @@ public final class UIController {
         checker.start()
         measureDiskUsage()
         startClock()
+        if state.snapshot.server != nil { serverAnswered(state.snapshot.installedError == nil ? nil : state.snapshot.server) }
     }
 
     /// Unsubscribes and stops the checker and the ticker; jobs keep running in the engine.
@@ -74,6 +81,10 @@ public final class UIController {
         ticker = nil
         clock?.cancel()
         clock = nil
+        serverPoll?.cancel()
+        serverPoll = nil
+        retryCountdown?.cancel()
+        retryCountdown = nil
     }
 
     private func monotonicNow() -> Double { MonotonicClock.now() - clockStart }
@@ -303,6 +314,14 @@ public final class UIController {
             snapshot.holds = state.snapshot.holds
             snapshot.holdsWarning = state.snapshot.holdsWarning
         }
+        if let server = snapshot.server, server.state != .connected, snapshot.installedError != nil,
+           state.snapshot.loadedAt > Date(timeIntervalSince1970: 0) {
+            // The server stopped answering: the last listing stays on screen, marked stale, and hangar retries.
+            let previous = state.snapshot
+            snapshot = previous
+            snapshot.server = server
+            snapshot.staleSince = previous.staleSince ?? previous.loadedAt
+        }
         snapshot.reuseDiskUsage(from: state.snapshot)
         state.snapshot = snapshot
         snapshotGeneration += 1
@@ -313,14 +332,78 @@ public final class UIController {
             reloadPending = false
             reload()
         }
+        if let server = state.snapshot.server { serverAnswered(server.state == .connected ? nil : server) }
         setNeedsDisplay()
+    }
+
+    // MARK: - Remote mode: watching the server
+
+    /// How often an idle UI looks at the server (one `GET /backends`, `HANGAR_SERVER_IDLE_POLL`, 10 s): changes made
+    /// by others appear, and a server that went away is noticed, at one small request per interval.
+    private var serverPollInterval: Double { engine.configuration.server?.idlePollInterval ?? 10 }
+
+    /// Schedules the next look at the server: the idle interval after an answer (`failure` nil), else a backoff of
+    /// 1, 2, 4 … 30 s with "retrying in N s" on screen. A refused key is not retried: the same key would be refused.
+    private func serverAnswered(_ failure: ServerConnection?) {
+        serverPoll?.cancel()
+        serverPoll = nil
+        retryCountdown?.cancel()
+        retryCountdown = nil
+        state.serverRetryAt = nil
+        if failure == nil { serverFailures = 0 } else { serverFailures += 1 }
+        if failure?.state == .unauthorised { return }
+        let delay = failure == nil ? serverPollInterval : min(30, Double(1 << min(serverFailures - 1, 5)))
+        if failure != nil {
+            state.serverRetryAt = monotonicNow() + delay
+            let countdown = DispatchSource.makeTimerSource(queue: .main)
+            countdown.schedule(deadline: .now() + 1, repeating: 1, leeway: .milliseconds(100))
+            countdown.setEventHandler { [weak self] in MainActor.assumeIsolated { self?.setNeedsDisplay() } }
+            countdown.resume()
+            retryCountdown = countdown
+        }
+        let timer = DispatchSource.makeTimerSource(queue: .main)
+        timer.schedule(deadline: .now() + delay, leeway: .milliseconds(failure == nil ? 1000 : 100))
+        timer.setEventHandler { [weak self] in MainActor.assumeIsolated { self?.pollServer() } }
+        timer.resume()
+        serverPoll = timer
+    }
+
+    /// One `GET /backends`: an unchanged listing only refreshes the connection; a changed one (someone else's job),
+    /// or the first answer after the server was back, re-reads everything.
+    private func pollServer() {
+        if reloadInFlight || !state.activeJobs.isEmpty {
+            // A reload reports the connection when it lands; a running job polls the server itself.
+            if !reloadInFlight { serverAnswered(nil) }
+            return
+        }
+        let engine = self.engine
+        background.async {
+            let result = Result { try engine.installed().rows }
+            let connection = engine.serverConnection
+            DispatchQueue.main.async {
+                MainActor.assumeIsolated {
+                    self.state.snapshot.server = connection
+                    let answered = connection?.state == .connected
+                    if case .success(let rows) = result, rows != self.state.snapshot.installed || self.state.snapshot.staleSince != nil {
+                        self.reload()
+                    } else if !answered {
+                        if self.state.snapshot.staleSince == nil { self.state.snapshot.staleSince = self.state.snapshot.loadedAt }
+                        self.serverAnswered(connection)
+                    } else {
+                        self.serverAnswered(nil)
+                    }
+                    self.setNeedsDisplay()
+                }
+            }
+        }
     }
 
     /// Sizes on disk for the rows of the current listing that have none, on their own low-priority queue so a
     /// long walk never holds up a reload; a result for a listing that was replaced meanwhile is dropped (the new
     /// listing measures itself).
     private func measureDiskUsage() {
-        guard !state.snapshot.diskUsageMeasured else { return }
+        // A server's directories are on the server: their paths mean nothing here.
+        guard !state.snapshot.diskUsageMeasured, state.snapshot.server == nil else { return }
         let rows = state.snapshot.installed
         let known = state.snapshot.diskUsage
         let generation = snapshotGeneration

@@ -43,6 +43,8 @@ public struct UIState: Sendable {
     /// First help line shown, when the help is taller than the terminal.
     public var helpScroll = 0
     public var confirmation: Confirmation?
+    /// Remote mode: when (on `now`'s clock) hangar looks at a server that stopped answering again.
+    public var serverRetryAt: Double?
     /// Detail's Versions list, while open.
     public var versionPicker: VersionPicker?
     /// The last frame could not draw the screens (terminal below the minimum size): only quitting and answering

@@ -10,20 +10,12 @@ class LocalAIServerTestCase: XCTestCase {
     /// The key the stand-in requires (legacy API key mode, §3.1).
     let key = "sk-standin-0123456789abcdef"
 
-    /// piper 0.8.0 installed with 0.9.0 in the gallery, kokoro 1.0.0 installed with a broken 2.0.0, whisper on offer.
-    static let gallery: [LocalAIStandIn.Entry] = [
-        .init(name: "piper", version: "0.9.0", digest: "sha256:" + String(repeating: "b", count: 64), size: 6 << 20,
-              description: "text to speech", tags: ["TTS"]),
-        .init(name: "kokoro", version: "2.0.0", digest: "sha256:" + String(repeating: "c", count: 64), broken: true),
-        .init(name: "whisper", version: "1.5.0", digest: "sha256:" + String(repeating: "d", count: 64), size: 3 << 20),
-    ]
+    static let gallery = LocalAIStandIn.sampleGallery
 
     override func setUpWithError() throws {
         directory = try makeTemporaryDirectory("localai-remote")
         standIn = try LocalAIStandIn(gallery: Self.gallery, apiKeys: [key])
-        try standIn.preinstall(Self.gallery[0], version: "0.8.0", digest: "sha256:" + String(repeating: "a", count: 64))
-        try standIn.preinstall(Self.gallery[1], version: "1.0.0", digest: "sha256:" + String(repeating: "e", count: 64))
-        standIn.runCheckNow()
+        try standIn.preinstallSamples()
     }
 
     override func tearDown() {

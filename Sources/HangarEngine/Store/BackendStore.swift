@@ -46,6 +46,16 @@ public protocol BackendStore: Sendable {
     func performRollback(_ name: String, to number: Int, context: JobContext) throws -> String
     /// Deletes all but the `keep` most recent generations (nil: the configured count) of one backend or all.
     func prune(_ backend: String?, keep: Int?) throws -> [BackendGeneration]
+
+    /// How the link to the server stands; nil for a store on this machine.
+    var serverConnection: ServerConnection? { get }
+    /// Reads what the server says about itself (its version) and returns the connection; nil for a local store.
+    func probeServer() -> ServerConnection?
+}
+
+extension BackendStore {
+    public var serverConnection: ServerConnection? { nil }
+    public func probeServer() -> ServerConnection? { nil }
 }
 
 /// What a settings change did, worded once for every front end (the CLI prints it, the UI shows it as its message).

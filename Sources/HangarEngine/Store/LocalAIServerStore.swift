@@ -23,6 +23,16 @@ public final class LocalAIServerStore: BackendStore {
 
     public var location: String { server.url }
 
+    public var serverConnection: ServerConnection? { client.connection.current }
+
+    /// `GET /version` (§1: any authenticated caller): `{"version":"v3.5.0"}`; the connection records the outcome.
+    public func probeServer() -> ServerConnection? {
+        if let answer = try? client.get("/version"), let version = answer["version"]?.stringValue, !version.isEmpty {
+            client.connection.setVersion(String(version.prefix(40)))
+        }
+        return client.connection.current
+    }
+
     /// Runs an API call, turning its failures into the engine's one-line errors.
     private func api<T>(_ body: () throws -> T) throws -> T {
         do {
@@ -195,7 +205,10 @@ public final class LocalAIServerStore: BackendStore {
     private func failureText(_ operation: String, of name: String, error: String, wasInstalled: Bool, isInstalled: Bool?) -> String {
         let base = "\(operation) of \(name) failed on \(server.url): \(LocalAIClient.oneLine(error))"
         switch (wasInstalled, isInstalled) {
-        case (true, false?): return base + "; LocalAI removed \(name) after its failed \(operation); `r` reinstalls it (hangar reinstall \(name))"
+        case (true, false?):
+            // What the user must act on leads: a one-line status cuts LocalAI's long error, not the news.
+            return "LocalAI removed \(name) after its failed \(operation); `r` reinstalls it (hangar reinstall \(name)). "
+                + "The \(base)"
         case (true, true?): return base + "; \(name) is still installed"
         case (true, nil): return base + "; whether LocalAI kept \(name) is unknown (hangar list shows it)"
         case (false, _): return base

@@ -28,9 +28,12 @@ final class LocalAIClient: Sendable {
     static let maxBodyBytes = 16 << 20
     /// Deepest JSON nesting taken (the API's shapes are 4 deep).
     static let maxDepth = 32
+    /// What the last request found (the UI's header).
+    let connection: ServerConnectionRecord
 
     init(config: LocalAIServerConfig, environment: [String: String]) {
         self.config = config
+        connection = ServerConnectionRecord(url: config.url)
         http = HTTPClient(options: HTTPClientOptions(connectTimeout: min(10, config.requestTimeout),
                                                      stallTimeout: config.requestTimeout,
                                                      totalTimeout: config.requestTimeout,
@@ -51,6 +54,24 @@ final class LocalAIClient: Sendable {
 
     private func call(_ method: String, _ path: String, body: JSONValue?,
                       isCancelled: @escaping @Sendable () -> Bool) throws(LocalAIFailure) -> JSONValue {
+        let started = MonotonicClock.now()
+        do {
+            let value = try exchange(method, path, body: body, isCancelled: isCancelled)
+            connection.answered(after: MonotonicClock.now() - started)
+            return value
+        } catch {
+            // A refused key or no answer at all changes the connection; any other HTTP answer shows it works.
+            if error.isAuthentication || error.status == nil {
+                connection.failed(error)
+            } else {
+                connection.answered(after: MonotonicClock.now() - started)
+            }
+            throw error
+        }
+    }
+
+    private func exchange(_ method: String, _ path: String, body: JSONValue?,
+                          isCancelled: @escaping @Sendable () -> Bool) throws(LocalAIFailure) -> JSONValue {
         let what = "\(method) \(config.url)\(path)"
         var headers = ["Accept": "application/json"]
         if body != nil { headers["Content-Type"] = "application/json" }

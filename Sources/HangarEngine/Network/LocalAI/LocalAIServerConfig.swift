@@ -15,6 +15,8 @@ public struct LocalAIServerConfig: Sendable, Equatable {
     public var checkWait: Double = 5
     /// Seconds one API request may take (`HANGAR_SERVER_TIMEOUT`).
     public var requestTimeout: Double = 30
+    /// Seconds between an idle UI's looks at the server (`HANGAR_SERVER_IDLE_POLL`): one `GET /backends` each.
+    public var idlePollInterval: Double = 10
 
     public init(url: String, apiKey: LocalAIAPIKey? = nil) {
         self.url = url
@@ -66,6 +68,7 @@ public struct LocalAIServerConfig: Sendable, Equatable {
         if let v = try seconds("HANGAR_SERVER_JOB_TIMEOUT", 0.1...604_800) { config.jobTimeout = v }
         if let v = try seconds("HANGAR_SERVER_CHECK_WAIT", 0...600) { config.checkWait = v }
         if let v = try seconds("HANGAR_SERVER_TIMEOUT", 0.1...3600) { config.requestTimeout = v }
+        if let v = try seconds("HANGAR_SERVER_IDLE_POLL", 0.2...3600) { config.idlePollInterval = v }
         return config
     }
 

@@ -1,0 +1,121 @@
+import Foundation
+import HangarEngine
+import HangarFixtures
+import XCTest
+
+/// The real binary's UI under tmux on a LocalAI server (the stand-in, real HTTP on 127.0.0.1): the header names the
+/// server, its version and the connection; an upgrade shows live progress; LocalAI's failed upgrade is reported as
+/// what the server did; the auto-upgrade toggle writes the live setting; a server that stops answering leaves the
+/// last listing on screen marked stale while hangar retries, and one that refuses the key says so.
+final class RemoteUIEndToEndTests: XCTestCase {
+    private let key = "sk-remote-ui-0123456789"
+    private var standIn: LocalAIStandIn!
+    private var root: String!
+
+    override func setUpWithError() throws {
+        root = try makeTemporaryDirectory("remote-ui")
+        // Slow enough ticks that the progress bar is on screen for a few captures.
+        standIn = try LocalAIStandIn(gallery: LocalAIStandIn.sampleGallery, apiKeys: [key], tick: 0.25, ticks: 10)
+        try standIn.preinstallSamples()
+    }
+
+    override func tearDown() {
+        standIn?.stop()
+        if let root { removeTree(root) }
+    }
+
+    private func openUI(server: String? = nil, key: String? = nil) throws -> TmuxSession {
+        var env = ["PATH": "/usr/bin:/bin", "HOME": root!, "TERM": "xterm-256color", "LC_ALL": "C.UTF-8",
+                   "HANGAR_SERVER_POLL_INTERVAL": "0.1", "HANGAR_SERVER_CHECK_WAIT": "1", "HANGAR_SERVER_TIMEOUT": "3",
+                   "HANGAR_SERVER_IDLE_POLL": "1"]
+        env["LOCALAI_API_KEY"] = key ?? self.key
+        let command = "cd \(shellQuote(root)) && "
+            + envCommand(env, [try HangarExecutable.path(), "--server", server ?? standIn.url])
+        return try TmuxSession(command: command, width: 120, height: 32, scratch: root)
+    }
+
+    private func select(_ name: String, in ui: TmuxSession) throws {
+        for attempt in 0..<10 {
+            if let row = ui.lines.first(where: { $0.hasPrefix("▸") }), row.dropFirst(2).hasPrefix(name + " ") { return }
+            let before = ui.screen()
+            try ui.send(attempt < 5 ? "k" : "j")
+            _ = waitUntil(timeout: 2) { ui.screen() != before }
+        }
+        XCTFail("could not select \(name)\n\(ui.screen())")
+    }
+
+    func testBrowseUpgradeFailToggleAndLoseTheServer() throws {
+        let ui = try openUI()
+        eventually("the first frame on the server", context: { ui.screen() }) {
+            ui.screen().contains("piper") && ui.screen().contains("connected")
+        }
+        let header = ui.lines.first ?? ""
+        XCTAssertTrue(header.contains("server \(standIn.url)"), header)
+        XCTAssertTrue(header.contains("LocalAI \(LocalAIStandIn.version)"), header)
+        XCTAssertTrue(header.range(of: #"connected, \d+ ms"#, options: .regularExpression) != nil, header)
+        XCTAssertFalse(ui.screen().contains(key), "the key is never shown")
+
+        // An upgrade is LocalAI's job; its progress shows in the row while the server runs it.
+        eventually("the upgrade indicator", timeout: 15, context: { ui.screen() }) { ui.screen().contains("↑ v0.9.0") }
+        try select("piper", in: ui)
+        try ui.send("u")
+        eventually("live progress of the server's job", timeout: 10, context: { ui.screen() }) {
+            ui.lines.contains { $0.contains("piper") && $0.range(of: #"\d+%"#, options: .regularExpression) != nil }
+        }
+        eventually("the upgrade to finish on the server", timeout: 20, context: { ui.screen() }) {
+            self.standIn.installedMetadata("piper")?.version == "0.9.0"
+        }
+
+        // A failed upgrade: LocalAI deletes the backend (G1), and the UI says so instead of "old version kept".
+        try select("kokoro", in: ui)
+        try ui.send("u")
+        eventually("the truthful failure", timeout: 20, context: { ui.screen() }) {
+            ui.screen().contains("LocalAI removed kokoro after its failed upgrade")
+        }
+        XCTAssertNil(standIn.installedMetadata("kokoro"))
+
+        // Settings: the toggle writes the server's live setting, and says it applies at once there.
+        try ui.send("5")
+        eventually("the Settings screen", context: { ui.screen() }) { ui.screen().contains("auto-upgrade") }
+        XCTAssertFalse(standIn.autoUpgrade)
+        try ui.send("a")
+        eventually("the server's live setting", timeout: 10, context: { ui.screen() }) { self.standIn.autoUpgrade }
+        eventually("the message", context: { ui.screen() }) { ui.screen().contains("applies at once on the server") }
+
+        // The server stops answering: the listing stays, marked stale, and hangar retries with backoff.
+        try ui.send("1")
+        // Three polls in a row get a dropped connection (backoff 1 s, 2 s), then the server answers again.
+        for _ in 0..<3 { standIn.inject(.http(.closeAfter(bytes: 0)), on: "/") }
+        eventually("the stale listing", timeout: 15, context: { ui.screen() }) {
+            ui.screen().contains("STALE") && ui.screen().contains("not answering, retrying in")
+        }
+        XCTAssertTrue(ui.screen().contains("piper"), "the last listing stays on screen\n\(ui.screen())")
+        eventually("the server back", timeout: 30, context: { ui.screen() }) {
+            !ui.screen().contains("STALE") && (ui.lines.first ?? "").contains("connected")
+        }
+        try ui.send("q")
+        eventually("hangar to exit", timeout: 10, context: { ui.screen(history: true) }) { ui.exitStatus != nil }
+    }
+
+    func testAWrongKeyIsOneLineNamingItsSource() throws {
+        let ui = try openUI(key: "sk-wrong-key-000")
+        eventually("the refusal", timeout: 15, context: { ui.screen() }) { ui.screen().contains("unauthorised") }
+        XCTAssertTrue(ui.screen().contains("LOCALAI_API_KEY"), ui.screen())
+        XCTAssertFalse(ui.screen().contains("sk-wrong-key-000"), "the key is never shown")
+        try ui.send("q")
+        eventually("hangar to exit", timeout: 10, context: { ui.screen(history: true) }) { ui.exitStatus != nil }
+    }
+
+    func testAServerThatIsDownIsSaidAndRetried() throws {
+        let proxy = try DelayProxy(upstreamPort: standIn.port, delay: 0)
+        let ui = try openUI(server: "http://" + proxy.hostPort)
+        eventually("the first frame", context: { ui.screen() }) { ui.screen().contains("piper") && ui.screen().contains("connected") }
+        proxy.stop()
+        eventually("the retry countdown", timeout: 15, context: { ui.screen() }) {
+            ui.screen().contains("not answering, retrying in") && ui.screen().contains("STALE")
+        }
+        XCTAssertTrue(ui.screen().contains("piper"), ui.screen())
+        try ui.send("q")
+        eventually("hangar to exit", timeout: 10, context: { ui.screen(history: true) }) { ui.exitStatus != nil }
+    }
+}
