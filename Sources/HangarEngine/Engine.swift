@@ -19,8 +19,20 @@ public final class Engine: Sendable {
         self.configuration = configuration
         self.store = store
         self.jobs = JobQueue(maxParallel: maxParallelJobs, origin: origin)
-        self.history = OperationHistory(root: BackendsRoot(configuration.backendsPath))
+        self.history = OperationHistory(root: BackendsRoot(Self.historyRoot(configuration, store: store)))
         history.attach(to: jobs)
+    }
+
+    /// Where the history is kept: in the backends directory, or for a server (whose disk hangar cannot write) in
+    /// the config dir, one directory per server, `<config>/servers/<host_port>/.hangar/history.jsonl`.
+    static func historyRoot(_ configuration: HangarConfiguration, store: any BackendStore) -> String {
+        guard let server = store.serverConnection else { return configuration.backendsPath }
+        let name = server.url.replacingOccurrences(of: "://", with: "_").map { c -> Character in
+            c.isASCII && (c.isLetter || c.isNumber || c == "." || c == "-" || c == "_") ? c : "_"
+        }
+        let path = configuration.configDir + "/servers/" + String(name)
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
     }
 
     /// An engine on the local backends directory with exactly these parts (tests and benchmarks swap in their own

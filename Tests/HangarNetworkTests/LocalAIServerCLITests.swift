@@ -93,6 +93,23 @@ final class LocalAIServerCLITests: LocalAIServerTestCase {
         XCTAssertEqual(standIn.installedMetadata("piper")?.version, "0.9.0")
     }
 
+    func testTheServersJobsAreInItsOwnHistory() throws {
+        XCTAssertEqual(try hangar(["upgrade", "piper"]).status, 0)
+        XCTAssertEqual(try hangar(["upgrade", "kokoro"]).status, 1)
+        let run = try hangar(["history", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let records = try XCTUnwrap(try document(run) as? [[String: Any]], run.stdout)
+        let byBackend = Dictionary(records.map { ($0["backend"] as? String ?? "", $0) }, uniquingKeysWith: { a, _ in a })
+        XCTAssertEqual(byBackend["piper"]?["outcome"] as? String, "done", run.stdout)
+        XCTAssertEqual(byBackend["kokoro"]?["outcome"] as? String, "failed", run.stdout)
+        XCTAssertTrue((byBackend["kokoro"]?["message"] as? String ?? "").contains("LocalAI removed kokoro"), run.stdout)
+        // Kept per server, beside hangar's settings: not in some local backends directory.
+        let another = try LocalAIStandIn(gallery: Self.gallery, apiKeys: [key])
+        defer { another.stop() }
+        let other = try hangar(["history", "--json"], server: another.url)
+        XCTAssertEqual((try document(other) as? [[String: Any]])?.count, 0, other.stdout)
+    }
+
     func testAFailedUpgradeSaysLocalAIRemovedTheBackend() throws {
         let run = try hangar(["upgrade", "kokoro", "--json"])
         XCTAssertEqual(run.status, 1, run.stderr)
