@@ -73,7 +73,12 @@ public final class Engine: Sendable {
     /// The entries this host can install (LocalAI's `AvailableBackends`), or all of them.
     public func availableBackends(includeIncompatible: Bool = false) throws -> AvailableListing {
         let snapshot = gallery()
-        let installed = try installed()
+        return availableBackends(in: snapshot, installed: try installed(), includeIncompatible: includeIncompatible)
+    }
+
+    /// The same from a gallery and a listing already read (the UI reads both at once from a server).
+    public func availableBackends(in snapshot: GallerySnapshot, installed: InstalledBackends,
+                                  includeIncompatible: Bool = false) -> AvailableListing {
         let compatible = GalleryNameIndex(snapshot.entries) { capability.isCompatible($0) }
         var seen = Set<String>()
         var rows: [AvailableBackend] = []

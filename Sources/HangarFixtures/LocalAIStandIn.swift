@@ -50,7 +50,7 @@ public final class LocalAIStandIn: Sendable {
             self.tags = tags
         }
 
-        var uri: String { "quay.io/go-skynet/local-ai-backends:latest-\(name)" }
+        public var uri: String { "quay.io/go-skynet/local-ai-backends:latest-\(name)" }
     }
 
     /// A role of a user API key (§3.1 user-auth mode); legacy keys are all admin.
@@ -86,7 +86,19 @@ public final class LocalAIStandIn: Sendable {
         var nextJob = 1
         var checksRequested = 0
         var checkDelay: Double
+        /// When each backend's job first reported bytes and when it ended, on `MonotonicClock` (benchmarks measure
+        /// how soon a client shows them).
+        var timeline: [String: JobTimeline] = [:]
     }
+
+    /// When the server's job on a backend first reported progress and when it finished (`MonotonicClock` seconds).
+    public struct JobTimeline: Sendable {
+        public var firstProgress: Double?
+        public var finished: Double?
+    }
+
+    /// The timeline of the newest job on `backend`.
+    public func timeline(of backend: String) -> JobTimeline? { state.withLock { $0.timeline[backend] } }
 
     let server: LoopbackHTTPServer
     let state: Mutex<State>
@@ -411,13 +423,17 @@ public final class LocalAIStandIn: Sendable {
     }
 
     func run(_ id: String) {
-        guard let job = state.withLock({ s -> Job? in s.stopped ? nil : s.jobs[id] }) else { return }
+        guard let job = state.withLock({ s -> Job? in
+            if let job = s.jobs[id] { s.timeline[job.name] = JobTimeline() }
+            return s.stopped ? nil : s.jobs[id]
+        }) else { return }
         update(id) { j in
             j.started = true
             j.status = Self.status(processed: false, message: "processing backend: \(j.name)", deletion: j.kind == "delete",
                                    name: j.name, cancellable: j.kind != "delete")
         }
         func finish(error: String?, cancelled: Bool = false) {
+            state.withLock { $0.timeline[job.name, default: JobTimeline()].finished = MonotonicClock.now() }
             update(id) { j in
                 var s = Self.status(processed: true, message: cancelled ? "cancelled" : error.map { "error: " + $0 } ?? "completed",
                                     deletion: j.kind == "delete", progress: error == nil && !cancelled ? 100 : 0,
@@ -462,6 +478,9 @@ public final class LocalAIStandIn: Sendable {
             let within = never ? ticks / 2 : step - layer * ticks
             let done = entry.size * Int64(within) / Int64(max(ticks, 1))
             let file = layers > 1 ? "\(name)-layer\(layer + 1)" : name
+            state.withLock { s in
+                if done > 0, s.timeline[name]?.firstProgress == nil { s.timeline[name, default: JobTimeline()].firstProgress = MonotonicClock.now() }
+            }
             update(id) { j in
                 j.status["file_name"] = .string(file)
                 j.status["progress"] = .number(String(Double(done) * 100 / Double(max(entry.size, 1))))

@@ -47,38 +47,81 @@ public struct EngineSnapshot: Sendable {
 
     /// Reads the installed listing, the galleries and the settings of `engine`.
     public static func load(_ engine: Engine) -> EngineSnapshot {
+        if engine.serverConnection != nil {
+            // One round of parallel requests instead of the local order (listing first, galleries after).
+            var snapshot = loadLocal(engine, withGallery: true)
+            snapshot.galleriesLoaded = true
+            return snapshot
+        }
         var snapshot = loadLocal(engine)
         snapshot.addGalleries(engine)
         return snapshot
+    }
+
+    /// Runs `body(0) … body(count - 1)` each on a thread of its own and returns when all are done.
+    private static func parallel(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let group = DispatchGroup()
+        for part in 0..<count {
+            group.enter()
+            let thread = Thread {
+                body(part)
+                group.leave()
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        group.wait()
+    }
+
+    /// A server's listing, settings, version and (with `withGallery`) gallery, requested at once: one round trip
+    /// where one after another would take four.
+    private static func readFromServer(_ engine: Engine, into snapshot: inout EngineSnapshot, withGallery: Bool) {
+        let read = Mutex(snapshot)
+        let listing = Mutex<InstalledBackends?>(nil)
+        let gallery = Mutex<GallerySnapshot?>(nil)
+        // Threads of their own: Dispatch's pool is as wide as the cores (two here), and these calls mostly wait.
+        parallel(withGallery ? 4 : 3) { part in
+            switch part {
+            case 0:
+                let result = Result { try engine.installed() }
+                listing.withLock { $0 = try? result.get() }
+                read.withLock { s in
+                    do { s.installed = try result.get().rows } catch { s.installedError = "\(error)" }
+                }
+            case 1:
+                let result = Result { try engine.settings() }
+                read.withLock { s in
+                    do { s.settings = try result.get() } catch { s.settingsError = "\(error)" }
+                }
+            case 2:
+                _ = engine.probeServer()
+            default:
+                let entries = engine.gallery()
+                gallery.withLock { $0 = entries }
+            }
+        }
+        snapshot = read.withLock { $0 }
+        if let entries = gallery.withLock({ $0 }) {
+            if let installed = listing.withLock({ $0 }) {
+                snapshot.setCatalog(engine.availableBackends(in: entries, installed: installed, includeIncompatible: true))
+            } else {
+                snapshot.galleries = entries.statuses
+                snapshot.galleryWarnings = entries.warnings
+            }
+        }
+        snapshot.server = engine.serverConnection
     }
 
     /// How many of the newest operations the History view holds: enough to browse, bounded for memory.
     public static let historyLimit = 500
 
     /// Reads only what is on local disk (listing, settings): fast whatever the galleries' network does.
-    public static func loadLocal(_ engine: Engine) -> EngineSnapshot {
+    public static func loadLocal(_ engine: Engine) -> EngineSnapshot { loadLocal(engine, withGallery: false) }
+
+    private static func loadLocal(_ engine: Engine, withGallery: Bool) -> EngineSnapshot {
         var snapshot = empty(capability: engine.capabilityReport)
         if engine.serverConnection != nil {
-            // A server: the listing, the settings and its version are three requests; one round trip, not three.
-            let read = Mutex(snapshot)
-            DispatchQueue.concurrentPerform(iterations: 3) { part in
-                switch part {
-                case 0:
-                    let result = Result { try engine.installed().rows }
-                    read.withLock { s in
-                        do { s.installed = try result.get() } catch { s.installedError = "\(error)" }
-                    }
-                case 1:
-                    let result = Result { try engine.settings() }
-                    read.withLock { s in
-                        do { s.settings = try result.get() } catch { s.settingsError = "\(error)" }
-                    }
-                default:
-                    _ = engine.probeServer()
-                }
-            }
-            snapshot = read.withLock { $0 }
-            snapshot.server = engine.serverConnection
+            readFromServer(engine, into: &snapshot, withGallery: withGallery)
         } else {
             do { snapshot.installed = try engine.installed().rows } catch { snapshot.installedError = "\(error)" }
             do { snapshot.settings = try engine.settings() } catch { snapshot.settingsError = "\(error)" }
@@ -98,16 +141,19 @@ public struct EngineSnapshot: Sendable {
     /// Reads the galleries (possibly over the network) into the catalog.
     public mutating func addGalleries(_ engine: Engine) {
         do {
-            let listing = try engine.availableBackends(includeIncompatible: true)
-            catalog = listing.backends
-            galleries = listing.gallery.statuses
-            galleryWarnings = listing.gallery.warnings
+            setCatalog(try engine.availableBackends(includeIncompatible: true))
         } catch {
             galleryWarnings = ["\(error)"]
         }
-        tagsByName = Dictionary(catalog.map { ($0.entry.name, $0.entry.tags) }, uniquingKeysWith: { first, _ in first })
         galleriesLoaded = true
         loadedAt = Date()
+    }
+
+    private mutating func setCatalog(_ listing: AvailableListing) {
+        catalog = listing.backends
+        galleries = listing.gallery.statuses
+        galleryWarnings = listing.gallery.warnings
+        tagsByName = Dictionary(catalog.map { ($0.entry.name, $0.entry.tags) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Takes the sizes of `previous` for rows that are the same install (same directory, same metadata.json): after

@@ -130,6 +130,22 @@ public enum TerminalUI {
     /// gallery is on the first frame, but never lets a slow network hold the screen: then they arrive later, and
     /// the returned semaphore is signalled when they did.
     private static func firstSnapshot(_ engine: Engine) -> (EngineSnapshot, DispatchSemaphore) {
+        if let server = engine.serverConnection {
+            // Everything is on the server and read at once. A server that is slow or gone gets a first frame that says
+            // so after a moment, and fills in when the read ends (or the controller's retries do).
+            let full = Mutex<EngineSnapshot?>(nil)
+            let read = DispatchSemaphore(value: 0)
+            DispatchQueue.global(qos: .userInitiated).async {
+                let snapshot = EngineSnapshot.load(engine)
+                full.withLock { $0 = snapshot }
+                read.signal()
+            }
+            if read.wait(timeout: .now() + 2) == .success, let snapshot = full.withLock({ $0 }) { return (snapshot, read) }
+            var waiting = EngineSnapshot.empty(capability: engine.capabilityReport)
+            waiting.server = server
+            waiting.backendsPath = server.url
+            return (waiting, read)
+        }
         let snapshot = EngineSnapshot.loadLocal(engine)
         let galleries = Mutex<EngineSnapshot?>(nil)
         let galleriesRead = DispatchSemaphore(value: 0)

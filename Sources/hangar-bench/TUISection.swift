@@ -33,10 +33,10 @@ struct TUISection: BenchSection {
         var firstFrame = Timing(id: "first_frame", "b) hangar UI: spawn → full frame, gallery counted")
         let rounds = min(options.iterations, 20)
         for round in 0..<(rounds + 2) {
-            let listed = try measure(session) {
+            let listed = try measureFrame(session) {
                 try session.respawn(site.command(["list", "--available"], then: "true"))
             } until: { _ in session.paneFormat("#{pane_dead}") == "1" }
-            let framed = try measure(session) {
+            let framed = try measureFrame(session) {
                 try session.respawn(site.command([], exec: true))
             } until: { screen in
                 let lines = screen.components(separatedBy: "\n")
@@ -101,26 +101,14 @@ struct TUISection: BenchSection {
         return report
     }
 
-    /// Milliseconds from `start` until a capture of the pane satisfies `done` (polled as fast as tmux answers; one
-    /// capture costs a few milliseconds, which both the UI and its baseline pay alike).
-    private func measure(_ session: TmuxSession, _ start: () throws -> Void, until done: (String) -> Bool) throws -> Double {
-        let clock = ContinuousClock()
-        let began = clock.now
-        try start()
-        while clock.now - began < .seconds(20) {
-            if done(session.screen()) { return milliseconds(clock.now - began) }
-        }
-        throw TUIBenchError("the pane never showed what was awaited; last screen:\n\(session.screen())")
-    }
-
     /// Upgrades the local backend from the UI and counts the distinct percentages shown on the Jobs screen.
     private func progressRedraws(_ session: TmuxSession, site: TUIBenchSite) throws -> (distinct: Int, seconds: Double, perSecond: Double) {
         // `u` acts on a backend the check has flagged: wait for the check's result in the header.
-        try waitFor(session, "the upgrade check's result") { $0.contains("last check") }
+        try waitForScreen(session, "the upgrade check's result") { $0.contains("last check") }
         try session.send("/")
         try session.send(TUIBenchSite.payloadBackend, literal: true)
         try session.send("Enter")
-        try waitFor(session, "the filtered row") { $0.contains("▸ \(TUIBenchSite.payloadBackend)") }
+        try waitForScreen(session, "the filtered row") { $0.contains("▸ \(TUIBenchSite.payloadBackend)") }
         try session.send("u")
         try session.send("4")
         var seen = Set<String>()
@@ -143,34 +131,5 @@ struct TUISection: BenchSection {
         guard let first, seen.count > 1 else { throw TUIBenchError("no progress seen on the Jobs screen:\n\(session.screen())") }
         let seconds = milliseconds(last - first) / 1000
         return (seen.count, seconds, Double(seen.count - 1) / max(seconds, 0.001))
-    }
-
-    private func waitFor(_ session: TmuxSession, _ what: String, _ done: (String) -> Bool) throws {
-        let end = Date().addingTimeInterval(10)
-        while Date() < end {
-            if done(session.screen()) { return }
-            usleep(20_000)
-        }
-        throw TUIBenchError("timed out waiting for \(what):\n\(session.screen())")
-    }
-
-    /// utime + stime of a process, in clock ticks.
-    private func cpuTicks(_ pid: pid_t) throws -> Int {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { throw TUIBenchError("cannot read /proc/\(pid)/stat") }
-        // Fields after the command name: state is field 3, utime 14 and stime 15.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let user = Int(fields[11]), let system = Int(fields[12]) else {
-            throw TUIBenchError("unexpected /proc/\(pid)/stat: \(stat)")
-        }
-        return user + system
-    }
-
-    /// A `kB` field of /proc/<pid>/status, e.g. VmHWM (peak resident memory).
-    private func statusKiB(_ pid: pid_t, _ field: String) throws -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
-              let kib = Int(line.split(separator: " ")[1]) else { throw TUIBenchError("cannot read \(field) of \(pid)") }
-        return kib
     }
 }
