@@ -86,6 +86,12 @@ public final class LocalAIStandIn: Sendable {
         var nextJob = 1
         var checksRequested = 0
         var checkDelay: Double
+        // Models state
+        var loadedModels: [LoadedModel] = []
+        var shutdowns: [String] = []
+        /// The loader's registry of backends on disk (nil: not started yet); see LocalAIStandIn+Models.swift.
+        var registered: [String: String]?
+        var registryJobsSeen: Set<String> = []
     }
 
     let server: LoopbackHTTPServer
@@ -190,7 +196,7 @@ public final class LocalAIStandIn: Sendable {
     // MARK: - Routing
 
     /// Routes added by the stand-in's extension files; nil when none of them answers `path`.
-    func routeExtensions(_ request: LoopbackHTTPServer.Request, _ path: String) -> Reply? { nil }
+    func routeExtensions(_ request: LoopbackHTTPServer.Request, _ path: String) -> Reply? { routeModels(request, path) }
 
     typealias Reply = LoopbackHTTPServer.Reply
 
