@@ -96,9 +96,10 @@ extension LocalAIStandIn {
         return result
     }
 
-    /// A LocalAI restart: the loader forgets every model and registers what is on disk now.
+    /// A LocalAI (re)start: the loader forgets every model and registers what is on disk now.
     public func restartLoader() {
         state.withLock { s in s.loadedModels.removeAll(); s.registered = nil }
+        _ = registeredBackends()
     }
 
     func routeModels(_ request: LoopbackHTTPServer.Request, _ path: String) -> Reply? {

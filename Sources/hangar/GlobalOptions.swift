@@ -46,6 +46,10 @@ struct GlobalOptions: ParsableArguments {
             help: "File holding the LocalAI server's API key (otherwise env LOCALAI_API_KEY); a key is never taken on the command line.")
     var apiKeyFile: String?
 
+    @Flag(name: .customLong("via-server"),
+          help: "With --backends-path and --server: let the server do the work through its API (remote mode) instead of hangar on the directory (link mode).")
+    var viaServer = false
+
     /// The resolved configuration, or a configuration error naming the bad value.
     func configuration() throws -> HangarConfiguration {
         try HangarConfiguration.resolve(
@@ -53,7 +57,7 @@ struct GlobalOptions: ParsableArguments {
                          backendGalleries: backendGalleries, configDir: configDir, capability: capability,
                          requireIntegrity: requireIntegrity ? true : nil, maxExtractSize: maxExtractSize,
                          insecureRegistries: insecureRegistries, trustedRoot: trustedRoot, server: server,
-                         apiKeyFile: apiKeyFile),
+                         apiKeyFile: apiKeyFile, viaServer: viaServer ? true : nil),
             environment: ProcessInfo.processInfo.environment,
             workingDirectory: FileManager.default.currentDirectoryPath)
     }

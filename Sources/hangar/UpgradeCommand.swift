@@ -16,6 +16,10 @@ struct UpgradeCommand: ParsableCommand {
     @Flag(name: .customLong("ignore-hold"), help: "Upgrade named backends even when they are held or pinned.")
     var ignoreHold = false
 
+    @Flag(name: .customLong("restart-models"),
+          help: "Then restart the models a running LocalAI (--server) has loaded on each upgraded backend, so they run the new build.")
+    var restartModels = false
+
     @OptionGroup var jobOptions: JobOptions
     private var json: Bool { jobOptions.json }
 
@@ -66,6 +70,11 @@ struct UpgradeCommand: ParsableCommand {
                 let id = try engine.upgrade(name)
                 outcomes.append((name, id))
                 return id
+            }
+        }
+        if restartModels {
+            for (name, id) in outcomes where engine.jobs.outcome(id)?.isSuccess == true {
+                try RestartModelsCommand.restart(name, on: engine, json: json)
             }
         }
         if !json && targets.count > 1 {

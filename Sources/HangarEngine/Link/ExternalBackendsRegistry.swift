@@ -102,7 +102,9 @@ public struct ExternalBackendsRegistry: Sendable {
     }
 
     private func dropOwned(where matches: (String) -> Bool) throws -> Change {
-        try modify { file, owned, change in
+        // Nothing of hangar's recorded: no lock and no state directory created (the check before every command).
+        guard readOwned().contains(where: { matches($0.value) }) else { return Change() }
+        return try modify { file, owned, change in
             for (name, runFile) in owned.sorted(by: { $0.key < $1.key }) where matches(runFile) {
                 owned[name] = nil
                 // Only while it still holds hangar's path: a user who re-pointed it made it theirs.
