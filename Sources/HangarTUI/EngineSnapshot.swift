@@ -38,6 +38,10 @@ public struct EngineSnapshot: Sendable {
     public var generations: [String: [BackendGeneration]] = [:]
     /// `keep_generations` from hangar.json.
     public var keepGenerations = HangarSettings.defaultKeepGenerations
+    /// Models a running LocalAI (`--server`) has loaded, by installed row; empty without a server.
+    public var loadedModels: [String: LoadedModelsReport] = [:]
+    /// Why the server could not say which models it has loaded.
+    public var loadedModelsError: String?
 
     /// Reads the installed listing, the galleries and the settings of `engine`.
     public static func load(_ engine: Engine) -> EngineSnapshot {
@@ -78,6 +82,7 @@ public struct EngineSnapshot: Sendable {
         }
         tagsByName = Dictionary(catalog.map { ($0.entry.name, $0.entry.tags) }, uniquingKeysWith: { first, _ in first })
         galleriesLoaded = true
+        addLoadedModels(engine)
         loadedAt = Date()
     }
 

@@ -72,3 +72,42 @@ extension Engine {
         return stopped
     }
 }
+
+extension Engine {
+    /// Every installed row's loaded models in one `GET /system` (the UI's refresh); nil without a server, and an
+    /// error line when the server could not be asked.
+    public func loadedModelsByBackend() -> (reports: [String: LoadedModelsReport], error: String?)? {
+        guard let link = serverLink else { return nil }
+        do {
+            let installed = try installed()
+            let loaded = try link.system().loaded
+            guard !loaded.isEmpty else { return ([:], nil) }
+            let recorded = store is LinkedStore ? PreviousBuildModels(root: BackendsRoot(configuration.backendsPath)).read() : [:]
+            var reports: [String: LoadedModelsReport] = [:]
+            for row in installed.rows {
+                let models = ServerLink.models(loaded, on: row.name, installed: installed).map(\.id)
+                guard !models.isEmpty else { continue }
+                let previous = models.filter((recorded[row.runFile] ?? []).contains)
+                reports[row.name] = LoadedModelsReport(server: link.url, models: models, previousBuild: previous)
+            }
+            return (reports, nil)
+        } catch {
+            return ([:], "\(error)")
+        }
+    }
+
+    /// The one-time note for a plain backends directory: what a running LocalAI sees of hangar's changes at once and
+    /// what only after a restart; nil when hangar is linked to a server (it then says so per change), or was shown.
+    /// Marks it shown (`<backends>/.hangar/link-note-shown`).
+    public func liveChangesNoteOnce() -> String? {
+        guard serverLink == nil else { return nil }
+        let root = BackendsRoot(configuration.backendsPath)
+        let marker = root.privatePath + "/link-note-shown"
+        guard !FileManager.default.fileExists(atPath: marker), (try? Sys.ensureDirectory(root.privatePath)) != nil,
+              FileManager.default.createFile(atPath: marker, contents: Data()) else { return nil }
+        return Self.liveChangesNote
+    }
+
+    /// What a running LocalAI sees of hangar's changes to a plain backends directory (also in the README).
+    public static let liveChangesNote = "a running LocalAI loads new installs at once (external_backends.json), but models it has loaded keep an upgraded backend's previous build until restarted: give --server URL to see and restart them"
+}
