@@ -39,7 +39,7 @@ struct GlobalOptions: ParsableArguments {
             help: "Sigstore trusted_root.json to verify backend signatures against (env HANGAR_SIGSTORE_TRUSTED_ROOT; default: the public-good root hangar ships).")
     var trustedRoot: String?
     @Option(name: .customLong("server"),
-            help: "Manage the LocalAI server at this URL through its API instead of a local directory (env HANGAR_SERVER), e.g. http://gpu-box:8080.")
+            help: "Manage the LocalAI server at this URL through its API instead of a local directory (env HANGAR_SERVER), e.g. http://gpu-box:8080; with --backends-path (or LOCALAI_BACKENDS_PATH) hangar works on that directory and tells this server (link mode).")
     var server: String?
 
     @Option(name: .customLong("api-key-file"),
