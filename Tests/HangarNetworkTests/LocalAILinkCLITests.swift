@@ -133,3 +133,59 @@ final class LocalAILinkCLITests: XCTestCase {
         XCTAssertTrue(down.stderr.contains("(the change on disk is done; LocalAI at http://127.0.0.1:1 was not told)"), down.stderr)
     }
 }
+
+/// The stand-in's loaded-model routes as a client sees them (§11.1–11.3), and `restart-models` in remote mode.
+final class LocalAILoadedModelsTests: LocalAIServerTestCase {
+    func curl(_ method: String, _ target: String, body: String? = nil) throws -> (status: Int, body: String) {
+        var arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, "-H", "Authorization: Bearer \(key)"]
+        if let body { arguments += ["-H", "Content-Type: application/json", "-d", body] }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = arguments + [standIn.url + target]
+        process.environment = ["PATH": "/usr/bin:/bin"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+
+    func testSystemMonitorAndShutdownAnswerInTheSpecsShapes() throws {
+        standIn.restartLoader()
+        try standIn.load(model: "voice-a", backend: "piper")
+        let system = try curl("GET", "/system")
+        XCTAssertEqual(system.status, 200)
+        let object = try XCTUnwrap(try JSONValue.parse(system.body).objectValue)
+        XCTAssertEqual(Set(object["backends"]?.arrayValue?.compactMap(\.stringValue) ?? []), ["piper", "kokoro"])
+        XCTAssertEqual(object["loaded_models"], .array([.object(JSONObject(["id": .string("voice-a"), "backend": .string("piper")]))]))
+
+        XCTAssertEqual(try curl("GET", "/backend/monitor?model=voice-a").body, "{\"state\":2,\"memory\":{\"total\":104857600,\"breakdown\":{}}}")
+        let notLoaded = try curl("GET", "/backend/monitor?model=nope")
+        XCTAssertEqual(notLoaded.status, 500)
+        XCTAssertTrue(notLoaded.body.contains("backend nope is not currently loaded"), notLoaded.body)
+        XCTAssertEqual(try curl("POST", "/backend/shutdown", body: "{}").status, 400)
+        let missing = try curl("POST", "/backend/shutdown", body: "{\"model\":\"nope\"}")
+        XCTAssertEqual(missing.status, 404)
+        XCTAssertTrue(missing.body.contains("model \\\"nope\\\" is not loaded on this instance or on any worker node"), missing.body)
+        let stopped = try curl("POST", "/backend/shutdown", body: "{\"model\":\"voice-a\"}")
+        XCTAssertEqual(stopped.status, 200)
+        XCTAssertEqual(stopped.body, "{\"message\":\"model stopped\"}")
+        XCTAssertEqual(standIn.loadedModels, [])
+    }
+
+    func testRestartModelsWorksInRemoteModeToo() throws {
+        standIn.restartLoader()
+        try standIn.load(model: "voice-a", backend: "piper")
+        let run = try hangar(["restart-models", "piper"])
+        XCTAssertEqual(run.status, 0, run.transcript)
+        XCTAssertEqual(run.stdout, "restarted voice-a on \(standIn.url): the next request to each runs piper's new build\n")
+        XCTAssertEqual(standIn.shutdowns, ["voice-a"])
+        let none = try hangar(["restart-models", "piper"])
+        XCTAssertEqual(none.stdout, "No model is loaded on piper at \(standIn.url).\n")
+        let unknown = try hangar(["restart-models", "nope"])
+        XCTAssertEqual(unknown.status, 1, unknown.transcript)
+        XCTAssertEqual(unknown.stderr, "hangar: backend \"nope\": backend not found (hangar list shows what is installed)\n")
+    }
+}
