@@ -73,4 +73,20 @@ final class LinkEndToEndTests: XCTestCase {
         try ui.send("q")
         eventually("hangar to exit", timeout: 10, context: { ui.screen(history: true) }) { ui.exitStatus != nil }
     }
+
+    func testWithoutAServerTheUISaysOnceWhatARunningLocalAISeesAtOnce() throws {
+        let site = try DemoSite()
+        let first = try site.openUI()
+        eventually("the note", context: { first.screen() }) {
+            first.screen().contains("note: LocalAI loads new installs at once; loaded models keep the old build after upgrades (--server restarts them)")
+        }
+        try first.send("q")
+        eventually("hangar to exit", timeout: 10, context: { first.screen(history: true) }) { first.exitStatus != nil }
+
+        let second = try site.openUI()
+        eventually("the upgrade check", context: { second.screen() }) { second.screen().contains("↑ v0.9.0") }
+        XCTAssertFalse(second.screen().contains("note: LocalAI loads"), "said once:\n\(second.screen())")
+        try second.send("q")
+        eventually("hangar to exit", timeout: 10, context: { second.screen(history: true) }) { second.exitStatus != nil }
+    }
 }

@@ -109,5 +109,5 @@ extension Engine {
     }
 
     /// What a running LocalAI sees of hangar's changes to a plain backends directory (also in the README).
-    public static let liveChangesNote = "a running LocalAI loads new installs at once (external_backends.json), but models it has loaded keep an upgraded backend's previous build until restarted: give --server URL to see and restart them"
+    public static let liveChangesNote = "LocalAI loads new installs at once; loaded models keep the old build after upgrades (--server restarts them)"
 }
