@@ -21,6 +21,7 @@ struct ReinstallCommand: ParsableCommand {
     func run() throws {
         guard restartModels else { return try InstallCommand.install(name, force: true, global: global, jobOptions: jobOptions) }
         let engine = try global.engine()
+        try engine.requireServerLink()
         if try JobRunner.run(engine, json: jobOptions.json, submit: { [try $0.install(name, force: true)] }) > 0 {
             throw OperationsFailed()
         }

@@ -26,6 +26,7 @@ struct UpgradeCommand: ParsableCommand {
     func run() throws {
         for name in names { _ = try BackendName.validate(name) }
         let engine = try global.engine()
+        if restartModels { try engine.requireServerLink() }
         let report = try engine.checkUpgrades()
         if !json { for warning in report.warnings { Output.stderr("hangar: warning: \(warning)") } }
         let holds = ignoreHold ? [:] : try engine.holds()

@@ -189,3 +189,24 @@ final class LocalAILoadedModelsTests: LocalAIServerTestCase {
         XCTAssertEqual(unknown.stderr, "hangar: backend \"nope\": backend not found (hangar list shows what is installed)\n")
     }
 }
+
+/// `--restart-models` without a server is refused before anything changes.
+final class RestartModelsWithoutServerTests: XCTestCase {
+    func testRestartModelsWithoutAServerIsRefusedBeforeTheUpgrade() throws {
+        let directory = try makeTemporaryDirectory("link-noserver")
+        defer { removeTree(directory) }
+        try HangarFixtures.write(path: directory + "/backends/piper/run.sh", text: "#!/bin/sh\n", mode: 0o755)
+        try HangarFixtures.write(path: directory + "/backends/piper/metadata.json", text: "{\"name\":\"piper\",\"version\":\"0.8.0\"}")
+        try HangarFixtures.write(path: directory + "/src/run.sh", text: "#!/bin/sh\n", mode: 0o755)
+        try HangarFixtures.write(path: directory + "/index.yaml", text: "---\n- {name: piper, uri: \"\(directory)/src\", version: \"0.9.0\"}\n")
+        let env = ["PATH": "/usr/bin:/bin", "HOME": directory, "LOCALAI_BACKENDS_PATH": directory + "/backends",
+                   "LOCALAI_CONFIG_DIR": directory + "/configuration",
+                   "LOCALAI_BACKEND_GALLERIES": GalleryFile(path: directory + "/index.yaml", name: "t").json]
+        for arguments in [["upgrade", "piper", "--restart-models"], ["reinstall", "piper", "--restart-models"]] {
+            let run = try HangarExecutable.run(arguments, environment: env, directory: directory)
+            XCTAssertEqual(run.status, 2, run.transcript)
+            XCTAssertEqual(run.stderr, "hangar: no LocalAI server to restart models on: give --server URL (or HANGAR_SERVER) with --backends-path\n")
+        }
+        XCTAssertTrue(try String(contentsOfFile: directory + "/backends/piper/metadata.json", encoding: .utf8).contains("0.8.0"), "nothing changed")
+    }
+}

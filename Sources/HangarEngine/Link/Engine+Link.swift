@@ -32,6 +32,15 @@ extension Engine {
     /// (remote mode); nil for a plain backends directory.
     public var serverLink: ServerLink? { (store as? LinkedStore)?.link ?? (store as? LocalAIServerStore)?.link }
 
+    /// The server, or the one-line error saying what to give (`--restart-models` checks it before any job runs).
+    @discardableResult
+    public func requireServerLink() throws -> ServerLink {
+        guard let link = serverLink else {
+            throw HangarError.configuration("no LocalAI server to restart models on: give --server URL (or HANGAR_SERVER) with --backends-path")
+        }
+        return link
+    }
+
     /// The models the server has loaded on `backend`, and which still run its previous build; nil without a server.
     public func loadedModels(on backend: String) throws -> LoadedModelsReport? {
         guard let link = serverLink else { return nil }
@@ -53,9 +62,7 @@ extension Engine {
     /// spawns it from the build now on disk; returns the models stopped. Without a server it says what to give.
     public func restartModels(on backend: String) throws -> [String] {
         _ = try BackendName.validate(backend)
-        guard let link = serverLink else {
-            throw HangarError.configuration("no LocalAI server to restart models on: give --server URL (or HANGAR_SERVER) with --backends-path")
-        }
+        let link = try requireServerLink()
         let installed = try installed()
         guard installed.get(backend) != nil else {
             throw HangarError.notFound("backend \"\(backend)\": backend not found (hangar list shows what is installed)")
