@@ -89,6 +89,12 @@ public final class LocalAIStandIn: Sendable {
         /// When each backend's job first reported bytes and when it ended, on `MonotonicClock` (benchmarks measure
         /// how soon a client shows them).
         var timeline: [String: JobTimeline] = [:]
+        // Models state
+        var loadedModels: [LoadedModel] = []
+        var shutdowns: [String] = []
+        /// The loader's registry of backends on disk (nil: not started yet); see LocalAIStandIn+Models.swift.
+        var registered: [String: String]?
+        var registryJobsSeen: Set<String> = []
     }
 
     /// When the server's job on a backend first reported progress and when it finished (`MonotonicClock` seconds).
@@ -202,7 +208,7 @@ public final class LocalAIStandIn: Sendable {
     // MARK: - Routing
 
     /// Routes added by the stand-in's extension files; nil when none of them answers `path`.
-    func routeExtensions(_ request: LoopbackHTTPServer.Request, _ path: String) -> Reply? { nil }
+    func routeExtensions(_ request: LoopbackHTTPServer.Request, _ path: String) -> Reply? { routeModels(request, path) }
 
     typealias Reply = LoopbackHTTPServer.Reply
 

@@ -40,6 +40,7 @@ enum DetailScreen {
         } else {
             lines.append(("upgrade", state.upgrades.isChecking ? "checking\(g.ellipsis)" : "not checked yet (c checks)", .dim))
         }
+        lines += state.loadedByLines(for: row)
         if let job = state.activeJob(for: row.name) {
             lines.append(("running", "#\(job.job) \(job.operation.rawValue): \(job.stateWord)" + (job.percent.map { " \($0)%" } ?? ""), .accent))
         }
@@ -51,7 +52,7 @@ enum DetailScreen {
     }
 
     /// Lines that matter most when Detail is too short for all of them; the rest give way, in their order.
-    static let importantDetailLabels: Set<String> = ["name", "kind", "version", "error", "signature", "upgrade", "running", "last operation"]
+    static let importantDetailLabels: Set<String> = ["name", "kind", "version", "error", "signature", "upgrade", "loaded by", "running", "last operation"]
 
     /// All lines when they fit; otherwise the important ones first (in their order), then as many others as fit,
     /// and a last line saying how many were left out.

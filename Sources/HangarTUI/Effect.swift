@@ -14,6 +14,8 @@ public enum Effect: Equatable, Sendable {
     case installTag(String, String)
     case unhold(String)
     case rollback(String)
+    /// Stop the models a running LocalAI has loaded on a backend, so they run its new build.
+    case restartModels(String)
     case cancel(JobID)
     case checkNow
     case setAutoUpgrade(Bool)

@@ -44,6 +44,10 @@ public struct EngineSnapshot: Sendable {
     /// Remote mode: when the listing on screen was last read from the server, set while the server does not
     /// answer and the previous listing stays on screen.
     public var staleSince: Date?
+    /// Models a running LocalAI (`--server`) has loaded, by installed row; empty without a server.
+    public var loadedModels: [String: LoadedModelsReport] = [:]
+    /// Why the server could not say which models it has loaded.
+    public var loadedModelsError: String?
 
     /// Reads the installed listing, the galleries and the settings of `engine`.
     public static func load(_ engine: Engine) -> EngineSnapshot {
@@ -79,8 +83,9 @@ public struct EngineSnapshot: Sendable {
         let read = Mutex(snapshot)
         let listing = Mutex<InstalledBackends?>(nil)
         let gallery = Mutex<GallerySnapshot?>(nil)
+        let models = Mutex<(reports: [String: LoadedModelsReport], error: String?)?>(nil)
         // Threads of their own: Dispatch's pool is as wide as the cores (two here), and these calls mostly wait.
-        parallel(withGallery ? 4 : 3) { part in
+        parallel(withGallery ? 5 : 3) { part in
             switch part {
             case 0:
                 let result = Result { try engine.installed() }
@@ -95,12 +100,19 @@ public struct EngineSnapshot: Sendable {
                 }
             case 2:
                 _ = engine.probeServer()
-            default:
+            case 3:
                 let entries = engine.gallery()
                 gallery.withLock { $0 = entries }
+            default:
+                let loaded = engine.loadedModelsByBackend()
+                models.withLock { $0 = loaded }
             }
         }
         snapshot = read.withLock { $0 }
+        if let loaded = models.withLock({ $0 }) {
+            snapshot.loadedModels = loaded.reports
+            snapshot.loadedModelsError = loaded.error
+        }
         if let entries = gallery.withLock({ $0 }) {
             if let installed = listing.withLock({ $0 }) {
                 snapshot.setCatalog(engine.availableBackends(in: entries, installed: installed, includeIncompatible: true))
@@ -146,6 +158,7 @@ public struct EngineSnapshot: Sendable {
             galleryWarnings = ["\(error)"]
         }
         galleriesLoaded = true
+        addLoadedModels(engine)
         loadedAt = Date()
     }
 

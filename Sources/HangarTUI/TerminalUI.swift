@@ -89,6 +89,7 @@ public enum TerminalUI {
         controller.setPageSize(height: canvas.height)
         controller.redraw()
         controller.start()
+        controller.showLiveChangesNoteOnce()
         if !snapshot.galleriesLoaded {
             // The first fetch is still running: when it ends, the controller's reload reads its result from the
             // gallery loader's in-memory cache instead of fetching a second time alongside it.

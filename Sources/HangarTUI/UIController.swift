@@ -9,7 +9,7 @@ public final class UIController {
     public let engine: Engine
     /// The background checker whose results the header and the indicators show.
     public let checker: UpgradeScheduler
-    public private(set) var state: UIState
+    public internal(set) var state: UIState
     /// Draws one frame; set by the terminal driver (tests leave it nil and render the state themselves).
     var draw: ((UIState) -> FrameLayout)?
     /// Called when the user quits; `cancelJobs` tells whether running jobs must be cancelled first.
@@ -159,6 +159,7 @@ public final class UIController {
             reload()
             // As LocalAI does after successful operations, but once for a batch (`U` on 40 backends is one check).
             if case .done = event.kind { recheckWhenIdle = true }
+            offerModelRestart(after: event)
             if recheckWhenIdle, state.activeJobs.isEmpty {
                 recheckWhenIdle = false
                 checker.checkNow()
@@ -216,6 +217,7 @@ public final class UIController {
             case .rollback(let name):
                 track(try engine.rollback(name), .rollback, name)
                 state.message = ("rollback \(name) queued", false)
+            case .restartModels(let name): restartModels(name)
             case .cancel(let id): engine.jobs.cancel(id)
             // The user asked: the galleries are fetched again, not taken from the in-memory copy.
             case .checkNow:

@@ -39,12 +39,16 @@ struct GlobalOptions: ParsableArguments {
             help: "Sigstore trusted_root.json to verify backend signatures against (env HANGAR_SIGSTORE_TRUSTED_ROOT; default: the public-good root hangar ships).")
     var trustedRoot: String?
     @Option(name: .customLong("server"),
-            help: "Manage the LocalAI server at this URL through its API instead of a local directory (env HANGAR_SERVER), e.g. http://gpu-box:8080.")
+            help: "Manage the LocalAI server at this URL through its API instead of a local directory (env HANGAR_SERVER), e.g. http://gpu-box:8080; with --backends-path (or LOCALAI_BACKENDS_PATH) hangar works on that directory and tells this server (link mode).")
     var server: String?
 
     @Option(name: .customLong("api-key-file"),
             help: "File holding the LocalAI server's API key (otherwise env LOCALAI_API_KEY); a key is never taken on the command line.")
     var apiKeyFile: String?
+
+    @Flag(name: .customLong("via-server"),
+          help: "With --backends-path and --server: let the server do the work through its API (remote mode) instead of hangar on the directory (link mode).")
+    var viaServer = false
 
     /// The resolved configuration, or a configuration error naming the bad value.
     func configuration() throws -> HangarConfiguration {
@@ -53,7 +57,7 @@ struct GlobalOptions: ParsableArguments {
                          backendGalleries: backendGalleries, configDir: configDir, capability: capability,
                          requireIntegrity: requireIntegrity ? true : nil, maxExtractSize: maxExtractSize,
                          insecureRegistries: insecureRegistries, trustedRoot: trustedRoot, server: server,
-                         apiKeyFile: apiKeyFile),
+                         apiKeyFile: apiKeyFile, viaServer: viaServer ? true : nil),
             environment: ProcessInfo.processInfo.environment,
             workingDirectory: FileManager.default.currentDirectoryPath)
     }

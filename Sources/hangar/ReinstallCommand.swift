@@ -12,9 +12,19 @@ struct ReinstallCommand: ParsableCommand {
     @Argument(help: "Backend name.")
     var name: String
 
+    @Flag(name: .customLong("restart-models"),
+          help: "Then restart the models a running LocalAI (--server) has loaded on it, so they run the new build.")
+    var restartModels = false
+
     @OptionGroup var jobOptions: JobOptions
 
     func run() throws {
-        try InstallCommand.install(name, force: true, global: global, jobOptions: jobOptions)
+        guard restartModels else { return try InstallCommand.install(name, force: true, global: global, jobOptions: jobOptions) }
+        let engine = try global.engine()
+        try engine.requireServerLink()
+        if try JobRunner.run(engine, json: jobOptions.json, submit: { [try $0.install(name, force: true)] }) > 0 {
+            throw OperationsFailed()
+        }
+        try RestartModelsCommand.restart(name, on: engine, json: jobOptions.json)
     }
 }

@@ -16,12 +16,17 @@ struct UpgradeCommand: ParsableCommand {
     @Flag(name: .customLong("ignore-hold"), help: "Upgrade named backends even when they are held or pinned.")
     var ignoreHold = false
 
+    @Flag(name: .customLong("restart-models"),
+          help: "Then restart the models a running LocalAI (--server) has loaded on each upgraded backend, so they run the new build.")
+    var restartModels = false
+
     @OptionGroup var jobOptions: JobOptions
     private var json: Bool { jobOptions.json }
 
     func run() throws {
         for name in names { _ = try BackendName.validate(name) }
         let engine = try global.engine()
+        if restartModels { try engine.requireServerLink() }
         let report = try engine.checkUpgrades()
         if !json { for warning in report.warnings { Output.stderr("hangar: warning: \(warning)") } }
         let holds = ignoreHold ? [:] : try engine.holds()
@@ -66,6 +71,11 @@ struct UpgradeCommand: ParsableCommand {
                 let id = try engine.upgrade(name)
                 outcomes.append((name, id))
                 return id
+            }
+        }
+        if restartModels {
+            for (name, id) in outcomes where engine.jobs.outcome(id)?.isSuccess == true {
+                try RestartModelsCommand.restart(name, on: engine, json: json)
             }
         }
         if !json && targets.count > 1 {

@@ -5,7 +5,8 @@ import Foundation
 extension LocalDirectoryStore {
     // MARK: - Install (§4.1, §4.2)
 
-    public func performInstall(_ name: String, force: Bool, tag: String?, context: JobContext) throws -> String {
+    /// The disk work of an install; `performInstall` adds the registration for a running LocalAI.
+    func installOnDisk(_ name: String, force: Bool, tag: String?, context: JobContext) throws -> String {
         context.phase(.resolving, name)
         let requested = name.split(separator: "@", maxSplits: 1).last.map(String.init) ?? name
         if !force, let done = try alreadyInstalled(requested) { return done }
@@ -219,7 +220,8 @@ extension LocalDirectoryStore {
 
     // MARK: - Uninstall (§4.6)
 
-    public func performUninstall(_ name: String, context: JobContext) throws -> String {
+    /// The disk work of an uninstall; `performUninstall` drops the registration for a running LocalAI.
+    func uninstallOnDisk(_ name: String, context: JobContext) throws -> String {
         context.phase(.resolving, name)
         let rows = try installed()
         guard let row = rows.get(name) ?? rows.rows.first(where: { !$0.isMeta && $0.metadata?.name == name }) else {

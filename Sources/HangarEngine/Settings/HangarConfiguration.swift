@@ -30,6 +30,9 @@ public struct HangarConfiguration: Sendable, Equatable {
     public var warnings: [String] = []
     /// The LocalAI server managed instead of a local directory (`--server`, `HANGAR_SERVER`); nil in local mode.
     public var server: LocalAIServerConfig?
+    /// Link mode: the LocalAI server that runs on the local backends directory, told about hangar's disk work
+    /// (`--server` with an explicitly given `--backends-path`/`LOCALAI_BACKENDS_PATH`, without `--via-server`).
+    public var linkedServer: LocalAIServerConfig?
 
     /// Values given on the command line; nil means "not given".
     public struct Flags: Sendable, Equatable {
@@ -50,11 +53,14 @@ public struct HangarConfiguration: Sendable, Equatable {
         public var server: String?
         /// `--api-key-file FILE`: the server's API key, read from a file (never given on the command line).
         public var apiKeyFile: String?
+        /// `--via-server`: with a local backends path and a server, let the server do the work (remote mode).
+        public var viaServer: Bool?
 
         public init(backendsPath: String? = nil, systemBackendsPath: String? = nil, backendGalleries: String? = nil,
                     configDir: String? = nil, capability: String? = nil, requireIntegrity: Bool? = nil,
                     preferDevelopment: Bool? = nil, maxExtractSize: String? = nil, insecureRegistries: [String]? = nil,
-                    trustedRoot: String? = nil, server: String? = nil, apiKeyFile: String? = nil) {
+                    trustedRoot: String? = nil, server: String? = nil, apiKeyFile: String? = nil, viaServer: Bool? = nil) {
+            self.viaServer = viaServer
             self.backendsPath = backendsPath
             self.systemBackendsPath = systemBackendsPath
             self.backendGalleries = backendGalleries
@@ -207,10 +213,27 @@ public struct HangarConfiguration: Sendable, Equatable {
     /// The backends path becomes the server's URL, which is what the messages name and no local directory has.
     private mutating func resolveServer(flags: Flags, workingDirectory: String) throws {
         guard let server = try LocalAIServerConfig.resolve(server: flags.server, apiKeyFile: flags.apiKeyFile,
-                                                           environment: environment, workingDirectory: workingDirectory) else { return }
-        self.server = server
+                                                           environment: environment, workingDirectory: workingDirectory) else {
+            if flags.viaServer == true {
+                throw HangarError.configuration("--via-server needs a server: give --server URL (or HANGAR_SERVER)")
+            }
+            return
+        }
         // The key lives only in `server.apiKey`, whose description hides it: a printed configuration must not show it.
         environment["LOCALAI_API_KEY"] = nil
+        if let file = flags.apiKeyFile {
+            let path = file.hasPrefix("/") ? file : workingDirectory + "/" + file
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
+                warnings.append("--api-key-file \(path) can be read by other users: chmod 600 \(path)")
+            }
+        }
+        if sources["backends_path"] != "default", flags.viaServer != true {
+            // Link mode: hangar does the disk work on the directory it was pointed at, then tells the server.
+            linkedServer = server
+            return
+        }
+        self.server = server
         backendsPath = server.url
         sources["backends_path"] = flags.server?.isEmpty == false ? "--server" : "HANGAR_SERVER"
         let localOnly: [(given: Bool, name: String)] = [
@@ -220,13 +243,6 @@ public struct HangarConfiguration: Sendable, Equatable {
             (flags.requireIntegrity == true, "--require-backend-integrity"),
             (flags.backendGalleries != nil, "--backend-galleries"),
         ]
-        if let file = flags.apiKeyFile {
-            let path = file.hasPrefix("/") ? file : workingDirectory + "/" + file
-            var info = stat()
-            if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
-                warnings.append("--api-key-file \(path) can be read by other users: chmod 600 \(path)")
-            }
-        }
         for option in localOnly where option.given {
             warnings.append("\(option.name) does not apply with --server: the LocalAI server at \(server.url) downloads, verifies and extracts backends itself")
         }

@@ -33,7 +33,11 @@ extension Engine {
             sources: [DirectorySource(throttleBytesPerSecond: limit),
                       TarballSource(maxExtractSize: configuration.maxExtractSize, throttleBytesPerSecond: limit, client: http)]
                 + registry.sources)
-        let engine = Engine(configuration: configuration, store: store, origin: origin)
+        // Link mode: the same local store, whose results are then told to the server running on the directory.
+        let engine = Engine(configuration: configuration,
+                            store: configuration.linkedServer.map {
+                                LinkedStore(local: store, server: $0, environment: configuration.environment) } ?? store,
+                            origin: origin)
         var isDirectory: ObjCBool = false
         let hasBackends = FileManager.default.fileExists(atPath: configuration.backendsPath, isDirectory: &isDirectory)
             && isDirectory.boolValue

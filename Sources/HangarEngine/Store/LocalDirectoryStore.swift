@@ -80,7 +80,9 @@ public final class LocalDirectoryStore: BackendStore {
     public func recover(thorough: Bool) -> RecoveryReport {
         var options = RecoveryOptions()
         options.removeLocalAITemporaries = thorough
-        return Recovery(root: root, locks: locks, options: options).run()
+        var report = Recovery(root: root, locks: locks, options: options).run()
+        report.repairs += dropStaleRegistrations()
+        return report
     }
 
     public func settings() throws -> EffectiveRuntimeSettings {
