@@ -112,7 +112,9 @@ final class InstallScriptTests: XCTestCase {
         let info = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(dump.output.utf8)) as? [String: Any])
         let subcommands = try XCTUnwrap((info["command"] as? [String: Any])?["subcommands"] as? [[String: Any]])
         for name in subcommands.compactMap({ $0["commandName"] as? String }) where name != "help" {
-            XCTAssertTrue(man.contains(".SS hangar \(name)\n"), "no section for \(name) in the man page")
+            // roff writes a command's hyphens as `\-`.
+            let roffName = name.replacingOccurrences(of: "-", with: "\\-")
+            XCTAssertTrue(man.contains(".SS hangar \(roffName)\n"), "no section for \(name) in the man page")
         }
         XCTAssertTrue(man.contains("\\-\\-available"), "list --available missing from the man page")
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/groff") {
