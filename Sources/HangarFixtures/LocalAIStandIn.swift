@@ -86,6 +86,8 @@ public final class LocalAIStandIn: Sendable {
         var nextJob = 1
         var checksRequested = 0
         var checkDelay: Double
+        // Cluster state
+        var cluster: ClusterState?
     }
 
     let server: LoopbackHTTPServer
@@ -190,7 +192,7 @@ public final class LocalAIStandIn: Sendable {
     // MARK: - Routing
 
     /// Routes added by the stand-in's extension files; nil when none of them answers `path`.
-    func routeExtensions(_ request: LoopbackHTTPServer.Request, _ path: String) -> Reply? { nil }
+    func routeExtensions(_ request: LoopbackHTTPServer.Request, _ path: String) -> Reply? { routeCluster(request, path) }
 
     typealias Reply = LoopbackHTTPServer.Reply
 
@@ -481,8 +483,8 @@ public final class LocalAIStandIn: Sendable {
         }
     }
 
-    func writeBackend(_ entry: Entry, version: String, digest: String) throws {
-        let dir = backendsPath + "/" + entry.name
+    func writeBackend(_ entry: Entry, version: String, digest: String, in base: String? = nil) throws {
+        let dir = (base ?? backendsPath) + "/" + entry.name
         removeTree(dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try HangarFixtures.write(path: dir + "/run.sh", text: "#!/bin/sh\necho \(entry.name) \(version)\n", mode: 0o755)

@@ -12,9 +12,11 @@ struct ReinstallCommand: ParsableCommand {
     @Argument(help: "Backend name.")
     var name: String
 
+    @OptionGroup var nodeOption: NodeOption
+
     @OptionGroup var jobOptions: JobOptions
 
     func run() throws {
-        try InstallCommand.install(name, force: true, global: global, jobOptions: jobOptions)
+        try InstallCommand.install(name, force: true, node: nodeOption, global: global, jobOptions: jobOptions)
     }
 }

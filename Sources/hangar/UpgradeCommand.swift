@@ -16,11 +16,20 @@ struct UpgradeCommand: ParsableCommand {
     @Flag(name: .customLong("ignore-hold"), help: "Upgrade named backends even when they are held or pinned.")
     var ignoreHold = false
 
+    @OptionGroup var nodeOption: NodeOption
+
     @OptionGroup var jobOptions: JobOptions
     private var json: Bool { jobOptions.json }
 
     func run() throws {
         for name in names { _ = try BackendName.validate(name) }
+        try nodeOption.check(global)
+        if let node = nodeOption.node {
+            // One node: the named backends, as that node has them (the cluster's upgrade check does not apply).
+            if names.isEmpty { throw HangarError.configuration("--node needs backend names: hangar upgrade NAME --node \(node)") }
+            try jobOptions.run(global) { engine in try names.map { try engine.upgrade($0, node: node) } }
+            return
+        }
         let engine = try global.engine()
         let report = try engine.checkUpgrades()
         if !json { for warning in report.warnings { Output.stderr("hangar: warning: \(warning)") } }
