@@ -38,6 +38,10 @@ public struct EngineSnapshot: Sendable {
     public var generations: [String: [BackendGeneration]] = [:]
     /// `keep_generations` from hangar.json.
     public var keepGenerations = HangarSettings.defaultKeepGenerations
+    /// A distributed LocalAI server's nodes and what each has; nil in local mode and for a server that is not one.
+    public var cluster: ClusterSnapshot?
+    /// Why the nodes could not be read.
+    public var clusterError: String?
 
     /// Reads the installed listing, the galleries and the settings of `engine`.
     public static func load(_ engine: Engine) -> EngineSnapshot {
@@ -62,6 +66,10 @@ public struct EngineSnapshot: Sendable {
         snapshot.devSuffix = engine.configuration.devSuffix
         snapshot.generations = Dictionary(grouping: (try? engine.generations()) ?? [], by: \.backend)
         snapshot.keepGenerations = engine.keepGenerations
+        if engine.configuration.server != nil {
+            // Remote mode reads over the network already; the nodes are two more round trips.
+            do { snapshot.cluster = try engine.cluster() } catch { snapshot.clusterError = "\(error)" }
+        }
         snapshot.loadedAt = Date()
         return snapshot
     }

@@ -12,6 +12,17 @@ public struct ClusterNode: Sendable, Equatable {
     public var capability: String
     public var modelCount: Int
 
+    public init(id: String, name: String, status: String, address: String = "", lastHeartbeat: String = "",
+                capability: String = "", modelCount: Int = 0) {
+        self.id = id
+        self.name = name
+        self.status = status
+        self.address = address
+        self.lastHeartbeat = lastHeartbeat
+        self.capability = capability
+        self.modelCount = modelCount
+    }
+
     /// An offline node cannot be asked what it has: never shown as up to date.
     public var isOffline: Bool { status == "offline" }
 }
@@ -27,6 +38,18 @@ public struct NodeBackend: Sendable, Equatable {
     public var uri: String
     public var digest: String
 
+    public init(name: String, isSystem: Bool = false, isMeta: Bool = false, installedAt: String = "", galleryURL: String = "",
+                version: String = "", uri: String = "", digest: String = "") {
+        self.name = name
+        self.isSystem = isSystem
+        self.isMeta = isMeta
+        self.installedAt = installedAt
+        self.galleryURL = galleryURL
+        self.version = version
+        self.uri = uri
+        self.digest = digest
+    }
+
     /// `v1.2.0`, else the short digest, else `?` (as `hangar list` shows builds).
     public var versionBadge: String {
         if !version.isEmpty { return "v" + version }
@@ -41,8 +64,15 @@ public struct ClusterNodeState: Sendable, Equatable {
     /// nil when the node could not be asked (offline, or its listing failed: `error` says why).
     public var backends: [NodeBackend]?
     public var error: String?
-    /// Names of this node's backends whose build differs from the one most nodes have.
+    /// Names of this node's backends whose build differs from the one most nodes have (set by `ClusterSnapshot`).
     public var drifted: [String]
+
+    public init(node: ClusterNode, backends: [NodeBackend]?, error: String? = nil, drifted: [String] = []) {
+        self.node = node
+        self.backends = backends
+        self.error = error
+        self.drifted = drifted
+    }
 }
 
 /// Where one backend is installed across the cluster and whether the nodes agree.
