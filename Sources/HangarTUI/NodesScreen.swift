@@ -18,7 +18,7 @@ enum NodesScreen {
         let drifted = cluster.nodes.reduce(0) { $0 + $1.drifted.count }
         let offline = cluster.nodes.filter(\.node.isOffline).count
         let dot = " \(g.separator) "
-        var summary = "\(cluster.nodes.count) node\(cluster.nodes.count == 1 ? "" : "s")\(dot)\(cluster.backends.count) backends"
+        var summary = "Nodes of \(cluster.server): \(cluster.nodes.count) node\(cluster.nodes.count == 1 ? "" : "s")\(dot)\(cluster.backends.count) backends"
         if offline > 0 { summary += "\(dot)\(offline) offline" }
         summary += drifted > 0 ? "\(dot)\(drifted) drifted" : "\(dot)no drift"
         canvas.put(g.truncate(summary, canvas.width - 2), x: 1, y: body.top, style: Style(drifted > 0 || offline > 0 ? .warning : .ok),
