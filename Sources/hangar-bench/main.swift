@@ -32,6 +32,7 @@ let allSections: [any BenchSection] = [
     TUISection(),
     HistorySection(),
     RollbackSection(),
+    ClusterSection(),
 ]
 let sections = allSections.filter { section in options.only.map { $0 == section.id } ?? true }
 if sections.isEmpty, let only = options.only {
