@@ -38,8 +38,21 @@ struct CheckCommand: ParsableCommand {
 }
 
 extension UpgradeInfo {
-    /// `v1.0.0 → v2.0.0`, or `new build (sha256:aaaaaaa → sha256:bbbbbbb)` when only the digest changed.
+    /// `v1.0.0 → v2.0.0`, or `new build (sha256:aaaaaaa → sha256:bbbbbbb)` when only the digest changed. On a cluster
+    /// whose nodes disagree (§5.6 `node_drift`) the drifted nodes follow, with their builds.
     var changeText: String {
+        let drift = driftedNodes
+        guard !drift.isEmpty else { return versionChangeText }
+        let nodes = drift.map { "\($0.name) has \($0.build)" }.joined(separator: ", ")
+        let current = availableVersion.isEmpty ? installedDigest == availableDigest : installedVersion == availableVersion
+        if current {
+            let majority = !installedVersion.isEmpty ? "v" + installedVersion : TextFormat.shortDigest(installedDigest)
+            return "most nodes have \(majority) (current); drift: \(nodes)"
+        }
+        return "\(versionChangeText) on most nodes; drift: \(nodes)"
+    }
+
+    private var versionChangeText: String {
         if !availableVersion.isEmpty {
             return "\(installedVersion.isEmpty ? "unversioned" : "v" + installedVersion) → v\(availableVersion)"
         }

@@ -12,7 +12,7 @@ struct NodesCommand: ParsableCommand {
             Drift counts a node's backends whose build differs from the one most nodes have. \
             --json prints {"server":URL,"nodes":[{"id","name","status","address","last_heartbeat","backends":\
             [{"name","version","digest","uri","installed_at","is_system","is_meta","drifted"}] or null,"error"?,\
-            "drift":N}],"backends":{NAME:{"nodes":[ID…],"of":N,"drifted":[ID…]}}}.
+            "drift":N or null}],"backends":{NAME:{"nodes":[ID…],"of":N,"drifted":[ID…]}}}.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -66,7 +66,7 @@ struct NodesCommand: ParsableCommand {
                 })
             } ?? .null
             if let error = state.error { n["error"] = .string(error) }
-            n["drift"] = .number(String(state.drifted.count))
+            n["drift"] = state.backends == nil ? .null : .number(String(state.drifted.count))
             return .object(n)
         })
         var backends = JSONObject()

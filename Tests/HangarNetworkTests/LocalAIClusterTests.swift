@@ -159,7 +159,8 @@ final class LocalAIClusterTests: LocalAIServerTestCase {
         let nodes = try XCTUnwrap(doc["nodes"] as? [[String: Any]])
         XCTAssertEqual(nodes.map { $0["name"] as? String }, ["gpu-a", "gpu-b", "gpu-c", "gpu-d"])
         XCTAssertEqual(nodes.map { $0["status"] as? String }, ["healthy", "healthy", "draining", "offline"])
-        XCTAssertEqual(nodes.map { $0["drift"] as? Int }, [0, 1, 0, 0])
+        XCTAssertEqual(nodes.map { $0["drift"] as? Int }, [0, 1, 0, nil])
+        XCTAssertTrue(nodes[3]["drift"] is NSNull, "offline: drift unknown")
         let gpuB = try XCTUnwrap(nodes[1]["backends"] as? [[String: Any]])
         XCTAssertEqual(gpuB.first?["name"] as? String, "piper")
         XCTAssertEqual(gpuB.first?["version"] as? String, "0.8.0")
@@ -206,6 +207,8 @@ final class LocalAIClusterTests: LocalAIServerTestCase {
         XCTAssertEqual(printed["piper"]?["node_drift"], served["piper"]?["node_drift"])
         XCTAssertNotNil(printed["piper"]?["node_drift"])
         XCTAssertEqual(printed, served, "check --json is the server's /backends/upgrades body")
+        let text = try hangar(["check"])
+        XCTAssertTrue(text.stdout.contains("piper: most nodes have v0.9.0 (current); drift: gpu-b has v0.8.0"), text.stdout)
     }
 
     func testUpgradeOnOneNodeChangesOnlyThatNode() throws {

@@ -139,6 +139,17 @@ public struct ClusterSnapshot: Sendable, Equatable {
     }
 }
 
+extension UpgradeInfo {
+    /// The nodes `node_drift` names (name, else id) with their build, for text; empty outside a cluster.
+    public var driftedNodes: [(name: String, build: String)] {
+        (nodeDrift?.arrayValue ?? []).map { item in
+            let name = item["node_name"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } ?? item["node_id"]?.stringValue ?? "?"
+            let version = item["version"]?.stringValue ?? "", digest = item["digest"]?.stringValue ?? ""
+            return (name, !version.isEmpty ? "v" + version : !digest.isEmpty ? TextFormat.shortDigest(digest) : "?")
+        }
+    }
+}
+
 /// A node-scoped job's per-node line (§5.5 `NodeProgress`).
 struct NodeProgress: Equatable {
     var nodeID: String
