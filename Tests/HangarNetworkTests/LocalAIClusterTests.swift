@@ -284,4 +284,25 @@ final class LocalAIClusterTests: LocalAIServerTestCase {
         }
         XCTAssertNil(standIn.nodeMetadata("piper", onNode: "d0d00004"), "not installed there, so not a target")
     }
+
+    func testListAndReinstallOnOneNodeInDistributedMode() throws {
+        let list = try hangar(["list", "--json"])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        let rows = try XCTUnwrap(try document(list) as? [[String: Any]])
+        XCTAssertEqual(rows.map { $0["name"] as? String }, ["kokoro", "piper", "whisper"], "the workers' rows, aggregated")
+        XCTAssertEqual((rows[1]["metadata"] as? [String: Any])?["version"] as? String, "0.9.0", "the majority's build")
+
+        let before = try XCTUnwrap(standIn.nodeMetadata("whisper", onNode: "91fd0002"))
+        let other = try XCTUnwrap(standIn.nodeMetadata("whisper", onNode: "6c1e0001"))
+        Thread.sleep(forTimeInterval: 1.1)  // installed_at has one-second resolution
+        let run = try hangar(["reinstall", "whisper", "--node", "91fd0002", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertEqual(try events(run).last?["summary"] as? String, "reinstalled whisper v1.5.0 on node gpu-b (91fd0002) of \(standIn.url)")
+        let after = try XCTUnwrap(standIn.nodeMetadata("whisper", onNode: "91fd0002"))
+        XCTAssertNotEqual(after.installedAt, before.installedAt, "a new install on that node")
+        let delete = try XCTUnwrap(standIn.requests.firstIndex { $0.path == "/api/nodes/91fd0002/backends/delete" })
+        let install = try XCTUnwrap(standIn.requests.firstIndex { $0.path == "/api/nodes/91fd0002/backends/install" })
+        XCTAssertLessThan(delete, install, "a node install is never forced: delete first")
+        XCTAssertEqual(standIn.nodeMetadata("whisper", onNode: "6c1e0001"), other, "the other nodes are untouched")
+    }
 }
