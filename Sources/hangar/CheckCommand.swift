@@ -41,15 +41,9 @@ extension UpgradeInfo {
     /// `v1.0.0 → v2.0.0`, or `new build (sha256:aaaaaaa → sha256:bbbbbbb)` when only the digest changed. On a cluster
     /// whose nodes disagree (§5.6 `node_drift`) the drifted nodes follow, with their builds.
     var changeText: String {
-        let drift = driftedNodes
-        guard !drift.isEmpty else { return versionChangeText }
-        let nodes = drift.map { "\($0.name) has \($0.build)" }.joined(separator: ", ")
-        let current = availableVersion.isEmpty ? installedDigest == availableDigest : installedVersion == availableVersion
-        if current {
-            let majority = !installedVersion.isEmpty ? "v" + installedVersion : TextFormat.shortDigest(installedDigest)
-            return "most nodes have \(majority) (current); drift: \(nodes)"
-        }
-        return "\(versionChangeText) on most nodes; drift: \(nodes)"
+        guard let drift = driftText else { return versionChangeText }
+        if isDriftOnly { return "most nodes have \(majorityBadge) (current); \(drift)" }
+        return "\(versionChangeText) on most nodes; \(drift)"
     }
 
     private var versionChangeText: String {

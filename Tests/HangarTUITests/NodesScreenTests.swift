@@ -68,8 +68,16 @@ final class NodesScreenTests: XCTestCase {
         let canvas = draw(state, width: 140, height: 30)
         XCTAssertTrue(line(canvas, containing: "piper").contains("3/4 · 1 drifted"), canvas.text)
         XCTAssertTrue(line(canvas, containing: "whisper").contains("3/4 nodes"), canvas.text)
+        var drift = UpgradeInfo(backendName: "piper", installedVersion: "0.9.0", availableVersion: "0.9.0",
+                                installedDigest: Self.b, availableDigest: Self.b)
+        drift.nodeDrift = .array([.object(JSONObject(["node_id": .string("n2"), "node_name": .string("gpu-b"),
+                                                      "version": .string("0.8.0"), "digest": .string(Self.a)]))])
+        state.upgrades = UpgradeCheckStatus(lastCheck: Date(timeIntervalSince1970: 1_800_000_000),
+                                            report: UpgradeReport(upgrades: ["piper": drift], warnings: []))
+        XCTAssertTrue(line(draw(state, width: 140, height: 30), containing: "piper").contains("↑ drift"))
         _ = state.handle(.enter)
         let detail = draw(state, width: 120, height: 40)
+        XCTAssertTrue(line(detail, containing: "most nodes have").contains("upgrade          most nodes have v0.9.0 (current); drift: gpu-b has v0.8.0"), detail.text)
         XCTAssertEqual(state.screen, .detail)
         XCTAssertTrue(line(detail, containing: "nodes ").contains("3/4 · 1 drifted"), detail.text)
         XCTAssertTrue(line(detail, containing: "gpu-b").contains("v0.8.0 sha256:aaaaaaa healthy (drifted)"), detail.text)

@@ -148,6 +148,22 @@ extension UpgradeInfo {
             return (name, !version.isEmpty ? "v" + version : !digest.isEmpty ? TextFormat.shortDigest(digest) : "?")
         }
     }
+
+    /// Only nodes disagree: the build most nodes have is already the gallery's.
+    public var isDriftOnly: Bool {
+        !driftedNodes.isEmpty && (availableVersion.isEmpty ? installedDigest == availableDigest : installedVersion == availableVersion)
+    }
+
+    /// `drift: gpu-b has v0.8.0, …`; nil outside a cluster or when the nodes agree.
+    public var driftText: String? {
+        let drift = driftedNodes
+        return drift.isEmpty ? nil : "drift: " + drift.map { "\($0.name) has \($0.build)" }.joined(separator: ", ")
+    }
+
+    /// The build most nodes have: `v0.9.0`, else its short digest.
+    public var majorityBadge: String {
+        !installedVersion.isEmpty ? "v" + installedVersion : TextFormat.shortDigest(installedDigest)
+    }
 }
 
 /// A node-scoped job's per-node line (§5.5 `NodeProgress`).
