@@ -147,6 +147,14 @@ final class LocalAIClusterTests: LocalAIServerTestCase {
         XCTAssertThrowsError(try engine().cluster()) { error in
             XCTAssertTrue("\(error)".contains("\"name\" is not a string"), "\(error)")
         }
+        standIn.inject(.body(Array(#"[{"Name":"piper","RunFile":"","Metadata":null,"nodes":{"node_id":"n1"}}]"#.utf8),
+                             contentType: "application/json"), on: "/backends")
+        XCTAssertThrowsError(try engine().installed()) { error in
+            XCTAssertTrue("\(error)".contains("nodes of piper is not a list"), "\(error)")
+        }
+        let piper = try XCTUnwrap(try engine().installed().get("piper"))
+        XCTAssertEqual(piper.nodes?.map(\.nodeName), ["gpu-a", "gpu-b", "gpu-c"], "the row's own nodes[] (§5.1)")
+        XCTAssertEqual(piper.nodes?[1].version, "0.8.0")
     }
 
     // MARK: - The real binary

@@ -58,6 +58,18 @@ public struct NodeBackend: Sendable, Equatable {
     }
 }
 
+/// One node's copy of a `GET /backends` row in distributed mode (§5.1 `NodeBackendRef`).
+public struct BackendNodeRef: Sendable, Equatable {
+    public var nodeID: String
+    public var nodeName: String
+    /// `healthy`, `unhealthy`, `offline`, `draining` or `pending`.
+    public var nodeStatus: String
+    public var version: String
+    public var digest: String
+    public var uri: String
+    public var installedAt: String
+}
+
 /// One node as `hangar nodes` shows it: its backends, or why they are unknown.
 public struct ClusterNodeState: Sendable, Equatable {
     public var node: ClusterNode
@@ -219,6 +231,24 @@ extension LocalAIDecoding {
                                installedAt: try string(o, "installed_at", endpoint), galleryURL: try string(o, "gallery_url", endpoint),
                                version: try string(o, "version", endpoint), uri: try string(o, "uri", endpoint),
                                digest: try string(o, "digest", endpoint))
+        }
+    }
+
+    /// `nodes[]` of a `GET /backends` row (§5.1); nil when the row has none (a server that is not distributed).
+    static func rowNodes(_ value: JSONValue?, of backend: String) throws -> [BackendNodeRef]? {
+        let endpoint = "GET /backends"
+        switch value {
+        case nil, .null?: return nil
+        case .array(let items)?:
+            guard items.count <= maxClusterItems else { throw fail(endpoint, "nodes of \(backend) is too long") }
+            return try items.map { item in
+                guard case .object(let o) = item else { throw fail(endpoint, "a nodes entry of \(backend) is not an object") }
+                return BackendNodeRef(nodeID: try string(o, "node_id", endpoint, required: true), nodeName: try string(o, "node_name", endpoint),
+                                      nodeStatus: try string(o, "node_status", endpoint), version: try string(o, "version", endpoint),
+                                      digest: try string(o, "digest", endpoint), uri: try string(o, "uri", endpoint),
+                                      installedAt: try string(o, "installed_at", endpoint))
+            }
+        default: throw fail(endpoint, "nodes of \(backend) is not a list")
         }
     }
 

@@ -61,9 +61,11 @@ enum LocalAIDecoding {
             default: throw fail(endpoint, "Metadata of \(name) is not an object")
             }
             let directory = runFile.hasSuffix("/run.sh") ? String(runFile.dropLast("/run.sh".count)) : server + "/" + name
-            rows[name] = InstalledBackend(name: name, runFile: runFile, isMeta: try bool(o, "IsMeta", endpoint),
-                                          isSystem: try bool(o, "IsSystem", endpoint), metadata: metadata, broken: nil,
-                                          directory: directory)
+            var row = InstalledBackend(name: name, runFile: runFile, isMeta: try bool(o, "IsMeta", endpoint),
+                                       isSystem: try bool(o, "IsSystem", endpoint), metadata: metadata, broken: nil,
+                                       directory: directory)
+            row.nodes = try rowNodes(o["nodes"], of: name)
+            rows[name] = row
         }
         return InstalledBackends(rows)
     }
