@@ -129,6 +129,19 @@ final class LocalAIClusterTests: LocalAIServerTestCase {
         XCTAssertEqual(cluster.backends["piper"]?.majority.version, "0.9.0")
     }
 
+    func testNodeListingsAreAskedAtOnce() throws {
+        let engine = try engine()
+        for node in ["6c1e0001", "91fd0002", "a7770003"] {
+            standIn.inject(.http(.delay(seconds: 0.5)), on: "/api/nodes/\(node)/backends")
+        }
+        let start = Date()
+        let cluster = try XCTUnwrap(try engine.cluster())
+        let elapsed = Date().timeIntervalSince(start)
+        XCTAssertEqual(cluster.nodes.compactMap(\.backends).count, 3)
+        XCTAssertGreaterThanOrEqual(elapsed, 0.5, "the delays applied")
+        XCTAssertLessThan(elapsed, 1.0, "three 0.5 s listings took \(elapsed) s: not in parallel")
+    }
+
     func testClusterIsNilForAServerThatIsNotDistributed() throws {
         let plain = try LocalAIStandIn(gallery: Self.gallery, apiKeys: [key])
         defer { plain.stop() }
