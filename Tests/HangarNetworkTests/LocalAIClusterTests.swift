@@ -218,6 +218,10 @@ final class LocalAIClusterTests: LocalAIServerTestCase {
         XCTAssertEqual(run.status, 2)
         XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
         XCTAssertTrue(run.stderr.contains("not in distributed mode"), run.stderr)
+
+        let local = try HangarExecutable.run(["nodes", "--backends-path", directory], environment: environment(), directory: directory)
+        XCTAssertEqual(local.status, 2)
+        XCTAssertEqual(local.stderr, "hangar: hangar nodes needs a distributed LocalAI server: give its frontend's URL with --server URL\n")
     }
 
     func testCheckJSONPassesNodeDriftThroughUntouched() throws {
