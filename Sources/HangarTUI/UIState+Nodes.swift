@@ -28,6 +28,14 @@ extension UIState {
         return rows.isEmpty ? nil : rows[Self.clamp(selection[.nodes] ?? 0, count: rows.count)]
     }
 
+    /// The tab `step` tabs away from the current screen; Nodes, which is not a tab, sits between Settings and
+    /// Backends.
+    func tab(_ step: Int) -> Screen {
+        let tabs = Screen.allCases
+        guard let i = tabs.firstIndex(of: screen) else { return step > 0 ? tabs[0] : tabs[tabs.count - 1] }
+        return tabs[((i + step) % tabs.count + tabs.count) % tabs.count]
+    }
+
     /// `u` on Nodes: the selected backend, on its node only.
     mutating func upgradeOnNode() -> [Effect] {
         guard snapshot.cluster != nil else {

@@ -200,8 +200,8 @@ public struct UIState: Sendable {
         case .pageDown: move(by: max(1, pageSize))
         case .first: select(0, on: listScreen)
         case .last: select(rowCount - 1, on: listScreen)
-        case .nextScreen: switchTo(Screen(rawValue: min(screen.rawValue, Screen.allCases.count) % Screen.allCases.count + 1)!)
-        case .previousScreen: switchTo(Screen(rawValue: (min(screen.rawValue, Screen.allCases.count + 1) + Screen.allCases.count - 2) % Screen.allCases.count + 1)!)
+        case .nextScreen: switchTo(tab(1))
+        case .previousScreen: switchTo(tab(-1))
         case .show(let target): switchTo(target)
         case .openDetail: openDetail()
         case .startFilter: isEditingFilter = true; message = nil

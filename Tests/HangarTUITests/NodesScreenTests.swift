@@ -61,6 +61,12 @@ final class NodesScreenTests: XCTestCase {
         XCTAssertEqual(state.handle(.char("u")), [.upgradeOnNode("piper", node: "n2")])
         _ = state.handle(.escape)
         XCTAssertEqual(state.screen, .backends)
+        _ = state.handle(.char("n"))
+        _ = state.handle(.tab)
+        XCTAssertEqual(state.screen, .backends, "Tab from Nodes goes to the first tab")
+        _ = state.handle(.char("n"))
+        _ = state.handle(.backTab)
+        XCTAssertEqual(state.screen, .settings, "Shift-Tab from Nodes goes to the last")
     } }
 
     func testBackendsRowsAndDetailShowTheSpread() throws { try onMain {
