@@ -265,6 +265,7 @@ final class LocalAIClusterTests: LocalAIServerTestCase {
         XCTAssertTrue(error.hasPrefix("upgrade of kokoro failed on node gpu-a (6c1e0001)"), error)
         XCTAssertTrue(error.contains("run.sh not found"), error)
         XCTAssertTrue(error.contains("LocalAI removed kokoro from that node"), error)
+        XCTAssertFalse(error.contains("node(s)"), "the node's own line of the job's nodes[], not the job's summary: \(error)")
     }
 
     func testInstallAndUninstallOnOneNode() throws {
