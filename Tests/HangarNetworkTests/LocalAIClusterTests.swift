@@ -160,6 +160,10 @@ final class LocalAIClusterTests: LocalAIServerTestCase {
         XCTAssertThrowsError(try engine().cluster()) { error in
             XCTAssertTrue("\(error)".contains("\"name\" is not a string"), "\(error)")
         }
+        standIn.inject(.body(Array(#"[{"id":"n1","name":"gpu\u001b[2J"}]"#.utf8), contentType: "application/json"), on: "/api/nodes")
+        XCTAssertThrowsError(try engine().cluster()) { error in
+            XCTAssertTrue("\(error)".contains("\"name\" holds control characters"), "\(error)")
+        }
         standIn.inject(.body(Array(#"[{"Name":"piper","RunFile":"","Metadata":null,"nodes":{"node_id":"n1"}}]"#.utf8),
                              contentType: "application/json"), on: "/backends")
         XCTAssertThrowsError(try engine().installed()) { error in

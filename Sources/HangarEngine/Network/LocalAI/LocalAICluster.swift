@@ -196,6 +196,17 @@ extension LocalAIDecoding {
             && id.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) }
     }
 
+    /// A string field hangar prints (tables, the UI): at most 1,024 characters and no control characters, so a
+    /// hostile server cannot move the cursor or recolour the terminal.
+    static func text(_ o: JSONObject, _ key: String, _ endpoint: String, required: Bool = false) throws -> String {
+        let value = try string(o, key, endpoint, required: required)
+        guard value.count <= 1024 else { throw fail(endpoint, "\"\(key)\" is longer than 1024 characters") }
+        guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw fail(endpoint, "\"\(key)\" holds control characters")
+        }
+        return value
+    }
+
     /// `GET /api/nodes` (§13): `NodeWithExtras[]`.
     static func nodes(_ value: JSONValue) throws -> [ClusterNode] {
         let endpoint = "GET /api/nodes"
@@ -212,9 +223,9 @@ extension LocalAIDecoding {
         let id = try string(o, "id", endpoint, required: true)
         guard isNodeID(id) else { throw fail(endpoint, "node id \(String(id.prefix(140)).debugDescription) is not an id") }
         let count = try number(o, "model_count", endpoint) ?? 0
-        return ClusterNode(id: id, name: try string(o, "name", endpoint), status: try string(o, "status", endpoint),
-                           address: try string(o, "address", endpoint), lastHeartbeat: try string(o, "last_heartbeat", endpoint),
-                           capability: try string(o, "capability", endpoint),
+        return ClusterNode(id: id, name: try text(o, "name", endpoint), status: try text(o, "status", endpoint),
+                           address: try text(o, "address", endpoint), lastHeartbeat: try text(o, "last_heartbeat", endpoint),
+                           capability: try text(o, "capability", endpoint),
                            modelCount: count >= 0 && count < 1e9 ? Int(count) : 0)
     }
 
@@ -228,9 +239,9 @@ extension LocalAIDecoding {
             let name = try string(o, "name", endpoint, required: true)
             guard (try? BackendName.validate(name)) != nil else { throw fail(endpoint, "row name \(name.debugDescription) is not a backend name") }
             return NodeBackend(name: name, isSystem: try bool(o, "is_system", endpoint), isMeta: try bool(o, "is_meta", endpoint),
-                               installedAt: try string(o, "installed_at", endpoint), galleryURL: try string(o, "gallery_url", endpoint),
-                               version: try string(o, "version", endpoint), uri: try string(o, "uri", endpoint),
-                               digest: try string(o, "digest", endpoint))
+                               installedAt: try text(o, "installed_at", endpoint), galleryURL: try text(o, "gallery_url", endpoint),
+                               version: try text(o, "version", endpoint), uri: try text(o, "uri", endpoint),
+                               digest: try text(o, "digest", endpoint))
         }
     }
 
@@ -243,10 +254,10 @@ extension LocalAIDecoding {
             guard items.count <= maxClusterItems else { throw fail(endpoint, "nodes of \(backend) is too long") }
             return try items.map { item in
                 guard case .object(let o) = item else { throw fail(endpoint, "a nodes entry of \(backend) is not an object") }
-                return BackendNodeRef(nodeID: try string(o, "node_id", endpoint, required: true), nodeName: try string(o, "node_name", endpoint),
-                                      nodeStatus: try string(o, "node_status", endpoint), version: try string(o, "version", endpoint),
-                                      digest: try string(o, "digest", endpoint), uri: try string(o, "uri", endpoint),
-                                      installedAt: try string(o, "installed_at", endpoint))
+                return BackendNodeRef(nodeID: try text(o, "node_id", endpoint, required: true), nodeName: try text(o, "node_name", endpoint),
+                                      nodeStatus: try text(o, "node_status", endpoint), version: try text(o, "version", endpoint),
+                                      digest: try text(o, "digest", endpoint), uri: try text(o, "uri", endpoint),
+                                      installedAt: try text(o, "installed_at", endpoint))
             }
         default: throw fail(endpoint, "nodes of \(backend) is not a list")
         }
@@ -259,9 +270,9 @@ extension LocalAIDecoding {
         guard items.count <= maxClusterItems else { throw fail(endpoint, "node_drift of \(backend) is too long") }
         return try items.map { item in
             guard case .object(let o) = item else { throw fail(endpoint, "a node_drift entry of \(backend) is not an object") }
-            _ = try string(o, "version", endpoint)
-            _ = try string(o, "digest", endpoint)
-            return (try string(o, "node_id", endpoint, required: true), try string(o, "node_name", endpoint))
+            _ = try text(o, "version", endpoint)
+            _ = try text(o, "digest", endpoint)
+            return (try text(o, "node_id", endpoint, required: true), try text(o, "node_name", endpoint))
         }
     }
 
@@ -275,8 +286,8 @@ extension LocalAIDecoding {
             return try items.map { item in
                 guard case .object(let o) = item else { throw fail(endpoint, "a nodes entry is not an object") }
                 let error = try string(o, "error", endpoint)
-                return NodeProgress(nodeID: try string(o, "node_id", endpoint), nodeName: try string(o, "node_name", endpoint),
-                                    status: try string(o, "status", endpoint), error: error.isEmpty ? nil : error)
+                return NodeProgress(nodeID: try text(o, "node_id", endpoint), nodeName: try text(o, "node_name", endpoint),
+                                    status: try text(o, "status", endpoint), error: error.isEmpty ? nil : error)
             }
         default: throw fail(endpoint, "\"nodes\" is not a list")
         }
