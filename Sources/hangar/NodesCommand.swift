@@ -86,9 +86,14 @@ struct NodeOption: ParsableArguments {
     @Option(help: "Run on this node only (an id or name from hangar nodes); needs --server URL of a distributed LocalAI server.")
     var node: String?
 
-    /// Refuses --node at once when hangar is not talking to a LocalAI server.
+    /// Refuses --node at once, before any job, when hangar is not talking to a distributed LocalAI server.
     func check(_ global: GlobalOptions) throws {
-        guard node != nil, try global.configuration().server == nil else { return }
-        throw HangarError.configuration("--node needs a distributed LocalAI server: give its frontend's URL with --server URL (node ids from hangar nodes)")
+        guard node != nil else { return }
+        let configuration = try global.configuration()
+        guard configuration.server != nil else {
+            throw HangarError.configuration("--node needs a distributed LocalAI server: give its frontend's URL with --server URL (node ids from hangar nodes)")
+        }
+        // Its warnings are printed once, by the engine that runs the jobs.
+        try Engine.live(configuration: configuration, recover: false).engine.requireCluster()
     }
 }

@@ -299,7 +299,9 @@ final class LocalAIClusterTests: LocalAIServerTestCase {
         let plain = try LocalAIStandIn(gallery: Self.gallery, apiKeys: [key])
         defer { plain.stop() }
         let notCluster = try hangar(["upgrade", "piper", "--node", "gpu-a"], server: plain.url)
-        XCTAssertNotEqual(notCluster.status, 0)
+        XCTAssertEqual(notCluster.status, 2)
+        XCTAssertEqual(notCluster.stdout, "", "refused before any job")
+        XCTAssertEqual(notCluster.stderr.split(separator: "\n").count, 1, notCluster.stderr)
         XCTAssertTrue(notCluster.stderr.contains("not in distributed mode"), notCluster.stderr)
     }
 

@@ -63,6 +63,11 @@ extension LocalAIServerStore {
         })
     }
 
+    /// Throws the one-line configuration error when the server is not distributed (one `GET /api/nodes`).
+    func requireDistributed() throws {
+        guard try clusterNodes() != nil else { throw notDistributed }
+    }
+
     /// The node called `reference` (its id or its name).
     private func resolveNode(_ reference: String) throws -> ClusterNode {
         guard let nodes = try clusterNodes() else { throw notDistributed }
@@ -171,6 +176,11 @@ extension Engine {
             throw HangarError.configuration("--node needs a distributed LocalAI server: give its frontend's URL with --server URL (node ids from hangar nodes)")
         }
         return remote
+    }
+
+    /// Refuses, before any job is queued, when hangar is not talking to a distributed LocalAI server.
+    public func requireCluster() throws {
+        try nodeStore().requireDistributed()
     }
 
     /// Queues an install (with `force`: a reinstall) of `name` on one node of the cluster.
