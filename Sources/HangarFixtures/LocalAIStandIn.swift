@@ -95,6 +95,8 @@ public final class LocalAIStandIn: Sendable {
         /// The loader's registry of backends on disk (nil: not started yet); see LocalAIStandIn+Models.swift.
         var registered: [String: String]?
         var registryJobsSeen: Set<String> = []
+        // Cluster state
+        var cluster: ClusterState?
     }
 
     /// When the server's job on a backend first reported progress and when it finished (`MonotonicClock` seconds).
@@ -208,7 +210,9 @@ public final class LocalAIStandIn: Sendable {
     // MARK: - Routing
 
     /// Routes added by the stand-in's extension files; nil when none of them answers `path`.
-    func routeExtensions(_ request: LoopbackHTTPServer.Request, _ path: String) -> Reply? { routeModels(request, path) }
+    func routeExtensions(_ request: LoopbackHTTPServer.Request, _ path: String) -> Reply? {
+        routeCluster(request, path) ?? routeModels(request, path)
+    }
 
     typealias Reply = LoopbackHTTPServer.Reply
 
@@ -512,8 +516,8 @@ public final class LocalAIStandIn: Sendable {
         }
     }
 
-    func writeBackend(_ entry: Entry, version: String, digest: String) throws {
-        let dir = backendsPath + "/" + entry.name
+    func writeBackend(_ entry: Entry, version: String, digest: String, in base: String? = nil) throws {
+        let dir = (base ?? backendsPath) + "/" + entry.name
         removeTree(dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try HangarFixtures.write(path: dir + "/run.sh", text: "#!/bin/sh\necho \(entry.name) \(version)\n", mode: 0o755)

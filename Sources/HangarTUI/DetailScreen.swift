@@ -25,6 +25,7 @@ enum DetailScreen {
             ("size on disk", state.sizeOnDisk(of: row.name).map(TextFormat.bytes) ?? "measuring\(g.ellipsis)", .text),
         ]
         lines += state.generationLines(for: row)
+        lines += NodesScreen.detailLines(state, row)
         if let broken = row.broken { lines.append(("error", broken, .error)) }
         if !row.isSystem, let directory = row.directory.split(separator: "/").last {
             let record = SignatureRecordCache.records(backendsPath: state.snapshot.backendsPath)[String(directory)]

@@ -5,6 +5,8 @@ public enum Effect: Equatable, Sendable {
     case install(String)
     case reinstall(String)
     case upgrade(String)
+    /// Upgrade a backend on one node of a cluster (name, node id).
+    case upgradeOnNode(String, node: String)
     case upgradeAll([String])
     case uninstall(String)
     case hold(String)

@@ -48,6 +48,10 @@ public struct EngineSnapshot: Sendable {
     public var loadedModels: [String: LoadedModelsReport] = [:]
     /// Why the server could not say which models it has loaded.
     public var loadedModelsError: String?
+    /// A distributed LocalAI server's nodes and what each has; nil in local mode and for a server that is not one.
+    public var cluster: ClusterSnapshot?
+    /// Why the nodes could not be read.
+    public var clusterError: String?
 
     /// Reads the installed listing, the galleries and the settings of `engine`.
     public static func load(_ engine: Engine) -> EngineSnapshot {
@@ -77,15 +81,16 @@ public struct EngineSnapshot: Sendable {
         group.wait()
     }
 
-    /// A server's listing, settings, version and (with `withGallery`) gallery, requested at once: one round trip
-    /// where one after another would take four.
+    /// A server's listing, settings, version and (with `withGallery`) gallery, loaded models and nodes, requested at
+    /// once: the time of the slowest (the nodes' two round trips) instead of the sum.
     private static func readFromServer(_ engine: Engine, into snapshot: inout EngineSnapshot, withGallery: Bool) {
         let read = Mutex(snapshot)
         let listing = Mutex<InstalledBackends?>(nil)
         let gallery = Mutex<GallerySnapshot?>(nil)
         let models = Mutex<(reports: [String: LoadedModelsReport], error: String?)?>(nil)
         // Threads of their own: Dispatch's pool is as wide as the cores (two here), and these calls mostly wait.
-        parallel(withGallery ? 5 : 3) { part in
+        let nodes = Mutex<Result<ClusterSnapshot?, any Error>?>(nil)
+        parallel(withGallery ? 6 : 3) { part in
             switch part {
             case 0:
                 let result = Result { try engine.installed() }
@@ -103,12 +108,21 @@ public struct EngineSnapshot: Sendable {
             case 3:
                 let entries = engine.gallery()
                 gallery.withLock { $0 = entries }
-            default:
+            case 4:
                 let loaded = engine.loadedModelsByBackend()
                 models.withLock { $0 = loaded }
+            default:
+                // A distributed server's nodes (two round trips of their own; one 404 otherwise).
+                let result = Result { try engine.cluster() }
+                nodes.withLock { $0 = result }
             }
         }
         snapshot = read.withLock { $0 }
+        switch nodes.withLock({ $0 }) {
+        case .success(let cluster)?: snapshot.cluster = cluster
+        case .failure(let error)?: snapshot.clusterError = "\(error)"
+        case nil: break
+        }
         if let loaded = models.withLock({ $0 }) {
             snapshot.loadedModels = loaded.reports
             snapshot.loadedModelsError = loaded.error

@@ -5,9 +5,13 @@ public enum Key: Hashable, Sendable {
     case tab, backTab, enter, escape, backspace, ctrlC
 }
 
-/// The five screens, in tab order; the number is the key that opens it.
+/// The five screens, in tab order; the number is the key that opens it. Nodes (a cluster's) is opened with `n`
+/// and is not a tab, so the tabs and digits stay the same whatever the server.
 public enum Screen: Int, CaseIterable, Sendable {
-    case backends = 1, catalog, detail, jobs, settings
+    case backends = 1, catalog, detail, jobs, settings, nodes
+
+    /// The tabs, in order.
+    public static var allCases: [Screen] { [.backends, .catalog, .detail, .jobs, .settings] }
 
     public var title: String {
         switch self {
@@ -16,6 +20,7 @@ public enum Screen: Int, CaseIterable, Sendable {
         case .detail: return "Detail"
         case .jobs: return "Jobs"
         case .settings: return "Settings"
+        case .nodes: return "Nodes"
         }
     }
 }
@@ -114,6 +119,12 @@ public enum KeyMap {
                 b([.right, .char("l"), .char("+")], glyphs == .ascii ? "Right/l" : "→/l", .adjustSetting(1), "next value", footer: true),
                 b([.left, .char("h"), .char("-")], glyphs == .ascii ? "Left/h" : "←/h", .adjustSetting(-1), "previous value"),
             ]
+        case .nodes:
+            screenKeys = [
+                b([.char("u")], "u", .upgradeSelected, "upgrade the selected backend on its node only", footer: true),
+                b([.char("c")], "c", .checkNow, "check for upgrades now, then read the nodes again", footer: true),
+                b([.escape], "Esc", .escape, "back to Backends", footer: true),
+            ]
         }
         let global = [
             b([.tab], "Tab", .nextScreen, "next screen", footer: true),
@@ -122,6 +133,7 @@ public enum KeyMap {
             b([.char(Character(String(target.rawValue)))], String(target.rawValue), .show(target), target.title)
         } + [
             b([.char("s")], "s", .show(.settings), "settings"),
+            b([.char("n")], "n", .show(.nodes), "nodes of a distributed LocalAI server (--server URL)", footer: true),
             b([.char("a")], "a", .toggleAutoUpgrade, "toggle auto-upgrade (runtime_settings.json)", footer: true),
             b([.char("?")], "?", .help, "this help", footer: true),
             b([.char("q")], "q", .quit, "quit (asks while jobs run)", footer: true),

@@ -28,6 +28,7 @@ public enum Screens {
         case .detail: DetailScreen.draw(state, canvas, body)
         case .jobs: JobsScreen.draw(state, canvas, body, &layout)
         case .settings: SettingsScreen.draw(state, canvas, body, &layout)
+        case .nodes: NodesScreen.draw(state, canvas, body, &layout)
         }
         StatusBar.drawStatus(state, canvas, y: canvas.height - 2)
         StatusBar.drawFooter(state, canvas)

@@ -61,6 +61,7 @@ enum StatusBar {
         case .toggleDevelopment: return "dev builds"
         case .activateSetting: return "change"
         case .adjustSetting: return "next"
+        case .show(.nodes): return "nodes"
         case .escape: return "back"
         case .nextScreen: return "screens"
         case .toggleAutoUpgrade: return "auto-upgrade"

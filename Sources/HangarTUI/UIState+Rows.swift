@@ -78,6 +78,7 @@ extension UIState {
         case .catalog: return catalogRows.count
         case .jobs: return jobsView == .history ? historyRows.count : jobs.count
         case .settings: return SettingItem.allCases.count
+        case .nodes: return nodeRows.count
         }
     }
 

@@ -202,13 +202,13 @@ public struct UIState: Sendable {
         case .pageDown: move(by: max(1, pageSize))
         case .first: select(0, on: listScreen)
         case .last: select(rowCount - 1, on: listScreen)
-        case .nextScreen: switchTo(Screen(rawValue: screen.rawValue % Screen.allCases.count + 1)!)
-        case .previousScreen: switchTo(Screen(rawValue: (screen.rawValue + Screen.allCases.count - 2) % Screen.allCases.count + 1)!)
+        case .nextScreen: switchTo(tab(1))
+        case .previousScreen: switchTo(tab(-1))
         case .show(let target): switchTo(target)
         case .openDetail: openDetail()
         case .startFilter: isEditingFilter = true; message = nil
         case .escape:
-            if screen == .detail { switchTo(.backends) } else if !filter.isEmpty { filter = ""; reselect() }
+            if screen == .detail || screen == .nodes { switchTo(.backends) } else if !filter.isEmpty { filter = ""; reselect() }
         case .help: showHelp = true; helpScroll = 0
         case .quit:
             let running = activeJobs.count
@@ -219,7 +219,7 @@ public struct UIState: Sendable {
                         "Quitting cancels \(running == 1 ? "it" : "them"); nothing half-done is kept."],
                 effect: .quit(cancelJobs: true))
         case .forceQuit: return [.quit(cancelJobs: true)]
-        case .upgradeSelected: return upgradeSelected()
+        case .upgradeSelected: return screen == .nodes ? upgradeOnNode() : upgradeSelected()
         case .upgradeAll: return upgradeAll()
         case .reinstallSelected: reinstallSelected()
         case .installSelected: return installSelected()

@@ -33,6 +33,7 @@ let allSections: [any BenchSection] = [
     HistorySection(),
     RollbackSection(),
     RemoteUISection(),
+    ClusterSection(),
 ]
 let sections = allSections.filter { section in options.only.map { $0 == section.id } ?? true }
 if sections.isEmpty, let only = options.only {

@@ -38,8 +38,15 @@ struct CheckCommand: ParsableCommand {
 }
 
 extension UpgradeInfo {
-    /// `v1.0.0 → v2.0.0`, or `new build (sha256:aaaaaaa → sha256:bbbbbbb)` when only the digest changed.
+    /// `v1.0.0 → v2.0.0`, or `new build (sha256:aaaaaaa → sha256:bbbbbbb)` when only the digest changed. On a cluster
+    /// whose nodes disagree (§5.6 `node_drift`) the drifted nodes follow, with their builds.
     var changeText: String {
+        guard let drift = driftText else { return versionChangeText }
+        if isDriftOnly { return "most nodes have \(majorityBadge) (current); \(drift)" }
+        return "\(versionChangeText) on most nodes; \(drift)"
+    }
+
+    private var versionChangeText: String {
         if !availableVersion.isEmpty {
             return "\(installedVersion.isEmpty ? "unversioned" : "v" + installedVersion) → v\(availableVersion)"
         }

@@ -19,7 +19,7 @@ struct Hangar: ParsableCommand {
                       UninstallCommand.self, UpgradeCommand.self, SettingsCommand.self, RecoverCommand.self,
                       DemoCommand.self, DaemonCommand.self, HistoryCommand.self, HoldCommand.self,
                       UnholdCommand.self, VersionsCommand.self, RollbackCommand.self, GenerationsCommand.self,
-                      PruneCommand.self, VerifyCommand.self, RestartModelsCommand.self],
+                      PruneCommand.self, VerifyCommand.self, RestartModelsCommand.self, NodesCommand.self],
         defaultSubcommand: UICommand.self)
 
     /// Exit codes: 0 success, 1 an operation failed, 2 usage or configuration error.

@@ -13,6 +13,8 @@ struct UninstallCommand: ParsableCommand {
     @Argument(help: "Backend names (a meta, an alias or a directory name).")
     var names: [String]
 
+    @OptionGroup var nodeOption: NodeOption
+
     @OptionGroup var jobOptions: JobOptions
 
     func validate() throws {
@@ -22,6 +24,11 @@ struct UninstallCommand: ParsableCommand {
     func run() throws {
         // Every name is checked before anything is queued, so a bad one cannot stop the run halfway.
         for name in names { _ = try BackendName.validate(name) }
+        try nodeOption.check(global)
+        if let node = nodeOption.node {
+            try jobOptions.run(global) { engine in try names.map { try engine.uninstall($0, node: node) } }
+            return
+        }
         try jobOptions.run(global) { engine in try names.map { try engine.uninstall($0) } }
     }
 }

@@ -19,12 +19,23 @@ struct UpgradeCommand: ParsableCommand {
     @Flag(name: .customLong("restart-models"),
           help: "Then restart the models a running LocalAI (--server) has loaded on each upgraded backend, so they run the new build.")
     var restartModels = false
+    @OptionGroup var nodeOption: NodeOption
 
     @OptionGroup var jobOptions: JobOptions
     private var json: Bool { jobOptions.json }
 
     func run() throws {
         for name in names { _ = try BackendName.validate(name) }
+        try nodeOption.check(global)
+        if let node = nodeOption.node {
+            if restartModels {
+                throw HangarError.configuration("--restart-models is for a local backends directory linked to its server; upgrade on a node without it")
+            }
+            // One node: the named backends, as that node has them (the cluster's upgrade check does not apply).
+            if names.isEmpty { throw HangarError.configuration("--node needs backend names: hangar upgrade NAME --node \(node)") }
+            try jobOptions.run(global) { engine in try names.map { try engine.upgrade($0, node: node) } }
+            return
+        }
         let engine = try global.engine()
         if restartModels { try engine.requireServerLink() }
         let report = try engine.checkUpgrades()

@@ -36,13 +36,16 @@ extension InstalledBackend {
 }
 
 extension UpgradeInfo {
-    /// `↑ v2.0.0`, or `↑ new build` when only the digest changed.
+    /// `↑ v2.0.0`, `↑ new build` when only the digest changed, or `↑ drift` when only a cluster's nodes disagree.
     public func indicator(arrow: String = "↑") -> String {
-        arrow + " " + (availableVersion.isEmpty ? "new build" : "v" + availableVersion)
+        if isDriftOnly { return arrow + " drift" }
+        return arrow + " " + (availableVersion.isEmpty ? "new build" : "v" + availableVersion)
     }
 
-    /// What the upgrade would change: `v1.0.0 → v2.0.0`, or the short digests when no version is known.
+    /// What the upgrade would change: `v1.0.0 → v2.0.0`, or the short digests when no version is known; for drift
+    /// alone, which nodes have what.
     public func change(arrow: String = "→") -> String {
+        if isDriftOnly, let drift = driftText { return "most nodes have \(majorityBadge) (current); \(drift)" }
         if !availableVersion.isEmpty {
             let from = installedVersion.isEmpty ? "no recorded version" : "v" + installedVersion
             return "\(from) \(arrow) v\(availableVersion)"

@@ -17,6 +17,8 @@ public struct InstalledBackend: Sendable, Equatable {
     /// For an alias row that replaced a meta row of the same key (LocalAI's rule), that meta's metadata,
     /// so a UI can still say "meta → concrete".
     public var replacedMeta: BackendMetadata?
+    /// A distributed LocalAI server's row: the nodes that have it, each with its build (§5.1); nil elsewhere.
+    public var nodes: [BackendNodeRef]? = nil
 
     /// Synthetic alias rows are keyed by the alias, not by the installed entry's name.
     public var isAlias: Bool { !isSystem && metadata != nil && metadata!.name != name }

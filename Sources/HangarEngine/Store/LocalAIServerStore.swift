@@ -34,7 +34,7 @@ public final class LocalAIServerStore: BackendStore {
     }
 
     /// Runs an API call, turning its failures into the engine's one-line errors.
-    private func api<T>(_ body: () throws -> T) throws -> T {
+    func api<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let failure as LocalAIFailure {
@@ -194,7 +194,7 @@ public final class LocalAIServerStore: BackendStore {
     }
 
     /// The row of `name` after a job; `isInstalled` is nil when the server could not be asked.
-    private func look(_ name: String) -> (row: InstalledBackend?, isInstalled: Bool?) {
+    func look(_ name: String) -> (row: InstalledBackend?, isInstalled: Bool?) {
         guard let listing = try? installed() else { return (nil, nil) }
         let row = listing.get(name)
         return (row, row != nil)
@@ -202,7 +202,7 @@ public final class LocalAIServerStore: BackendStore {
 
     /// What a failed job did, said from what the server shows after it: LocalAI deletes the backend when a queued
     /// upgrade or forced reinstall fails (G1), so hangar looks instead of claiming the old version was kept.
-    private func failureText(_ operation: String, of name: String, error: String, wasInstalled: Bool, isInstalled: Bool?) -> String {
+    func failureText(_ operation: String, of name: String, error: String, wasInstalled: Bool, isInstalled: Bool?) -> String {
         let base = "\(operation) of \(name) failed on \(server.url): \(LocalAIClient.oneLine(error))"
         switch (wasInstalled, isInstalled) {
         case (true, false?):
@@ -233,9 +233,11 @@ public final class LocalAIServerStore: BackendStore {
     struct Outcome {
         var error: String?
         var note: String = ""
+        /// A distributed job's per-node lines (§5.5), from its last status.
+        var nodes: [NodeProgress] = []
     }
 
-    private func submit(_ path: String, _ body: JSONValue?) throws -> String {
+    func submit(_ path: String, _ body: JSONValue?) throws -> String {
         try api {
             let answer = try body.map { try client.post(path, $0) } ?? client.post(path)
             return try LocalAIDecoding.jobID(answer, endpoint: "POST \(path)")
@@ -245,7 +247,7 @@ public final class LocalAIServerStore: BackendStore {
     /// Polls `GET /backends/jobs/:id` until the job is processed, turning statuses into phases and progress.
     /// Survives dropped connections and 5xx answers for a while; a job the server forgot (a restart, §7.4), a job
     /// past `jobTimeout`, or a cancel end the wait with an error that says what is known.
-    private func follow(_ id: String, context: JobContext) throws -> Outcome {
+    func follow(_ id: String, context: JobContext) throws -> Outcome {
         let deadline = MonotonicClock.now() + server.jobTimeout
         var announcedQueue = false, announcedRun = false, cancelSent = false
         var failures = 0
@@ -280,7 +282,7 @@ public final class LocalAIServerStore: BackendStore {
                 throw HangarError.operation("LocalAI server \(server.url): \(failure.description)")
             }
             if status.processed {
-                if let error = status.error { return Outcome(error: error) }
+                if let error = status.error { return Outcome(error: error, nodes: status.nodes) }
                 if status.cancelled || status.message == "cancelled" || status.message == "paused" { throw CancelledError() }
                 if status.message == "completed" {
                     // The last poll may have come before the last bytes: a completed job has them all.

@@ -9,6 +9,8 @@ public struct UpgradeInfo: Sendable, Equatable {
     public var availableVersion: String
     public var installedDigest: String
     public var availableDigest: String
+    /// A distributed server's `node_drift` (§5.6), exactly as it sent it; nil elsewhere.
+    public var nodeDrift: JSONValue? = nil
 
     public init(backendName: String, installedVersion: String = "", availableVersion: String = "",
                 installedDigest: String = "", availableDigest: String = "") {
@@ -27,6 +29,7 @@ public struct UpgradeInfo: Sendable, Equatable {
         o["available_version"] = .string(availableVersion)
         if !installedDigest.isEmpty { o["installed_digest"] = .string(installedDigest) }
         if !availableDigest.isEmpty { o["available_digest"] = .string(availableDigest) }
+        if let nodeDrift { o["node_drift"] = nodeDrift }
         return o
     }
 }

@@ -11,7 +11,7 @@ enum LocalAIDecoding {
         Failure(description: "\(endpoint) answered an unexpected shape: \(what)")
     }
 
-    private static func string(_ o: JSONObject, _ key: String, _ endpoint: String, required: Bool = false) throws -> String {
+    static func string(_ o: JSONObject, _ key: String, _ endpoint: String, required: Bool = false) throws -> String {
         switch o[key] {
         case nil, .null?:
             if required { throw fail(endpoint, "\"\(key)\" is missing") }
@@ -21,7 +21,7 @@ enum LocalAIDecoding {
         }
     }
 
-    private static func bool(_ o: JSONObject, _ key: String, _ endpoint: String) throws -> Bool {
+    static func bool(_ o: JSONObject, _ key: String, _ endpoint: String) throws -> Bool {
         switch o[key] {
         case nil, .null?: return false
         case .bool(let b)?: return b
@@ -29,7 +29,7 @@ enum LocalAIDecoding {
         }
     }
 
-    private static func number(_ o: JSONObject, _ key: String, _ endpoint: String) throws -> Double? {
+    static func number(_ o: JSONObject, _ key: String, _ endpoint: String) throws -> Double? {
         switch o[key] {
         case nil, .null?: return nil
         case .number(let text)?:
@@ -61,9 +61,11 @@ enum LocalAIDecoding {
             default: throw fail(endpoint, "Metadata of \(name) is not an object")
             }
             let directory = runFile.hasSuffix("/run.sh") ? String(runFile.dropLast("/run.sh".count)) : server + "/" + name
-            rows[name] = InstalledBackend(name: name, runFile: runFile, isMeta: try bool(o, "IsMeta", endpoint),
-                                          isSystem: try bool(o, "IsSystem", endpoint), metadata: metadata, broken: nil,
-                                          directory: directory)
+            var row = InstalledBackend(name: name, runFile: runFile, isMeta: try bool(o, "IsMeta", endpoint),
+                                       isSystem: try bool(o, "IsSystem", endpoint), metadata: metadata, broken: nil,
+                                       directory: directory)
+            row.nodes = try rowNodes(o["nodes"], of: name)
+            rows[name] = row
         }
         return InstalledBackends(rows)
     }
@@ -102,7 +104,7 @@ enum LocalAIDecoding {
         }
     }
 
-    private static func strings(_ o: JSONObject, _ key: String, _ endpoint: String) throws -> [String] {
+    static func strings(_ o: JSONObject, _ key: String, _ endpoint: String) throws -> [String] {
         switch o[key] {
         case nil, .null?: return []
         case .array(let items)?:
@@ -121,11 +123,17 @@ enum LocalAIDecoding {
         var result: [String: UpgradeInfo] = [:]
         for member in map.members {
             guard case .object(let o) = member.value else { throw fail(endpoint, "the entry of \(member.key) is not an object") }
-            result[member.key] = UpgradeInfo(backendName: try string(o, "backend_name", endpoint).isEmpty ? member.key : try string(o, "backend_name", endpoint),
-                                             installedVersion: try string(o, "installed_version", endpoint),
-                                             availableVersion: try string(o, "available_version", endpoint),
-                                             installedDigest: try string(o, "installed_digest", endpoint),
-                                             availableDigest: try string(o, "available_digest", endpoint))
+            var info = UpgradeInfo(backendName: try string(o, "backend_name", endpoint).isEmpty ? member.key : try string(o, "backend_name", endpoint),
+                                   installedVersion: try string(o, "installed_version", endpoint),
+                                   availableVersion: try string(o, "available_version", endpoint),
+                                   installedDigest: try string(o, "installed_digest", endpoint),
+                                   availableDigest: try string(o, "available_digest", endpoint))
+            // Distributed mode (§5.6): checked, then kept exactly as the server sent it.
+            if let drift = o["node_drift"], drift != .null {
+                _ = try nodeDrift(drift, of: member.key)
+                info.nodeDrift = drift
+            }
+            result[member.key] = info
         }
         return result
     }
@@ -152,6 +160,8 @@ enum LocalAIDecoding {
         var fileName: String
         var currentBytes: Int64?
         var totalBytes: Int64?
+        /// Distributed jobs' per-node breakdown (§5.5 `nodes[]`).
+        var nodes: [NodeProgress] = []
     }
 
     static func jobStatus(_ value: JSONValue) throws -> JobStatus {
@@ -170,6 +180,7 @@ enum LocalAIDecoding {
         }
         status.currentBytes = try bytes("current_bytes", "downloaded_size")
         status.totalBytes = try bytes("total_bytes", "file_size")
+        status.nodes = try nodeProgress(o["nodes"])
         return status
     }
 }
