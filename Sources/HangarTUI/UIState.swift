@@ -169,7 +169,7 @@ public struct UIState: Sendable {
             switch key {
             case .escape, .char("?"), .char("q"), .enter: showHelp = false
             case .down, .char("j"), .pageDown:
-                let last = max(0, KeyMap.helpLines(for: screen).count - max(1, helpRoom))
+                let last = max(0, KeyMap.helpLines(for: screen, remote: snapshot.server != nil).count - max(1, helpRoom))
                 helpScroll = min(last, helpScroll + (key == .pageDown ? max(1, helpRoom) : 1))
             case .up, .char("k"), .pageUp: helpScroll = max(0, helpScroll - (key == .pageUp ? max(1, helpRoom) : 1))
             default: break
@@ -195,6 +195,10 @@ public struct UIState: Sendable {
 
     /// Applies an action; returns what the engine must do.
     public mutating func perform(_ action: Action) -> [Effect] {
+        if let server = snapshot.server, let feature = KeyMap.localOnlyFeature(of: action) {
+            message = (feature.reason(server: server.url, backend: targetBackend()?.name), true)
+            return []
+        }
         switch action {
         case .moveUp: move(by: -1)
         case .moveDown: move(by: 1)
@@ -461,6 +465,10 @@ public struct UIState: Sendable {
             let index = themeNames.firstIndex(of: themeName) ?? 0
             return [.setTheme(themeNames[(index + step + themeNames.count) % themeNames.count])]
         case .keepGenerations:
+            if let server = snapshot.server {
+                message = (LocalOnlyFeature.keepGenerations.reason(server: server.url), true)
+                return []
+            }
             return keepGenerationsEffect(step: step)
         case .capability, .galleries:
             if activate { message = ("\(item == .capability ? "capability" : "galleries") are set by flags or LocalAI's environment, not here", false) }
