@@ -41,6 +41,11 @@ enum SettingsScreen {
             if let note = setting?.environmentNote { notes.append((note, .warning)) }
             return ("Prefer development builds", on ? "on" : "off", notes)
         case .capability:
+            if let server = s.server {
+                // hangar's --capability and the variable only steer a local directory's installs.
+                return ("Capability", "the server's own",
+                        [("LocalAI at \(server.url) picks builds for its own hardware (LOCALAI_FORCE_META_BACKEND_CAPABILITY is set there)", .dim)])
+            }
             let explanation = s.capability.explanation
             let how: String
             switch s.capability.source {

@@ -30,6 +30,8 @@ final class RemoteModeUITests: XCTestCase {
         XCTAssertFalse(screen.text.contains("upgrades flagged backends itself"), screen.text)
         XCTAssertTrue(line(screen, containing: "Previous versions kept").contains("does not apply on a LocalAI server"))
         XCTAssertFalse(screen.text.contains("keep_generations in"), screen.text)
+        XCTAssertTrue(line(screen, containing: "Capability").contains("the server's own"))
+        XCTAssertFalse(screen.text.contains("set with --capability"), screen.text)
 
         // Changing the kept versions answers with the reason and asks the engine for nothing.
         state.select(SettingItem.keepGenerations.rawValue, on: .settings)
