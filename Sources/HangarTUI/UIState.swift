@@ -389,7 +389,9 @@ public struct UIState: Sendable {
         }
         if rows.count > 8 { lines.append("  \(glyphs.ellipsis) and \(rows.count - 8) more") }
         if !held.isEmpty { lines.append("Skipped, held: \(held.joined(separator: ", ")).") }
-        lines.append("A failed upgrade restores the previous version.")
+        // LocalAI deletes the backend when a queued upgrade fails (G1): no promise of the old version there.
+        lines.append(snapshot.server == nil ? "A failed upgrade restores the previous version."
+                     : "LocalAI runs them one at a time; a failed one removes that backend (r reinstalls).")
         confirmation = Confirmation(title: "Upgrade all?", lines: lines, effect: .upgradeAll(rows.map(\.name)))
         return []
     }
@@ -415,8 +417,11 @@ public struct UIState: Sendable {
         if row.isSystem { message = ("\(row.name) is a system backend (protected): it cannot be reinstalled", true); return }
         confirmation = Confirmation(
             title: "Reinstall \(row.name)?",
-            lines: ["Downloads \(row.name) again and replaces \(row.directory)",
-                    "(now \(row.versionBadge)). If that fails, the current files stay."],
+            lines: snapshot.server.map { server in
+                       ["The server \(server.url) downloads \(row.name) again (now \(row.versionBadge)).",
+                        "If that fails, LocalAI removes \(row.name); r installs it again."]
+                   } ?? ["Downloads \(row.name) again and replaces \(row.directory)",
+                         "(now \(row.versionBadge)). If that fails, the current files stay."],
             effect: .reinstall(row.name))
     }
 

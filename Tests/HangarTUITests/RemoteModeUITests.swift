@@ -75,6 +75,15 @@ final class RemoteModeUITests: XCTestCase {
             $0.label == "a" && $0.description.contains("the server's live setting")
         })
 
+        // Reinstall does not promise what LocalAI does not do (G1: a failed forced reinstall deletes the backend).
+        state.screen = .backends
+        state.message = nil
+        _ = state.handle(.char("r"))
+        let lines = state.confirmation?.lines.joined(separator: " ") ?? ""
+        XCTAssertTrue(lines.contains("If that fails, LocalAI removes piper"), lines)
+        XCTAssertFalse(lines.contains("the current files stay"), lines)
+        state.confirmation = nil
+
         // On a local directory the same keys stay in help and the footer.
         var local = try Self.state(remote: false)
         local.screen = .detail
