@@ -97,6 +97,8 @@ public final class LocalAIStandIn: Sendable {
         var registryJobsSeen: Set<String> = []
         // Cluster state
         var cluster: ClusterState?
+        // Echo state
+        var echoes: [Echo] = []
     }
 
     /// When the server's job on a backend first reported progress and when it finished (`MonotonicClock` seconds).
@@ -211,7 +213,7 @@ public final class LocalAIStandIn: Sendable {
 
     /// Routes added by the stand-in's extension files; nil when none of them answers `path`.
     func routeExtensions(_ request: LoopbackHTTPServer.Request, _ path: String) -> Reply? {
-        routeCluster(request, path) ?? routeModels(request, path)
+        routeCluster(request, path) ?? routeModels(request, path) ?? routeEcho(request, path)
     }
 
     typealias Reply = LoopbackHTTPServer.Reply

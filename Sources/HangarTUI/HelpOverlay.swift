@@ -5,7 +5,7 @@ import HangarEngine
 @MainActor
 enum HelpOverlay {
     static func draw(_ state: UIState, _ canvas: Canvas) {
-        let help = KeyMap.helpLines(for: state.screen, glyphs: state.glyphs)
+        let help = KeyMap.helpLines(for: state.screen, glyphs: state.glyphs, remote: state.snapshot.server != nil)
         let keyWidth = help.map(\.label.cellWidth).max() ?? 6
         let lines = help.map { $0.label.padding(toLength: keyWidth + 2, withPad: " ", startingAt: 0) + $0.description }
         // Scrolls with j/k when the terminal is shorter than the list.

@@ -1,3 +1,5 @@
+import HangarEngine
+
 /// A key as the UI sees it, decoded from the terminal by the driver (or built by tests).
 public enum Key: Hashable, Sendable {
     case char(Character)
@@ -50,6 +52,30 @@ public struct KeyBinding: Sendable, Equatable {
 
 /// The single source of key handling: the same table dispatches keys, writes the footer and the Help overlay.
 public enum KeyMap {
+    /// The local-only feature an action asks for, if any: on a LocalAI server (`--server`) its key is left out of
+    /// the footer and help and answers with the engine's reason instead of pretending to work.
+    public static func localOnlyFeature(of action: Action) -> LocalOnlyFeature? {
+        switch action {
+        case .rollbackSelected: return .rollback
+        case .toggleHold: return .holds
+        case .showVersions: return .versions
+        default: return nil
+        }
+    }
+
+    /// The bindings the footer and Help show: every binding, less the local-only ones on a LocalAI server (`remote`).
+    public static func shownBindings(for screen: Screen, glyphs: Glyphs = .unicode, remote: Bool) -> [KeyBinding] {
+        let all = bindings(for: screen, glyphs: glyphs)
+        guard remote else { return all }
+        return all.compactMap { binding in
+            if localOnlyFeature(of: binding.action) != nil { return nil }
+            guard binding.action == .toggleAutoUpgrade else { return binding }
+            var live = binding
+            live.description = "toggle auto-upgrade (the server's live setting, through its settings API)"
+            return live
+        }
+    }
+
     /// Every binding active on `screen`, screen keys first, then the keys that work everywhere.
     public static func bindings(for screen: Screen, glyphs: Glyphs = .unicode) -> [KeyBinding] {
         func b(_ keys: [Key], _ label: String, _ action: Action, _ description: String, footer: Bool = false) -> KeyBinding {
@@ -149,7 +175,7 @@ public enum KeyMap {
 
     /// The Help overlay's lines (key label, description): the bindings in order, the per-screen digit keys merged
     /// into one `1-5` line.
-    public static func helpLines(for screen: Screen, glyphs: Glyphs = .unicode) -> [(label: String, description: String)] {
+    public static func helpLines(for screen: Screen, glyphs: Glyphs = .unicode, remote: Bool = false) -> [(label: String, description: String)] {
         var lines: [(label: String, description: String)] = []
         var digits: [KeyBinding] = []
         func flushDigits() {
@@ -157,7 +183,7 @@ public enum KeyMap {
             lines.append((first.label + (digits.count > 1 ? "-" + last.label : ""), digits.map(\.description).joined(separator: ", ")))
             digits = []
         }
-        for binding in bindings(for: screen, glyphs: glyphs) {
+        for binding in shownBindings(for: screen, glyphs: glyphs, remote: remote) {
             if case .show = binding.action, binding.label.count == 1, binding.label.first?.isNumber == true {
                 digits.append(binding)
                 continue

@@ -12,10 +12,19 @@ enum SettingsScreen {
             guard let setting = state.autoUpgradeSetting else {
                 return ("Auto-upgrade backends", "unknown", [(s.settingsError ?? "settings not loaded", .error)])
             }
-            var notes: [(String, StyleRole)] = [
-                ("auto_upgrade_backends in \(s.configDir)/\(RuntimeSettingsFile.fileName)", .dim),
-                ("a running LocalAI picks the file up; while hangar runs, it upgrades flagged backends itself", .dim),
-            ]
+            var notes: [(String, StyleRole)]
+            if let server = s.server {
+                // A server's setting is its live config: no file of hangar's, and LocalAI's own checker acts on it.
+                notes = [
+                    ("the server's live setting: auto_upgrade_backends on \(server.url) through its settings API", .dim),
+                    ("a change applies at once on the server; LocalAI's own checker upgrades flagged backends there", .dim),
+                ]
+            } else {
+                notes = [
+                    ("auto_upgrade_backends in \(s.configDir)/\(RuntimeSettingsFile.fileName)", .dim),
+                    ("a running LocalAI picks the file up; while hangar runs, it upgrades flagged backends itself", .dim),
+                ]
+            }
             if let note = setting.environmentNote {
                 notes.append((note + (setting.overriddenByEnvironment ? ": the file value does not apply while it is set" : ""), .warning))
             }
@@ -32,6 +41,11 @@ enum SettingsScreen {
             if let note = setting?.environmentNote { notes.append((note, .warning)) }
             return ("Prefer development builds", on ? "on" : "off", notes)
         case .capability:
+            if let server = s.server {
+                // hangar's --capability and the variable only steer a local directory's installs.
+                return ("Capability", "the server's own",
+                        [("LocalAI at \(server.url) picks builds for its own hardware (LOCALAI_FORCE_META_BACKEND_CAPABILITY is set there)", .dim)])
+            }
             let explanation = s.capability.explanation
             let how: String
             switch s.capability.source {
@@ -49,6 +63,10 @@ enum SettingsScreen {
             }
             return ("Galleries", "\(s.galleries.count) configured", notes.isEmpty ? [("none configured", .warning)] : notes)
         case .keepGenerations:
+            if let server = s.server {
+                return ("Previous versions kept", "does not apply on a LocalAI server",
+                        [(LocalOnlyFeature.keepGenerations.reason(server: server.url), .dim)])
+            }
             return ("Previous versions kept", s.keepGenerations == 0 ? "none (rollback off)" : "\(s.keepGenerations) per backend",
                     [("\(state.glyphs == .ascii ? "Left/Right" : "←/→") changes; keep_generations in \(s.configDir)/\(HangarSettingsFile.fileName); each is a whole backend tree on disk", .dim)])
         case .theme:

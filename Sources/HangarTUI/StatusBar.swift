@@ -26,7 +26,7 @@ enum StatusBar {
 
     static func drawFooter(_ state: UIState, _ canvas: Canvas) {
         // Help and quit always show; the screen's keys fill the room before them, in key-map order.
-        let bindings = KeyMap.bindings(for: state.screen, glyphs: state.glyphs).filter(\.inFooter)
+        let bindings = KeyMap.shownBindings(for: state.screen, glyphs: state.glyphs, remote: state.snapshot.server != nil).filter(\.inFooter)
         let last = bindings.filter { $0.action == .help || $0.action == .quit }.map { "\($0.label) \(shortName($0))" }
         let tail = last.joined(separator: "  ")
         var text = " "

@@ -46,6 +46,9 @@ extension UIState {
 
     /// Detail's lines for the kept versions: one per generation (version or short digest, when replaced, size).
     func generationLines(for row: InstalledBackend) -> [(label: String, value: String, role: StyleRole)] {
+        if snapshot.server != nil {
+            return [("previous", "not kept on a LocalAI server (it deletes the replaced build; r reinstalls)", .dim)]
+        }
         let kept = generations(for: row)
         guard !kept.isEmpty else {
             return [("previous", snapshot.keepGenerations == 0 ? "none kept (off in Settings)" : "none kept yet", .dim)]

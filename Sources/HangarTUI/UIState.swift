@@ -169,7 +169,7 @@ public struct UIState: Sendable {
             switch key {
             case .escape, .char("?"), .char("q"), .enter: showHelp = false
             case .down, .char("j"), .pageDown:
-                let last = max(0, KeyMap.helpLines(for: screen).count - max(1, helpRoom))
+                let last = max(0, KeyMap.helpLines(for: screen, remote: snapshot.server != nil).count - max(1, helpRoom))
                 helpScroll = min(last, helpScroll + (key == .pageDown ? max(1, helpRoom) : 1))
             case .up, .char("k"), .pageUp: helpScroll = max(0, helpScroll - (key == .pageUp ? max(1, helpRoom) : 1))
             default: break
@@ -195,6 +195,10 @@ public struct UIState: Sendable {
 
     /// Applies an action; returns what the engine must do.
     public mutating func perform(_ action: Action) -> [Effect] {
+        if let server = snapshot.server, let feature = KeyMap.localOnlyFeature(of: action) {
+            message = (feature.reason(server: server.url, backend: targetBackend()?.name), true)
+            return []
+        }
         switch action {
         case .moveUp: move(by: -1)
         case .moveDown: move(by: 1)
@@ -385,7 +389,9 @@ public struct UIState: Sendable {
         }
         if rows.count > 8 { lines.append("  \(glyphs.ellipsis) and \(rows.count - 8) more") }
         if !held.isEmpty { lines.append("Skipped, held: \(held.joined(separator: ", ")).") }
-        lines.append("A failed upgrade restores the previous version.")
+        // LocalAI deletes the backend when a queued upgrade fails (G1): no promise of the old version there.
+        lines.append(snapshot.server == nil ? "A failed upgrade restores the previous version."
+                     : "LocalAI runs them one at a time; a failed one removes that backend (r reinstalls).")
         confirmation = Confirmation(title: "Upgrade all?", lines: lines, effect: .upgradeAll(rows.map(\.name)))
         return []
     }
@@ -411,8 +417,11 @@ public struct UIState: Sendable {
         if row.isSystem { message = ("\(row.name) is a system backend (protected): it cannot be reinstalled", true); return }
         confirmation = Confirmation(
             title: "Reinstall \(row.name)?",
-            lines: ["Downloads \(row.name) again and replaces \(row.directory)",
-                    "(now \(row.versionBadge)). If that fails, the current files stay."],
+            lines: snapshot.server.map { server in
+                       ["The server \(server.url) downloads \(row.name) again (now \(row.versionBadge)).",
+                        "If that fails, LocalAI removes \(row.name); r installs it again."]
+                   } ?? ["Downloads \(row.name) again and replaces \(row.directory)",
+                         "(now \(row.versionBadge)). If that fails, the current files stay."],
             effect: .reinstall(row.name))
     }
 
@@ -461,6 +470,10 @@ public struct UIState: Sendable {
             let index = themeNames.firstIndex(of: themeName) ?? 0
             return [.setTheme(themeNames[(index + step + themeNames.count) % themeNames.count])]
         case .keepGenerations:
+            if let server = snapshot.server {
+                message = (LocalOnlyFeature.keepGenerations.reason(server: server.url), true)
+                return []
+            }
             return keepGenerationsEffect(step: step)
         case .capability, .galleries:
             if activate { message = ("\(item == .capability ? "capability" : "galleries") are set by flags or LocalAI's environment, not here", false) }

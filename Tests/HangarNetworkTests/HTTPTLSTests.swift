@@ -10,7 +10,7 @@ final class HTTPTLSTests: XCTestCase {
     private var port = 0
 
     /// Self-signed for CN=localhost, SAN localhost and 127.0.0.1, valid until 2126.
-    private static let certificate = """
+    static let certificate = """
         -----BEGIN CERTIFICATE-----
         MIIBmjCCAUGgAwIBAgIUEVUgBHtfGTN8nm7+rJZmN2GkyXkwCgYIKoZIzj0EAwIw
         FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTIwMjAyMzMyMloYDzIxMjYxMTA4
@@ -24,7 +24,7 @@ final class HTTPTLSTests: XCTestCase {
         -----END CERTIFICATE-----
 
         """
-    private static let key = """
+    static let key = """
         -----BEGIN PRIVATE KEY-----
         MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg7o3WRy8qniwrL8v+
         LCfR13FUZLKnq08CCSmMB/ChFQKhRANCAATMFoXCob5PEIwxXDJhPs+n0kRxp9q6

@@ -77,10 +77,17 @@ final class RemoteUIEndToEndTests: XCTestCase {
         // Settings: the toggle writes the server's live setting, and says it applies at once there.
         try ui.send("5")
         eventually("the Settings screen", context: { ui.screen() }) { ui.screen().contains("auto-upgrade") }
+        // Before the toggle the screen already says whose setting it is; no file of hangar's is named.
+        let settings = ui.screen()
+        XCTAssertTrue(settings.contains("the server's live setting: auto_upgrade_backends on \(standIn.url) through its settings API"), settings)
+        XCTAssertTrue(settings.contains("a change applies at once on the server; LocalAI's own checker upgrades flagged backends there"), settings)
+        XCTAssertFalse(settings.contains("runtime_settings.json"), settings)
+        XCTAssertFalse(settings.contains("upgrades flagged backends itself"), settings)
+        XCTAssertTrue(ui.lines.contains { $0.contains("Previous versions kept") && $0.contains("does not apply on a LocalAI server") }, settings)
         XCTAssertFalse(standIn.autoUpgrade)
         try ui.send("a")
         eventually("the server's live setting", timeout: 10, context: { ui.screen() }) { self.standIn.autoUpgrade }
-        eventually("the message", context: { ui.screen() }) { ui.screen().contains("applies at once on the server") }
+        eventually("the message", context: { ui.screen() }) { ui.screen().contains("auto-upgrade on: applies at once on the server") }
 
         // The server stops answering: the listing stays, marked stale, and hangar retries with backoff.
         try ui.send("1")
@@ -93,6 +100,50 @@ final class RemoteUIEndToEndTests: XCTestCase {
         eventually("the server back", timeout: 30, context: { ui.screen() }) {
             !ui.screen().contains("STALE") && (ui.lines.first ?? "").contains("connected")
         }
+        try ui.send("q")
+        eventually("hangar to exit", timeout: 10, context: { ui.screen(history: true) }) { ui.exitStatus != nil }
+    }
+
+    /// Rollback, hold and versions live beside a local directory: on a server they are not offered, and their keys
+    /// answer with the engine's one-line reason while nothing is sent to the server.
+    func testLocalOnlyKeysSayWhyAndChangeNothingOnTheServer() throws {
+        let ui = try openUI()
+        eventually("the first frame on the server", context: { ui.screen() }) {
+            ui.screen().contains("piper") && ui.screen().contains("connected")
+        }
+        let footer = ui.lines.last ?? ""
+        for word in ["roll back", "hold"] { XCTAssertFalse(footer.contains(word), "\(word) in \(footer)") }
+        try ui.send("?")
+        eventually("the help", context: { ui.screen() }) { ui.screen().contains("Keys: Backends") }
+        XCTAssertFalse(ui.screen().contains("roll back to the previous version"), ui.screen())
+        XCTAssertFalse(ui.screen().contains("hold the selected backend"), ui.screen())
+        try ui.send("?")
+        eventually("the help closed", context: { ui.screen() }) { !ui.screen().contains("Keys: Backends") }
+
+        try select("piper", in: ui)
+        let before = standIn.installedMetadata("piper")
+        let mark = standIn.requests.count
+        let url = standIn.url
+        try ui.send("R")
+        eventually("the rollback reason", context: { ui.screen() }) {
+            ui.screen().contains("rollback is not available for a LocalAI server (\(url))")
+        }
+        try ui.send("h")
+        eventually("the hold reason", context: { ui.screen() }) {
+            ui.screen().contains("holds are hangar's own state beside a local backends directory")
+        }
+        try ui.send("Enter")
+        eventually("Detail", context: { ui.screen() }) { ui.screen().contains("not kept on a LocalAI server") }
+        XCTAssertFalse((ui.lines.last ?? "").contains("versions"), ui.lines.last ?? "")
+        try ui.send("v")
+        eventually("the versions reason", context: { ui.screen() }) {
+            ui.screen().contains("listing an image's versions is not available for a LocalAI server")
+        }
+        XCTAssertFalse(ui.screen().contains("asking the registry"), ui.screen())
+        // Only the UI's own reads went to the server: no job, no setting, nothing written.
+        let sent = standIn.requests.dropFirst(mark).filter { $0.method != "GET" && $0.path != "/backends/upgrades/check" }
+        XCTAssertTrue(sent.isEmpty, "\(sent.map { "\($0.method) \($0.path)" })")
+        XCTAssertEqual(standIn.installedMetadata("piper"), before)
         try ui.send("q")
         eventually("hangar to exit", timeout: 10, context: { ui.screen(history: true) }) { ui.exitStatus != nil }
     }

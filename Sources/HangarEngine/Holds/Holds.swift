@@ -82,7 +82,7 @@ extension Engine {
     /// A system backend or a name that is not installed is refused with what to do instead.
     @discardableResult
     public func hold(_ name: String, reason: String?, pinnedURI: String? = nil) throws -> String {
-        try requireLocalDirectory(for: "holds")
+        try requireLocalDirectory(for: .holds)
         let target = try holdTarget(name)
         let reason = reason.flatMap { $0.isEmpty ? nil : $0 } ?? "held by hand"
         try HoldsFile(root: root).update { $0[target] = Hold(reason: reason, pinnedURI: pinnedURI) }
@@ -92,7 +92,7 @@ extension Engine {
     /// Removes the hold (or pin) on the build behind `name`; returns the directory released, nil when none was held.
     @discardableResult
     public func unhold(_ name: String) throws -> String? {
-        try requireLocalDirectory(for: "holds")
+        try requireLocalDirectory(for: .holds)
         _ = try BackendName.validate(name)
         let target = (try? installed().get(name)).flatMap { $0.map(UpgradeDecision.target(of:)) } ?? name
         return try HoldsFile(root: root).update { holds -> String? in

@@ -78,7 +78,7 @@ public final class LocalAIServerStore: BackendStore {
     }
 
     public func listTags(of imageURI: String) throws -> [String] {
-        throw HangarError.configuration("listing an image's versions is not available for a LocalAI server (\(server.url)): its API installs gallery entries only; run hangar on the server's machine with --backends-path for versions and pins")
+        throw HangarError.configuration(LocalOnlyFeature.versions.reason(server: server.url))
     }
 
     /// The API reports no sizes.
@@ -218,11 +218,11 @@ public final class LocalAIServerStore: BackendStore {
     /// LocalAI keeps no previous builds; asking for one backend's (as a rollback does) says so.
     public func generations(of backend: String?) throws -> [BackendGeneration] {
         guard let backend else { return [] }
-        throw HangarError.configuration("previous versions are not kept on a LocalAI server (\(server.url)): LocalAI deletes the replaced build after an upgrade, so there is no rollback; reinstall instead (hangar reinstall \(backend))")
+        throw HangarError.configuration(LocalOnlyFeature.previousVersions.reason(server: server.url, backend: backend))
     }
 
     public func performRollback(_ name: String, to number: Int, context: JobContext) throws -> String {
-        throw HangarError.configuration("rollback is not available for a LocalAI server (\(server.url)): LocalAI deletes the replaced build after an upgrade; reinstall instead (hangar reinstall \(name))")
+        throw HangarError.configuration(LocalOnlyFeature.rollback.reason(server: server.url, backend: name))
     }
 
     public func prune(_ backend: String?, keep: Int?) throws -> [BackendGeneration] { [] }
@@ -331,8 +331,8 @@ extension LocalAIFailure {
 
 extension Engine {
     /// Refuses a feature that lives beside a local backends directory (holds, pins) in remote mode, saying so.
-    func requireLocalDirectory(for feature: String) throws {
+    func requireLocalDirectory(for feature: LocalOnlyFeature) throws {
         guard let server = configuration.server else { return }
-        throw HangarError.configuration("\(feature) are hangar's own state beside a local backends directory: not available for the LocalAI server at \(server.url), whose own auto-upgrade would not know them")
+        throw HangarError.configuration(feature.reason(server: server.url))
     }
 }

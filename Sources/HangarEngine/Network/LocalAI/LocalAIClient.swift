@@ -105,7 +105,8 @@ final class LocalAIClient: Sendable {
             value = nil
         } else {
             do {
-                value = try JSONValue.parse(response.body, maxDepth: Self.maxDepth, maxBytes: Self.maxBodyBytes)
+                // Redacted before parsing, so no text of the answer (a job's error, a message) can carry the key on.
+                value = try JSONValue.parse(redact(response.body), maxDepth: Self.maxDepth, maxBytes: Self.maxBodyBytes)
             } catch {
                 if response.isSuccess {
                     throw LocalAIFailure(message: redact("\(what) answered malformed JSON (\(error)): is \(config.url) a LocalAI server?"),
@@ -154,6 +155,26 @@ final class LocalAIClient: Sendable {
     static func oneLine(_ text: String) -> String {
         let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
         return flat.count > 300 ? String(flat.prefix(300)) + "…" : flat
+    }
+
+    /// A server's answer with every copy of the key replaced by `<API key>` (JSON-safe: no quote or backslash).
+    func redact(_ body: [UInt8]) -> [UInt8] {
+        guard let key = config.apiKey?.value, key.count >= 4 else { return body }
+        let needle = Array(key.utf8), mask = Array("<API key>".utf8)
+        guard let first = needle.first, body.count >= needle.count else { return body }
+        var out: [UInt8] = []
+        var i = 0, changed = false
+        while i < body.count {
+            if body[i] == first, i + needle.count <= body.count, body[i..<(i + needle.count)].elementsEqual(needle) {
+                if !changed { out.reserveCapacity(body.count); out.append(contentsOf: body[0..<i]); changed = true }
+                out.append(contentsOf: mask)
+                i += needle.count
+                continue
+            }
+            if changed { out.append(body[i]) }
+            i += 1
+        }
+        return changed ? out : body
     }
 
     /// The key never appears in an error, even when a server echoes it back.
