@@ -337,4 +337,87 @@ final class LocalAIClusterTests: LocalAIServerTestCase {
         XCTAssertLessThan(delete, install, "a node install is never forced: delete first")
         XCTAssertEqual(standIn.nodeMetadata("whisper", onNode: "6c1e0001"), other, "the other nodes are untouched")
     }
+
+    // MARK: - Per-node progress and outcome (§5.5, §7.2 "inspect nodes[] even on success")
+
+    /// The `nodes` events of a `--json` run, each as `[node name: (status, error)]`.
+    private func nodeEvents(_ run: HangarExecutable.Run) throws -> [[String: (status: String, error: String?, percentage: Int)]] {
+        try events(run).filter { $0["event"] as? String == "nodes" }.map { event in
+            let nodes = try XCTUnwrap(event["nodes"] as? [[String: Any]])
+            return Dictionary(uniqueKeysWithValues: nodes.map {
+                ($0["node_name"] as? String ?? "", ($0["status"] as? String ?? "", $0["error"] as? String, $0["percentage"] as? Int ?? -1))
+            })
+        }
+    }
+
+    func testClusterWideUpgradeReportsEachNodeAndNamesTheOfflineOne() throws {
+        var gallery = Self.gallery
+        gallery[0].version = "1.0.0"
+        standIn.setGallery(gallery)
+        // gpu-d had piper before it went offline: LocalAI targets it, and leaves it a retry row.
+        try standIn.preinstall(gallery[0], onNode: "d0d00004", version: "0.9.0")
+        let run = try hangar(["upgrade", "piper", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let perNode = try nodeEvents(run)
+        XCTAssertGreaterThanOrEqual(perNode.count, 2, "per-node lines while it runs: \(run.stdout)")
+        XCTAssertTrue(perNode.contains { $0["gpu-a"]?.status == "downloading" && ($0["gpu-a"]?.percentage ?? 0) < 100 }, run.stdout)
+        let last = try XCTUnwrap(perNode.last)
+        XCTAssertEqual(Set(last.keys), ["gpu-a", "gpu-b", "gpu-c", "gpu-d"])
+        for node in ["gpu-a", "gpu-b", "gpu-c"] { XCTAssertEqual(last[node]?.status, "success", node) }
+        XCTAssertEqual(last["gpu-d"]?.status, "queued")
+        XCTAssertEqual(last["gpu-d"]?.error, "node unhealthy, will retry when healthy")
+        let all = try events(run)
+        let warning = try XCTUnwrap(all.first { $0["event"] as? String == "warning" }?["message"] as? String)
+        XCTAssertTrue(warning.contains("gpu-d (d0d00004)") && warning.contains("node unhealthy"), warning)
+        let done = try XCTUnwrap(all.last)
+        XCTAssertEqual(done["event"] as? String, "done")
+        XCTAssertEqual(done["summary"] as? String, "upgraded piper v0.9.0 → v1.0.0 on \(standIn.url); not on 1 of 4 nodes: "
+                       + "gpu-d queued: node unhealthy, will retry when healthy")
+        XCTAssertEqual(standIn.nodeMetadata("piper", onNode: "d0d00004")?.version, "0.9.0", "the offline node was not touched")
+
+        let plain = try hangar(["reinstall", "whisper"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertTrue(plain.stderr.split(separator: "\n").contains {
+            $0.hasPrefix("reinstall whisper: nodes: ") && $0.contains("gpu-d queued: node unhealthy, will retry when healthy")
+        }, plain.stderr)
+    }
+
+    func testClusterWideReinstallFansOutToEveryNode() throws {
+        let before = ["6c1e0001", "91fd0002", "a7770003"].map { standIn.nodeMetadata("whisper", onNode: $0)?.installedAt }
+        Thread.sleep(forTimeInterval: 1.1)  // installed_at has one-second resolution
+        let run = try hangar(["reinstall", "whisper", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let after = ["6c1e0001", "91fd0002", "a7770003"].map { standIn.nodeMetadata("whisper", onNode: $0)?.installedAt }
+        for (b, a) in zip(before, after) { XCTAssertNotEqual(a, b, "every reachable node reinstalled") }
+        XCTAssertEqual(try nodeEvents(run).last?["gpu-d"]?.status, "queued", "the offline node is a target too (§13)")
+        let summary = try XCTUnwrap(try events(run).last?["summary"] as? String)
+        XCTAssertTrue(summary.hasPrefix("reinstalled whisper v1.5.0 on \(standIn.url); not on 1 of 4 nodes: gpu-d queued"), summary)
+    }
+
+    func testClusterWideUninstallRemovesItFromEveryReachableNode() throws {
+        let run = try hangar(["uninstall", "whisper", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        for node in ["6c1e0001", "91fd0002", "a7770003"] { XCTAssertNil(standIn.nodeMetadata("whisper", onNode: node), node) }
+        XCTAssertNotNil(standIn.nodeMetadata("whisper", onNode: "d0d00004"), "offline: LocalAI deletes it there when it is back")
+        let last = try XCTUnwrap(try nodeEvents(run).last)
+        XCTAssertEqual(last["gpu-d"]?.error, "node unhealthy, will retry when healthy")
+        let summary = try XCTUnwrap(try events(run).last?["summary"] as? String)
+        XCTAssertEqual(summary, "uninstalled whisper from \(standIn.url); not on 1 of 4 nodes: gpu-d queued: node unhealthy, will retry when healthy")
+
+        // kokoro is on gpu-a only: the fan-out reaches every node, and the ones without it have nothing to do.
+        let kokoro = try hangar(["uninstall", "kokoro", "--json"])
+        XCTAssertEqual(kokoro.status, 0, kokoro.stderr)
+        XCTAssertNil(standIn.nodeMetadata("kokoro", onNode: "6c1e0001"))
+    }
+
+    func testAJobThatReachedNoNodeFails() throws {
+        for node in ["6c1e0001", "91fd0002", "a7770003"] { standIn.setNodeStatus(node, "unhealthy") }
+        let run = try hangar(["reinstall", "whisper", "--json"])
+        XCTAssertEqual(run.status, 1, run.stdout)
+        let failed = try XCTUnwrap(try events(run).last)
+        XCTAssertEqual(failed["event"] as? String, "failed")
+        let error = try XCTUnwrap(failed["error"] as? String)
+        XCTAssertTrue(error.hasPrefix("reinstall of whisper reached no node of \(standIn.url): gpu-a queued: node unhealthy"), error)
+        XCTAssertTrue(error.contains("gpu-d queued"), error)
+    }
 }

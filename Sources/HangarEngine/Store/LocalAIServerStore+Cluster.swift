@@ -98,6 +98,23 @@ extension LocalAIServerStore {
         return outcome.nodes.first { $0.nodeID == node.id }?.error ?? error
     }
 
+    /// §7.2 "inspect nodes[] even on success": the nodes a completed distributed job left without the change (an
+    /// error, or `queued` for a retry once an unhealthy node is back). Each is a warning and the summary's tail names
+    /// them; when no node got the change the job failed. "" when every node has it (or the job had no `nodes[]`).
+    func nodeShortfall(_ outcome: Outcome, _ operation: String, of name: String, context: JobContext) throws -> String {
+        let missed = outcome.nodes.filter { !$0.succeeded }
+        guard outcome.error == nil, !missed.isEmpty else { return "" }
+        let list = missed.map(\.text).joined(separator: "; ")
+        guard outcome.nodes.contains(where: \.succeeded) else {
+            throw HangarError.operation("\(operation) of \(name) reached no node of \(server.url): \(list)")
+        }
+        for node in missed {
+            let retry = node.status == "queued" ? "; LocalAI retries it when the node is healthy" : ""
+            context.warning("\(operation) of \(name) not done on node \(node.label) (\(node.nodeID)): \(node.error ?? node.status)\(retry)")
+        }
+        return "; not on \(missed.count) of \(outcome.nodes.count) nodes: \(list)"
+    }
+
     /// Install (not forced: a no-op when the node has it), or with `force` delete then install, on one node.
     func performNodeInstall(_ name: String, force: Bool, node reference: String, context: JobContext) throws -> String {
         let node = try resolveNode(reference)
