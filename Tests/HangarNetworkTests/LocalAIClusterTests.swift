@@ -200,6 +200,22 @@ final class LocalAIClusterTests: LocalAIServerTestCase {
         assertNoKey(run)
     }
 
+    func testNodesJSONCarriesLocalAIsOwnNodeDriftAsServed() throws {
+        // A second drifted node, with a digest only: LocalAI's entry must come through with its own fields.
+        try standIn.preinstall(Self.gallery[0], onNode: "a7770003", version: "", digest: Self.new)
+        standIn.runClusterCheckNow()
+        let run = try hangar(["nodes", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let printed = try JSONValue.parse(Array(run.stdout.utf8))
+        let served = try XCTUnwrap(try get("/backends/upgrades").body)
+        let piperDrift = try XCTUnwrap(served["piper"]?["node_drift"])
+        XCTAssertEqual(piperDrift.arrayValue?.count, 2, "gpu-b and gpu-c differ from LocalAI's majority")
+        XCTAssertEqual(printed["node_drift"]?["piper"], piperDrift, "exactly as GET /backends/upgrades served it")
+        XCTAssertEqual(printed["node_drift"]?.objectValue?.members.map(\.key), ["piper"], "only backends LocalAI reports drift for")
+        XCTAssertEqual(printed["backends"]?["piper"]?["drifted"], .array([.string("91fd0002"), .string("a7770003")]),
+                       "hangar's own count stays beside it")
+    }
+
     func testNodesTableShowsOfflineNodesAsOffline() throws {
         let run = try hangar(["nodes"])
         XCTAssertEqual(run.status, 0, run.stderr)

@@ -63,6 +63,12 @@ extension LocalAIServerStore {
         })
     }
 
+    /// LocalAI's own drift report: `node_drift` of each `GET /backends/upgrades` entry that has one, as served
+    /// (checked, never rewritten). The cached answer: it does not start a check.
+    func servedNodeDrift() throws -> [String: JSONValue] {
+        try api { try LocalAIDecoding.upgrades(client.get("/backends/upgrades")) }.compactMapValues(\.nodeDrift)
+    }
+
     /// Throws the one-line configuration error when the server is not distributed (one `GET /api/nodes`).
     func requireDistributed() throws {
         guard try clusterNodes() != nil else { throw notDistributed }
@@ -186,6 +192,13 @@ extension Engine {
     public func cluster() throws -> ClusterSnapshot? {
         guard let remote = store as? LocalAIServerStore else { return nil }
         return try remote.clusterSnapshot()
+    }
+
+    /// LocalAI's `node_drift` per backend, exactly as its `GET /backends/upgrades` serves it (§5.6); nil when hangar
+    /// is not in remote mode. Beside `cluster()`'s drift, which hangar counts from the node listings itself.
+    public func servedNodeDrift() throws -> [String: JSONValue]? {
+        guard let remote = store as? LocalAIServerStore else { return nil }
+        return try remote.servedNodeDrift()
     }
 
     private func nodeStore() throws -> LocalAIServerStore {
