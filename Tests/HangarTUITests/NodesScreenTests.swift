@@ -121,4 +121,30 @@ final class NodesScreenTests: XCTestCase {
         canvas = draw(state, width: 160, height: 20)
         XCTAssertTrue(line(canvas, containing: "not on 1 of 3 nodes").contains("gpu-d queued"), canvas.text)
     } }
+
+    func testROrDOnABackendAsksThenActsOnThatNodeOnly() throws { try onMain {
+        var state = Self.state()
+        _ = state.handle(.char("n"))
+        XCTAssertEqual(state.handle(.char("d")), [], "a node row: nothing to uninstall")
+        XCTAssertTrue(state.message?.text.contains("to uninstall it on that node") == true, state.message?.text ?? "")
+        XCTAssertNil(state.confirmation)
+        for _ in 0..<4 { _ = state.handle(.char("j")) }  // gpu-a, piper, whisper, gpu-b, piper
+        XCTAssertEqual(state.handle(.char("d")), [], "asks first")
+        XCTAssertEqual(state.confirmation?.title, "Uninstall piper from node gpu-b?")
+        XCTAssertTrue(state.confirmation?.lines.joined(separator: " ").contains("Other nodes keep it") == true)
+        let canvas = draw(state, width: 120, height: 30)
+        XCTAssertTrue(canvas.text.contains("Uninstall piper from node gpu-b?"), canvas.text)
+        XCTAssertEqual(state.handle(.char("n")), [], "No leaves it")
+        XCTAssertNil(state.confirmation)
+        _ = state.handle(.char("d"))
+        XCTAssertEqual(state.handle(.char("y")), [.uninstallOnNode("piper", node: "n2")])
+
+        _ = state.handle(.char("r"))
+        XCTAssertEqual(state.confirmation?.title, "Reinstall piper on node gpu-b?")
+        XCTAssertEqual(state.handle(.char("y")), [.reinstallOnNode("piper", node: "n2")])
+
+        let footer = draw(state, width: 160, height: 30).line(29)
+        XCTAssertTrue(footer.contains("r reinstall") && footer.contains("d uninstall"), footer)
+        XCTAssertTrue(KeyMap.bindings(for: .nodes).contains { $0.label == "d" && $0.description.contains("from its node only") })
+    } }
 }
