@@ -384,7 +384,7 @@ final class LocalAIClusterTests: LocalAIServerTestCase {
         XCTAssertEqual(last["gpu-d"]?.error, "node unhealthy, will retry when healthy")
         let all = try events(run)
         let warning = try XCTUnwrap(all.first { $0["event"] as? String == "warning" }?["message"] as? String)
-        XCTAssertTrue(warning.contains("gpu-d (d0d00004)") && warning.contains("node unhealthy"), warning)
+        XCTAssertEqual(warning, "upgrade of piper not done on node gpu-d (d0d00004): queued: node unhealthy, will retry when healthy")
         let done = try XCTUnwrap(all.last)
         XCTAssertEqual(done["event"] as? String, "done")
         XCTAssertEqual(done["summary"] as? String, "upgraded piper v0.9.0 → v1.0.0 on \(standIn.url); not on 1 of 4 nodes: "

@@ -115,8 +115,7 @@ extension LocalAIServerStore {
             throw HangarError.operation("\(operation) of \(name) reached no node of \(server.url): \(list)")
         }
         for node in missed {
-            let retry = node.status == "queued" ? "; LocalAI retries it when the node is healthy" : ""
-            context.warning("\(operation) of \(name) not done on node \(node.label) (\(node.nodeID)): \(node.error ?? node.status)\(retry)")
+            context.warning("\(operation) of \(name) not done on node \(node.label) (\(node.nodeID)): \(node.error.map { "\(node.status): \($0)" } ?? node.status)")
         }
         return "; not on \(missed.count) of \(outcome.nodes.count) nodes: \(list)"
     }
