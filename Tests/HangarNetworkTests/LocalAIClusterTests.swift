@@ -426,6 +426,15 @@ final class LocalAIClusterTests: LocalAIServerTestCase {
         XCTAssertNil(standIn.nodeMetadata("kokoro", onNode: "6c1e0001"))
     }
 
+    func testAnUpgradeOnAnUnhealthyNodeIsNotReportedDone() throws {
+        standIn.setNodeStatus("91fd0002", "unhealthy")
+        let run = try hangar(["upgrade", "piper", "--node", "gpu-b", "--json"])
+        XCTAssertEqual(run.status, 1, run.stdout)
+        let error = try XCTUnwrap(try events(run).last?["error"] as? String)
+        XCTAssertEqual(error, "upgrade of piper reached no node of \(standIn.url): gpu-b queued: node unhealthy, will retry when healthy")
+        XCTAssertEqual(standIn.nodeMetadata("piper", onNode: "91fd0002")?.version, "0.8.0")
+    }
+
     func testAJobThatReachedNoNodeFails() throws {
         for node in ["6c1e0001", "91fd0002", "a7770003"] { standIn.setNodeStatus(node, "unhealthy") }
         let run = try hangar(["reinstall", "whisper", "--json"])

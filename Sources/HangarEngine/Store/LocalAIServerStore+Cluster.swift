@@ -140,6 +140,8 @@ extension LocalAIServerStore {
             let verb = before != nil ? "reinstall" : "install"
             throw HangarError.operation("\(verb) of \(name) failed on \(label(node)): \(LocalAIClient.oneLine(why))")
         }
+        // An unhealthy node's job completes as a retry row (§7.2): that is not an install.
+        _ = try nodeShortfall(outcome, before != nil ? "reinstall" : "install", of: name, context: context)
         let badge = after?.versionBadge ?? "?"
         return "\(before != nil ? "reinstalled" : "installed") \(name) \(badge) on \(label(node))\(outcome.note)"
     }
@@ -163,6 +165,7 @@ extension LocalAIServerStore {
 
             throw HangarError.operation("upgrade of \(name) failed on \(label(node)): \(LocalAIClient.oneLine(why))\(kept)")
         }
+        _ = try nodeShortfall(outcome, "upgrade", of: name, context: context)
         return "upgraded \(name) \(before.versionBadge) → \(after?.versionBadge ?? "?") on \(label(node))\(outcome.note)"
     }
 
