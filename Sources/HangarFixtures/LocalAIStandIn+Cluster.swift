@@ -2,13 +2,17 @@
 // - §13 the node routes (GET /api/nodes, /api/nodes/:id, /api/nodes/:id/backends; POST
 //   /api/nodes/:id/backends/install|upgrade → 202 `{"jobID","statusUrl","message"}`, /delete synchronous), admin-only
 //   like every route here, 404 when the server is not distributed, errors in shape C with type `node_error`.
-// - §13 "cluster behaviour": cluster-wide apply and delete fan out to every node, upgrade targets only the nodes that
-//   have the backend; node-scoped jobs live in the same job store and report `nodes[]` (§5.5 `NodeProgress`).
+// - §13 "cluster behaviour": cluster-wide apply and delete fan out to every node, unhealthy ones included, upgrade
+//   targets only the nodes that have the backend; node-scoped jobs live in the same job store and report `nodes[]`
+//   (§5.5 `NodeProgress`). §7.2: a node that is not healthy (here `offline` or `unhealthy`; a draining node still
+//   works) is reported `status:"queued"` with `error:"node unhealthy, will retry when healthy"` and the job still
+//   completes. A fanned-out delete on a node that does not have the backend counts as done there [U: the spec does
+//   not say what the worker answers].
 // - §5.1 `GET /backends` rows aggregated from the workers (alias rows dropped, `RunFile` ""), each with `nodes[]`.
 // - §5.6 `/backends/upgrades` entries with `node_drift[]` when nodes disagree; `installed_*` is the majority's value.
 // - §5.2 `GET /backends/available` marks `installed` when any node has the backend.
 // Each node is a real LocalAI-layout directory (run.sh + metadata.json) under the stand-in's root. An offline node
-// cannot be queried (its listing is a 500 "failed to list backends on node") and every job step on it fails.
+// cannot be queried (its listing is a 500 "failed to list backends on node"); jobs leave it a retry row (§7.2).
 import Foundation
 import HangarEngine
 
@@ -149,8 +153,7 @@ extension LocalAIStandIn {
         }
         if m == "POST", path.hasPrefix("/backends/delete/") {
             let name = String(path.dropFirst("/backends/delete/".count))
-            let targets = clusterNodes!.filter { hasBackend(name, on: $0.id) }.map(\.id)
-            let id = submitClusterJob(name: name, kind: "delete", targets: targets, force: false)
+            let id = submitClusterJob(name: name, kind: "delete", targets: clusterNodes!.map(\.id), force: false)
             return json(.object(JSONObject(["id": .string(id), "status_url": .string(url + "/backends/jobs/" + id)])))
         }
         return nil
@@ -316,6 +319,12 @@ extension LocalAIStandIn {
         return id
     }
 
+    /// §7.2's wording for a node LocalAI will retry once it is healthy again.
+    static let unhealthyRetry = "node unhealthy, will retry when healthy"
+
+    /// Nodes that are not healthy get a retry row instead of the work (§13, §7.2); a draining node still works.
+    static func retriesLater(_ node: ClusterNode) -> Bool { node.status == "offline" || node.status == "unhealthy" }
+
     /// `NodeProgress` (§5.5).
     private static func progress(_ node: ClusterNode, status: String, percentage: Double, file: String = "",
                                  current: Int64? = nil, total: Int64? = nil, error: String? = nil) -> JSONValue {
@@ -342,12 +351,12 @@ extension LocalAIStandIn {
         let entry = gallery.first { $0.name == name }
         // What each node's worker would answer, decided before the download runs.
         var failures: [String: String] = [:]
-        var skip: Set<String> = []
+        var skip: Set<String> = [], retry: Set<String> = []
         for node in targets {
-            if node.status == "offline" { failures[node.id] = "node \(node.name) is offline: no response from its worker"; continue }
+            if Self.retriesLater(node) { retry.insert(node.id); continue }
             switch kind {
             case "delete":
-                if !hasBackend(name, on: node.id) { failures[node.id] = "backend \"\(name)\" not found on node" }
+                if !hasBackend(name, on: node.id) { skip.insert(node.id) }
             case "upgrade" where !hasBackend(name, on: node.id):
                 failures[node.id] = "backend \"\(name)\" is not installed on node \(node.name)"
             default:
@@ -356,7 +365,7 @@ extension LocalAIStandIn {
             }
         }
         let size = entry?.size ?? 1
-        let working = targets.filter { failures[$0.id] == nil && !skip.contains($0.id) }
+        let working = targets.filter { failures[$0.id] == nil && !skip.contains($0.id) && !retry.contains($0.id) }
         let steps = kind == "delete" || working.isEmpty ? 0 : ticks
         update(id) { $0.started = true }
         for step in 0...steps {
@@ -384,6 +393,7 @@ extension LocalAIStandIn {
                 s["downloaded_size"] = .string(TextFormat.bytes(done * Int64(working.count)))
                 s["nodes"] = .array(targets.map { node in
                     if let why = failures[node.id] { return Self.progress(node, status: "error", percentage: 0, error: why) }
+                    if retry.contains(node.id) { return Self.progress(node, status: "queued", percentage: 0, error: Self.unhealthyRetry) }
                     if skip.contains(node.id) { return Self.progress(node, status: "success", percentage: 100) }
                     return Self.progress(node, status: "downloading", percentage: Double(done) * 100 / Double(max(size, 1)),
                                          file: name, current: done, total: size)
@@ -415,7 +425,8 @@ extension LocalAIStandIn {
                                 progress: error == nil ? 100 : 0, name: error == nil ? name : "")
             if let error { s["error"] = .string(error) }
             s["nodes"] = .array(targets.map { node in
-                failures[node.id].map { Self.progress(node, status: "error", percentage: 0, error: $0) }
+                if retry.contains(node.id) { return Self.progress(node, status: "queued", percentage: 0, error: Self.unhealthyRetry) }
+                return failures[node.id].map { Self.progress(node, status: "error", percentage: 0, error: $0) }
                     ?? Self.progress(node, status: "success", percentage: 100)
             })
             j.status = s

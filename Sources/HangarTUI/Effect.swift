@@ -7,6 +7,10 @@ public enum Effect: Equatable, Sendable {
     case upgrade(String)
     /// Upgrade a backend on one node of a cluster (name, node id).
     case upgradeOnNode(String, node: String)
+    /// Reinstall a backend on one node of a cluster (name, node id).
+    case reinstallOnNode(String, node: String)
+    /// Remove a backend from one node of a cluster (name, node id).
+    case uninstallOnNode(String, node: String)
     case upgradeAll([String])
     case uninstall(String)
     case hold(String)

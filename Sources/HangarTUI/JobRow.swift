@@ -24,6 +24,8 @@ public struct JobRow: Sendable, Equatable {
     public var firstProgress: (at: Double, bytes: Int64)?
     public var lastProgressAt: Double?
     public var warnings: [String] = []
+    /// A distributed LocalAI job's latest per-node lines (empty elsewhere).
+    public var nodes: [JobNodeStatus] = []
     public var background: Bool = false
     /// When the job started working (its first phase or progress), on the monotonic clock and on the wall clock.
     public var startedAt: Double?
@@ -40,6 +42,7 @@ public struct JobRow: Sendable, Equatable {
     /// Equal when a user would see the same row (progress timestamps aside).
     public static func == (a: JobRow, b: JobRow) -> Bool {
         a.job == b.job && a.state == b.state && a.bytes == b.bytes && a.total == b.total && a.warnings == b.warnings
+            && a.nodes == b.nodes
     }
 
     public var isFinished: Bool {
@@ -54,7 +57,7 @@ public struct JobRow: Sendable, Equatable {
     public mutating func apply(_ kind: JobEvent.Kind, now: Double, wall: Date = Date()) {
         switch kind {
         case .queued, .warning: break
-        case .phase, .progress:
+        case .phase, .progress, .nodes:
             if startedAt == nil { startedAt = now; startedClock = wall }
         default:
             if startedAt == nil { startedAt = now; startedClock = wall }
@@ -70,6 +73,7 @@ public struct JobRow: Sendable, Equatable {
             lastProgressAt = now
             if case .queued = state { state = .running(.downloading, detail: "") }
         case .warning(let message): warnings.append(message)
+        case .nodes(let nodes): self.nodes = nodes
         case .done(let summary): state = .done(summary: summary)
         case .failed(let error): state = .failed(error: error)
         case .rolledBack(let error, let restored): state = .rolledBack(error: error, restored: restored)

@@ -4,10 +4,13 @@ import HangarEngine
 /// Jobs: one two-line row per operation, running or finished.
 @MainActor
 enum JobsScreen {
-    /// The second line of a job: progress bar with bytes, percent, speed and ETA, or the outcome.
+    /// The second line of a job: progress bar with bytes, percent, speed and ETA (after each node's state for a
+    /// cluster job), or the outcome.
     static func jobDetail(_ job: JobRow, now: Double, glyphs: Glyphs) -> String {
         if let outcome = job.outcomeText(dash: glyphs.dash) { return outcome }
         var parts: [String] = []
+        // A cluster job: where each node stands leads, since that is what a cut line must keep.
+        if !job.nodes.isEmpty { parts.append(job.nodes.map(\.text).joined(separator: " \(glyphs.separator) ")) }
         if job.total > 0 {
             parts.append("\(TextFormat.bytes(job.bytes)) / \(TextFormat.bytes(job.total))")
         } else if job.bytes > 0 {

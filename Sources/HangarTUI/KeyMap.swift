@@ -148,6 +148,8 @@ public enum KeyMap {
         case .nodes:
             screenKeys = [
                 b([.char("u")], "u", .upgradeSelected, "upgrade the selected backend on its node only", footer: true),
+                b([.char("r")], "r", .reinstallSelected, "reinstall the selected backend on its node only", footer: true),
+                b([.char("d")], "d", .uninstallSelected, "uninstall the selected backend from its node only", footer: true),
                 b([.char("c")], "c", .checkNow, "check for upgrades now, then read the nodes again", footer: true),
                 b([.escape], "Esc", .escape, "back to Backends", footer: true),
             ]

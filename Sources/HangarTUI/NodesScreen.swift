@@ -2,7 +2,7 @@ import Foundation
 import HangarEngine
 
 /// Nodes (`n`): a distributed LocalAI server's nodes, each with its backends' versions and short digests; `u`
-/// upgrades the selected backend on that node only.
+/// upgrades, `r` reinstalls and `d` uninstalls the selected backend on that node only.
 @MainActor
 enum NodesScreen {
     static func draw(_ state: UIState, _ canvas: Canvas, _ body: (top: Int, height: Int), _ layout: inout FrameLayout) {

@@ -182,6 +182,8 @@ public final class UIController {
             case .reinstall(let name): track(try engine.install(name, force: true), .reinstall, name)
             case .upgrade(let name): track(try engine.upgrade(name), .upgrade, name)
             case .upgradeOnNode(let name, let node): track(try engine.upgrade(name, node: node), .upgrade, name)
+            case .reinstallOnNode(let name, let node): track(try engine.install(name, force: true, node: node), .reinstall, name)
+            case .uninstallOnNode(let name, let node): track(try engine.uninstall(name, node: node), .uninstall, name)
             case .upgradeAll(let names):
                 for name in names { track(try engine.upgrade(name), .upgrade, name) }
                 state.message = ("\(names.count) upgrade\(names.count == 1 ? "" : "s") queued (4 shows them)", false)

@@ -14,7 +14,7 @@ public enum NodeRow: Sendable, Equatable {
     }
 }
 
-/// The Nodes screen's rows and its upgrade key.
+/// The Nodes screen's rows and its per-node keys (upgrade, reinstall, uninstall).
 extension UIState {
     /// Every node, each followed by its backends (system ones left out); an offline node has none to list.
     public var nodeRows: [NodeRow] {
@@ -36,25 +36,54 @@ extension UIState {
         return tabs[((i + step) % tabs.count + tabs.count) % tabs.count]
     }
 
-    /// `u` on Nodes: the selected backend, on its node only.
-    mutating func upgradeOnNode() -> [Effect] {
+    /// The selected backend and its reachable node for `verb` (`u`, `r`, `d` on Nodes); nil, with the reason
+    /// said, when there is none or its backend is busy.
+    private mutating func nodeTarget(_ verb: String) -> (node: ClusterNode, backend: NodeBackend)? {
         guard snapshot.cluster != nil else {
             message = ("no nodes: the Nodes screen is for a distributed LocalAI server (hangar --server URL)", true)
-            return []
+            return nil
         }
         guard case .backend(let state, let backend)? = selectedNodeRow else {
-            message = ("select one of the node's backends (j/k) to upgrade it on that node", true)
-            return []
+            message = ("select one of the node's backends (j/k) to \(verb) it on that node", true)
+            return nil
         }
         if state.node.isOffline {
             message = ("node \(state.node.name) is offline: LocalAI cannot reach it", true)
-            return []
+            return nil
         }
         if let job = activeJob(for: backend.name) {
             message = ("\(backend.name) is busy: job #\(job.job) \(job.operation.rawValue) \(job.stateWord)", true)
-            return []
+            return nil
         }
-        message = ("upgrading \(backend.name) on node \(state.node.name)", false)
-        return [.upgradeOnNode(backend.name, node: state.node.id)]
+        return (state.node, backend)
+    }
+
+    /// `u` on Nodes: the selected backend, on its node only.
+    mutating func upgradeOnNode() -> [Effect] {
+        guard let (node, backend) = nodeTarget("upgrade") else { return [] }
+        message = ("upgrading \(backend.name) on node \(node.name)", false)
+        return [.upgradeOnNode(backend.name, node: node.id)]
+    }
+
+    /// `r` on Nodes: asks, then reinstalls the selected backend on its node only (LocalAI deletes it there first).
+    mutating func reinstallOnNode() {
+        guard let (node, backend) = nodeTarget("reinstall") else { return }
+        if backend.isSystem { message = ("\(backend.name) is a system backend (protected): it cannot be reinstalled", true); return }
+        confirmation = Confirmation(
+            title: "Reinstall \(backend.name) on node \(node.name)?",
+            lines: ["Deletes \(backend.name) (\(backend.versionBadge)) from node \(node.name) (\(node.id)),",
+                    "then installs it there again from the server's gallery. Other nodes are not touched."],
+            effect: .reinstallOnNode(backend.name, node: node.id))
+    }
+
+    /// `d` on Nodes: asks, then removes the selected backend from its node only.
+    mutating func uninstallOnNode() {
+        guard let (node, backend) = nodeTarget("uninstall") else { return }
+        if backend.isSystem { message = ("\(backend.name) is a system backend (protected): it cannot be uninstalled", true); return }
+        confirmation = Confirmation(
+            title: "Uninstall \(backend.name) from node \(node.name)?",
+            lines: ["Deletes \(backend.name) (\(backend.versionBadge)) from node \(node.name) (\(node.id)).",
+                    "Other nodes keep it; that node can no longer load it until it is installed there again."],
+            effect: .uninstallOnNode(backend.name, node: node.id))
     }
 }

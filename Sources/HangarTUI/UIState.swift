@@ -225,9 +225,9 @@ public struct UIState: Sendable {
         case .forceQuit: return [.quit(cancelJobs: true)]
         case .upgradeSelected: return screen == .nodes ? upgradeOnNode() : upgradeSelected()
         case .upgradeAll: return upgradeAll()
-        case .reinstallSelected: reinstallSelected()
+        case .reinstallSelected: if screen == .nodes { reinstallOnNode() } else { reinstallSelected() }
         case .installSelected: return installSelected()
-        case .uninstallSelected: uninstallSelected()
+        case .uninstallSelected: if screen == .nodes { uninstallOnNode() } else { uninstallSelected() }
         case .toggleHold: return toggleHold()
         case .showVersions: return showVersions()
         case .rollbackSelected: rollbackSelected()

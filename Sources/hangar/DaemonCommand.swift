@@ -104,7 +104,7 @@ final class DaemonLog: Sendable {
         checker.subscribe(on: queue) { [self] status in log(status) }
         engine.jobs.subscribe(on: queue) { [self] event in
             switch event.kind {
-            case .queued, .phase, .progress: return
+            case .queued, .phase, .progress, .nodes: return
             default:
                 if let text = event.kind.line() { write("auto-\(event.operation.rawValue) \(event.backend) (job \(event.job)): \(text)") }
             }

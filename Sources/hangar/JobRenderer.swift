@@ -99,6 +99,18 @@ extension JobEvent {
         case .progress(let bytes, let total):
             o["event"] = .string("progress"); o["bytes"] = .number(String(bytes)); o["total"] = .number(String(total))
         case .warning(let message): o["event"] = .string("warning"); o["message"] = .string(message)
+        case .nodes(let nodes):
+            o["event"] = .string("nodes")
+            o["nodes"] = .array(nodes.map { node in
+                var n = JSONObject()
+                n["node_id"] = .string(node.nodeID)
+                n["node_name"] = .string(node.nodeName)
+                n["status"] = .string(node.status)
+                n["percentage"] = .number(String(Int(node.percentage)))
+                if !node.fileName.isEmpty { n["file_name"] = .string(node.fileName) }
+                if let error = node.error { n["error"] = .string(error) }
+                return .object(n)
+            })
         case .done(let summary): o["event"] = .string("done"); o["summary"] = .string(summary)
         case .failed(let error): o["event"] = .string("failed"); o["error"] = .string(error)
         case .rolledBack(let error, let restored):

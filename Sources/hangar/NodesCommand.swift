@@ -9,10 +9,13 @@ struct NodesCommand: ParsableCommand {
         discussion: """
             Two round trips whatever the cluster's size: GET /api/nodes, then every node's backends at once. \
             An offline node is shown as offline, with its backends unknown (never "up to date"). \
-            Drift counts a node's backends whose build differs from the one most nodes have. \
+            DRIFT (and "drift"/"drifted" in --json) is hangar's own count from the node listings: a node's backends \
+            whose build differs from the one most nodes have. \
             --json prints {"server": URL, "nodes": [{"id", "name", "status", "address", "last_heartbeat", "backends": \
             [{"name", "version", "digest", "uri", "installed_at", "is_system", "is_meta", "drifted"}] or null, "error"?, \
-            "drift": N or null}], "backends": {NAME: {"nodes": [ID ...], "of": N, "drifted": [ID ...]}}}.
+            "drift": N or null}], "backends": {NAME: {"nodes": [ID ...], "of": N, "drifted": [ID ...]}}, \
+            "node_drift": {NAME: [...]}}; "node_drift" is LocalAI's own report, each backend's node_drift from \
+            GET /backends/upgrades exactly as served (only backends LocalAI lists there, as hangar check --json shows).
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -28,7 +31,10 @@ struct NodesCommand: ParsableCommand {
             throw HangarError.configuration("LocalAI server \(engine.location) is not in distributed mode (GET /api/nodes answered 404): it has no nodes; hangar list shows its backends")
         }
         if output.json {
-            Output.json(.object(Self.json(cluster)))
+            var document = Self.json(cluster)
+            let drift = try engine.servedNodeDrift() ?? [:]
+            document["node_drift"] = .object(JSONObject(drift.keys.sorted().map { .init(key: $0, value: drift[$0]!) }))
+            Output.json(.object(document))
             return
         }
         var table = Table(header: ["NAME", "ID", "STATUS", "BACKENDS", "DRIFT", "LAST SEEN"])

@@ -200,6 +200,22 @@ final class LocalAIClusterTests: LocalAIServerTestCase {
         assertNoKey(run)
     }
 
+    func testNodesJSONCarriesLocalAIsOwnNodeDriftAsServed() throws {
+        // A second drifted node, with a digest only: LocalAI's entry must come through with its own fields.
+        try standIn.preinstall(Self.gallery[0], onNode: "a7770003", version: "", digest: Self.new)
+        standIn.runClusterCheckNow()
+        let run = try hangar(["nodes", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let printed = try JSONValue.parse(Array(run.stdout.utf8))
+        let served = try XCTUnwrap(try get("/backends/upgrades").body)
+        let piperDrift = try XCTUnwrap(served["piper"]?["node_drift"])
+        XCTAssertEqual(piperDrift.arrayValue?.count, 2, "gpu-b and gpu-c differ from LocalAI's majority")
+        XCTAssertEqual(printed["node_drift"]?["piper"], piperDrift, "exactly as GET /backends/upgrades served it")
+        XCTAssertEqual(printed["node_drift"]?.objectValue?.members.map(\.key), ["piper"], "only backends LocalAI reports drift for")
+        XCTAssertEqual(printed["backends"]?["piper"]?["drifted"], .array([.string("91fd0002"), .string("a7770003")]),
+                       "hangar's own count stays beside it")
+    }
+
     func testNodesTableShowsOfflineNodesAsOffline() throws {
         let run = try hangar(["nodes"])
         XCTAssertEqual(run.status, 0, run.stderr)
@@ -336,5 +352,97 @@ final class LocalAIClusterTests: LocalAIServerTestCase {
         let install = try XCTUnwrap(standIn.requests.firstIndex { $0.path == "/api/nodes/91fd0002/backends/install" })
         XCTAssertLessThan(delete, install, "a node install is never forced: delete first")
         XCTAssertEqual(standIn.nodeMetadata("whisper", onNode: "6c1e0001"), other, "the other nodes are untouched")
+    }
+
+    // MARK: - Per-node progress and outcome (§5.5, §7.2 "inspect nodes[] even on success")
+
+    /// The `nodes` events of a `--json` run, each as `[node name: (status, error)]`.
+    private func nodeEvents(_ run: HangarExecutable.Run) throws -> [[String: (status: String, error: String?, percentage: Int)]] {
+        try events(run).filter { $0["event"] as? String == "nodes" }.map { event in
+            let nodes = try XCTUnwrap(event["nodes"] as? [[String: Any]])
+            return Dictionary(uniqueKeysWithValues: nodes.map {
+                ($0["node_name"] as? String ?? "", ($0["status"] as? String ?? "", $0["error"] as? String, $0["percentage"] as? Int ?? -1))
+            })
+        }
+    }
+
+    func testClusterWideUpgradeReportsEachNodeAndNamesTheOfflineOne() throws {
+        var gallery = Self.gallery
+        gallery[0].version = "1.0.0"
+        standIn.setGallery(gallery)
+        // gpu-d had piper before it went offline: LocalAI targets it, and leaves it a retry row.
+        try standIn.preinstall(gallery[0], onNode: "d0d00004", version: "0.9.0")
+        let run = try hangar(["upgrade", "piper", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let perNode = try nodeEvents(run)
+        XCTAssertGreaterThanOrEqual(perNode.count, 2, "per-node lines while it runs: \(run.stdout)")
+        XCTAssertTrue(perNode.contains { $0["gpu-a"]?.status == "downloading" && ($0["gpu-a"]?.percentage ?? 0) < 100 }, run.stdout)
+        let last = try XCTUnwrap(perNode.last)
+        XCTAssertEqual(Set(last.keys), ["gpu-a", "gpu-b", "gpu-c", "gpu-d"])
+        for node in ["gpu-a", "gpu-b", "gpu-c"] { XCTAssertEqual(last[node]?.status, "success", node) }
+        XCTAssertEqual(last["gpu-d"]?.status, "queued")
+        XCTAssertEqual(last["gpu-d"]?.error, "node unhealthy, will retry when healthy")
+        let all = try events(run)
+        let warning = try XCTUnwrap(all.first { $0["event"] as? String == "warning" }?["message"] as? String)
+        XCTAssertEqual(warning, "upgrade of piper not done on node gpu-d (d0d00004): queued: node unhealthy, will retry when healthy")
+        let done = try XCTUnwrap(all.last)
+        XCTAssertEqual(done["event"] as? String, "done")
+        XCTAssertEqual(done["summary"] as? String, "upgraded piper v0.9.0 → v1.0.0 on \(standIn.url); not on 1 of 4 nodes: "
+                       + "gpu-d queued: node unhealthy, will retry when healthy")
+        XCTAssertEqual(standIn.nodeMetadata("piper", onNode: "d0d00004")?.version, "0.9.0", "the offline node was not touched")
+
+        let plain = try hangar(["reinstall", "whisper"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertTrue(plain.stderr.split(separator: "\n").contains {
+            $0.hasPrefix("reinstall whisper: nodes: ") && $0.contains("gpu-d queued: node unhealthy, will retry when healthy")
+        }, plain.stderr)
+    }
+
+    func testClusterWideReinstallFansOutToEveryNode() throws {
+        let before = ["6c1e0001", "91fd0002", "a7770003"].map { standIn.nodeMetadata("whisper", onNode: $0)?.installedAt }
+        Thread.sleep(forTimeInterval: 1.1)  // installed_at has one-second resolution
+        let run = try hangar(["reinstall", "whisper", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let after = ["6c1e0001", "91fd0002", "a7770003"].map { standIn.nodeMetadata("whisper", onNode: $0)?.installedAt }
+        for (b, a) in zip(before, after) { XCTAssertNotEqual(a, b, "every reachable node reinstalled") }
+        XCTAssertEqual(try nodeEvents(run).last?["gpu-d"]?.status, "queued", "the offline node is a target too (§13)")
+        let summary = try XCTUnwrap(try events(run).last?["summary"] as? String)
+        XCTAssertTrue(summary.hasPrefix("reinstalled whisper v1.5.0 on \(standIn.url); not on 1 of 4 nodes: gpu-d queued"), summary)
+    }
+
+    func testClusterWideUninstallRemovesItFromEveryReachableNode() throws {
+        let run = try hangar(["uninstall", "whisper", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        for node in ["6c1e0001", "91fd0002", "a7770003"] { XCTAssertNil(standIn.nodeMetadata("whisper", onNode: node), node) }
+        XCTAssertNotNil(standIn.nodeMetadata("whisper", onNode: "d0d00004"), "offline: LocalAI deletes it there when it is back")
+        let last = try XCTUnwrap(try nodeEvents(run).last)
+        XCTAssertEqual(last["gpu-d"]?.error, "node unhealthy, will retry when healthy")
+        let summary = try XCTUnwrap(try events(run).last?["summary"] as? String)
+        XCTAssertEqual(summary, "uninstalled whisper from \(standIn.url); not on 1 of 4 nodes: gpu-d queued: node unhealthy, will retry when healthy")
+
+        // kokoro is on gpu-a only: the fan-out reaches every node, and the ones without it have nothing to do.
+        let kokoro = try hangar(["uninstall", "kokoro", "--json"])
+        XCTAssertEqual(kokoro.status, 0, kokoro.stderr)
+        XCTAssertNil(standIn.nodeMetadata("kokoro", onNode: "6c1e0001"))
+    }
+
+    func testAnUpgradeOnAnUnhealthyNodeIsNotReportedDone() throws {
+        standIn.setNodeStatus("91fd0002", "unhealthy")
+        let run = try hangar(["upgrade", "piper", "--node", "gpu-b", "--json"])
+        XCTAssertEqual(run.status, 1, run.stdout)
+        let error = try XCTUnwrap(try events(run).last?["error"] as? String)
+        XCTAssertEqual(error, "upgrade of piper reached no node of \(standIn.url): gpu-b queued: node unhealthy, will retry when healthy")
+        XCTAssertEqual(standIn.nodeMetadata("piper", onNode: "91fd0002")?.version, "0.8.0")
+    }
+
+    func testAJobThatReachedNoNodeFails() throws {
+        for node in ["6c1e0001", "91fd0002", "a7770003"] { standIn.setNodeStatus(node, "unhealthy") }
+        let run = try hangar(["reinstall", "whisper", "--json"])
+        XCTAssertEqual(run.status, 1, run.stdout)
+        let failed = try XCTUnwrap(try events(run).last)
+        XCTAssertEqual(failed["event"] as? String, "failed")
+        let error = try XCTUnwrap(failed["error"] as? String)
+        XCTAssertTrue(error.hasPrefix("reinstall of whisper reached no node of \(standIn.url): gpu-a queued: node unhealthy"), error)
+        XCTAssertTrue(error.contains("gpu-d queued"), error)
     }
 }

@@ -4,7 +4,7 @@ import HangarFixtures
 import XCTest
 
 /// The real `hangar` UI under tmux against a distributed LocalAI stand-in (`--server`): the Backends rows' node
-/// spread, the Nodes screen (`n`), and `u` there upgrading one backend on one node.
+/// spread, Detail's per-node lines, the Nodes screen (`n`), and `u`, `d`, `r` there acting on one node only.
 final class NodesEndToEndTests: XCTestCase {
     let key = "sk-standin-0123456789abcdef"
 
@@ -37,6 +37,18 @@ final class NodesEndToEndTests: XCTestCase {
         }
         XCTAssertTrue(ui.screen().contains("n nodes"), "the footer offers n: \(ui.screen())")
 
+        // Detail of the drifted backend: each node's build, the offline one unknown (never "up to date").
+        eventually("piper selected", context: { ui.screen() }) { ui.lines.first { $0.hasPrefix("▸") }?.contains("piper") == true }
+        try ui.send("Enter")
+        eventually("Detail's per-node lines", context: { ui.screen() }) { row("gpu-d ")?.contains("offline: unknown") == true }
+        XCTAssertTrue(row("nodes ")?.contains("3/4 · 1 drifted") == true, ui.screen())
+        XCTAssertTrue(row("gpu-b ")?.contains("v0.8.0 sha256:aaaaaaa healthy (drifted)") == true, ui.screen())
+        XCTAssertTrue(row("gpu-a ")?.contains("v0.9.0 sha256:bbbbbbb healthy") == true, ui.screen())
+        XCTAssertFalse(row("gpu-a ")?.contains("drifted") ?? true, ui.screen())
+        XCTAssertFalse(ui.screen().contains("up to date"), ui.screen())
+        try ui.send("Escape")
+        eventually("back on Backends", context: { ui.screen() }) { row("whisper ")?.contains("3/4 nodes") == true }
+
         try ui.send("n")
         eventually("the Nodes screen", context: { ui.screen() }) {
             ui.screen().contains("4 nodes · 2 backends · 1 offline · 1 drifted")
@@ -59,6 +71,44 @@ final class NodesEndToEndTests: XCTestCase {
         XCTAssertEqual(standIn.nodeMetadata("piper", onNode: "6c1e0001")?.version, "0.9.0")
         XCTAssertTrue(standIn.requests.contains { $0.method == "POST" && $0.path == "/api/nodes/91fd0002/backends/upgrade" })
         XCTAssertFalse(standIn.requests.contains { $0.path.hasPrefix("/backends/upgrade/") }, "no cluster-wide upgrade")
+
+        // d on gpu-c's whisper: asks, then removes it from gpu-c only.
+        let whiskers = ["6c1e0001", "91fd0002"].map { standIn.nodeMetadata("whisper", onNode: $0) }
+        for _ in 0..<4 { try ui.send("j") }  // gpu-b's whisper, gpu-c, its piper, its whisper
+        eventually("gpu-c's whisper selected", context: { ui.screen() }) {
+            guard let at = ui.lines.firstIndex(where: { $0.hasPrefix("▸") }) else { return false }
+            return ui.lines[at].contains("whisper") && ui.lines[at - 2].contains("gpu-c")
+        }
+        try ui.send("d")
+        eventually("the confirmation", context: { ui.screen() }) { ui.screen().contains("Uninstall whisper from node gpu-c?") }
+        try ui.send("y")
+        eventually("whisper gone from gpu-c and the screen to show it", timeout: 20, context: { ui.screen() }) {
+            standIn.nodeMetadata("whisper", onNode: "a7770003") == nil && row("gpu-c ")?.contains("1 backend") == true
+        }
+        XCTAssertEqual(["6c1e0001", "91fd0002"].map { standIn.nodeMetadata("whisper", onNode: $0) }, whiskers, "other nodes keep it")
+        XCTAssertFalse(standIn.requests.contains { $0.path.hasPrefix("/backends/delete/") }, "no cluster-wide uninstall")
+
+        // r on gpu-a's whisper: asks, then deletes and installs it on gpu-a only.
+        try ui.send("g")
+        try ui.send("j")
+        try ui.send("j")
+        eventually("gpu-a's whisper selected", context: { ui.screen() }) {
+            guard let at = ui.lines.firstIndex(where: { $0.hasPrefix("▸") }) else { return false }
+            return ui.lines[at].contains("whisper") && ui.lines[at - 2].contains("gpu-a")
+        }
+        let gpuB = standIn.nodeMetadata("whisper", onNode: "91fd0002")
+        try ui.send("r")
+        eventually("the confirmation", context: { ui.screen() }) { ui.screen().contains("Reinstall whisper on node gpu-a?") }
+        try ui.send("y")
+        eventually("the reinstall on gpu-a to finish", timeout: 20, context: { ui.screen() }) {
+            standIn.requests.contains { $0.method == "POST" && $0.path == "/api/nodes/6c1e0001/backends/install" }
+                && standIn.nodeMetadata("whisper", onNode: "6c1e0001") != nil
+                && ui.screen().contains("reinstalled whisper v1.5.0 on node gpu-a (6c1e0001)")
+        }
+        XCTAssertTrue(standIn.requests.contains { $0.method == "POST" && $0.path == "/api/nodes/6c1e0001/backends/delete" })
+        XCTAssertFalse(standIn.requests.contains { $0.path.hasPrefix("/api/nodes/91fd0002/backends/") && $0.method == "POST" && !$0.path.hasSuffix("upgrade") })
+        XCTAssertEqual(standIn.nodeMetadata("whisper", onNode: "91fd0002"), gpuB, "gpu-b untouched")
+        XCTAssertFalse(standIn.requests.contains { $0.path == "/backends/apply" }, "no cluster-wide reinstall")
 
         try ui.send("q")
         eventually("hangar to exit", context: { ui.screen(history: true) }) { ui.exitStatus != nil }

@@ -98,4 +98,53 @@ final class NodesScreenTests: XCTestCase {
         XCTAssertEqual(state.handle(.char("u")), [])
         XCTAssertFalse(canvas.line(2).contains("Nodes"), "not a tab")
     } }
+
+    func testJobsRowShowsEachNodesStateAndTheOutcomeNamesTheNodeLeftOut() throws { try onMain {
+        var state = Self.state()
+        var job = JobRow(job: 7, operation: .upgrade, backend: "piper")
+        job.apply(.phase(.downloading, detail: "piper on http://127.0.0.1:1"), now: 0)
+        job.apply(.progress(bytes: 40, total: 200), now: 0.1)
+        job.apply(.nodes([JobNodeStatus(nodeID: "n1", nodeName: "gpu-a", status: "downloading", percentage: 40.7, fileName: "piper"),
+                          JobNodeStatus(nodeID: "n2", nodeName: "gpu-b", status: "success", percentage: 100),
+                          JobNodeStatus(nodeID: "n4", nodeName: "gpu-d", status: "queued",
+                                        error: "node unhealthy, will retry when healthy")]), now: 0.2)
+        state.jobs = [job]
+        state.screen = .jobs
+        var canvas = draw(state, width: 160, height: 20)
+        let rows = canvas.text.split(separator: "\n").map(String.init)
+        let title = try XCTUnwrap(rows.firstIndex { $0.contains("#7 upgrade piper") }, canvas.text)
+        XCTAssertTrue(rows[title + 1].contains("gpu-a 40% · gpu-b done · gpu-d queued: node unhealthy, will retry when healthy"),
+                      rows[title + 1])
+
+        state.jobs[0].apply(.done(summary: "upgraded piper v0.8.0 → v0.9.0 on http://127.0.0.1:1; not on 1 of 3 nodes: "
+                                  + "gpu-d queued: node unhealthy, will retry when healthy"), now: 1)
+        canvas = draw(state, width: 160, height: 20)
+        XCTAssertTrue(line(canvas, containing: "not on 1 of 3 nodes").contains("gpu-d queued"), canvas.text)
+    } }
+
+    func testROrDOnABackendAsksThenActsOnThatNodeOnly() throws { try onMain {
+        var state = Self.state()
+        _ = state.handle(.char("n"))
+        XCTAssertEqual(state.handle(.char("d")), [], "a node row: nothing to uninstall")
+        XCTAssertTrue(state.message?.text.contains("to uninstall it on that node") == true, state.message?.text ?? "")
+        XCTAssertNil(state.confirmation)
+        for _ in 0..<4 { _ = state.handle(.char("j")) }  // gpu-a, piper, whisper, gpu-b, piper
+        XCTAssertEqual(state.handle(.char("d")), [], "asks first")
+        XCTAssertEqual(state.confirmation?.title, "Uninstall piper from node gpu-b?")
+        XCTAssertTrue(state.confirmation?.lines.joined(separator: " ").contains("Other nodes keep it") == true)
+        let canvas = draw(state, width: 120, height: 30)
+        XCTAssertTrue(canvas.text.contains("Uninstall piper from node gpu-b?"), canvas.text)
+        XCTAssertEqual(state.handle(.char("n")), [], "No leaves it")
+        XCTAssertNil(state.confirmation)
+        _ = state.handle(.char("d"))
+        XCTAssertEqual(state.handle(.char("y")), [.uninstallOnNode("piper", node: "n2")])
+
+        _ = state.handle(.char("r"))
+        XCTAssertEqual(state.confirmation?.title, "Reinstall piper on node gpu-b?")
+        XCTAssertEqual(state.handle(.char("y")), [.reinstallOnNode("piper", node: "n2")])
+
+        let footer = draw(state, width: 160, height: 30).line(29)
+        XCTAssertTrue(footer.contains("r reinstall") && footer.contains("d uninstall"), footer)
+        XCTAssertTrue(KeyMap.bindings(for: .nodes).contains { $0.label == "d" && $0.description.contains("from its node only") })
+    } }
 }

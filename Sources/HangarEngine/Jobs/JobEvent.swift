@@ -33,6 +33,8 @@ public struct JobEvent: Sendable, Equatable {
         case progress(bytes: Int64, total: Int64)
         /// Something the user should know that does not stop the job (e.g. a digest lookup failed).
         case warning(message: String)
+        /// Where a distributed LocalAI job stands on each node (its `nodes[]`, spec §5.5), sent when that changes.
+        case nodes([JobNodeStatus])
         /// Finished; the summary says what changed.
         case done(summary: String)
         /// Failed before anything was changed; the previous install (if any) is untouched.
@@ -59,7 +61,7 @@ public struct JobEvent: Sendable, Equatable {
     public var isTerminal: Bool {
         switch kind {
         case .done, .failed, .rolledBack, .cancelled, .skipped: return true
-        case .queued, .phase, .progress, .warning: return false
+        case .queued, .phase, .progress, .warning, .nodes: return false
         }
     }
 }
@@ -73,12 +75,55 @@ extension JobEvent.Kind {
         case .phase(let phase, let detail): return detail.isEmpty ? phase.rawValue : "\(phase.rawValue) \(detail)"
         case .progress: return nil
         case .warning(let message): return "warning: \(message)"
+        case .nodes(let nodes): return "nodes: " + nodes.map(\.text).joined(separator: " · ")
         case .done(let summary): return summary
         case .failed(let error): return "failed: \(error)"
         case .rolledBack(let error, let restored): return "failed: \(error) \(dash) \(restored)"
         case .cancelled(let detail): return detail
         case .skipped(let reason): return "skipped: \(reason)"
         }
+    }
+}
+
+/// One node's line of a distributed job (LocalAI's `NodeProgress`, spec §5.5).
+public struct JobNodeStatus: Sendable, Equatable {
+    public var nodeID: String
+    public var nodeName: String
+    /// `queued`, `downloading`, `running_on_worker`, `success` or `error`.
+    public var status: String
+    /// 0...100.
+    public var percentage: Double
+    public var fileName: String
+    public var error: String?
+
+    public init(nodeID: String, nodeName: String, status: String, percentage: Double = 0, fileName: String = "",
+                error: String? = nil) {
+        self.nodeID = nodeID
+        self.nodeName = nodeName
+        self.status = status
+        self.percentage = percentage
+        self.fileName = fileName
+        self.error = error
+    }
+
+    /// The node's name, else its id.
+    public var label: String { nodeName.isEmpty ? nodeID : nodeName }
+
+    /// Whether the node has the job's result: `success` without an error.
+    public var succeeded: Bool { status == "success" && error == nil }
+
+    /// `gpu-a 40%`, `gpu-b done`, `gpu-d queued: node unhealthy, will retry when healthy`, `gpu-c failed: …`.
+    public var text: String {
+        let state: String
+        switch status {
+        case "success": state = "done"
+        case "error": state = "failed"
+        case "downloading": state = "\(Int(max(0, min(100, percentage))))%"
+        case "running_on_worker": state = "running on worker"
+        default: state = status.isEmpty ? "?" : status
+        }
+        guard let error else { return "\(label) \(state)" }
+        return "\(label) \(state == "done" ? "error" : state): \(error)"
     }
 }
 

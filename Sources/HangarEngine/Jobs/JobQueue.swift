@@ -42,6 +42,9 @@ public final class JobContext: Sendable {
     /// Reports a problem that does not stop the job.
     public func warning(_ message: String) { emit(.warning(message: message)) }
 
+    /// Reports where a distributed job stands on each node.
+    public func nodes(_ nodes: [JobNodeStatus]) { emit(.nodes(nodes)) }
+
     /// Announces a phase.
     public func phase(_ phase: JobPhase, _ detail: String = "") { emit(.phase(phase, detail: detail)) }
 

@@ -46,7 +46,7 @@ public struct OperationRecord: Sendable, Equatable {
         case .rolledBack(let error, let restored): (outcome, message) = ("rolled_back", "\(error) — \(restored)")
         case .cancelled(let detail): (outcome, message) = ("cancelled", detail)
         case .skipped(let reason): (outcome, message) = ("skipped", reason)
-        case .queued, .phase, .progress, .warning: return nil
+        case .queued, .phase, .progress, .warning, .nodes: return nil
         }
         self.init(job: event.job, operation: event.operation, backend: event.backend, finishedAt: date,
                   outcome: outcome, message: message, startedAt: startedAt, change: event.change, bytes: bytes,

@@ -63,6 +63,12 @@ extension LocalAIServerStore {
         })
     }
 
+    /// LocalAI's own drift report: `node_drift` of each `GET /backends/upgrades` entry that has one, as served
+    /// (checked, never rewritten). The cached answer: it does not start a check.
+    func servedNodeDrift() throws -> [String: JSONValue] {
+        try api { try LocalAIDecoding.upgrades(client.get("/backends/upgrades")) }.compactMapValues(\.nodeDrift)
+    }
+
     /// Throws the one-line configuration error when the server is not distributed (one `GET /api/nodes`).
     func requireDistributed() throws {
         guard try clusterNodes() != nil else { throw notDistributed }
@@ -98,6 +104,22 @@ extension LocalAIServerStore {
         return outcome.nodes.first { $0.nodeID == node.id }?.error ?? error
     }
 
+    /// §7.2 "inspect nodes[] even on success": the nodes a completed distributed job left without the change (an
+    /// error, or `queued` for a retry once an unhealthy node is back). Each is a warning and the summary's tail names
+    /// them; when no node got the change the job failed. "" when every node has it (or the job had no `nodes[]`).
+    func nodeShortfall(_ outcome: Outcome, _ operation: String, of name: String, context: JobContext) throws -> String {
+        let missed = outcome.nodes.filter { !$0.succeeded }
+        guard outcome.error == nil, !missed.isEmpty else { return "" }
+        let list = missed.map(\.text).joined(separator: "; ")
+        guard outcome.nodes.contains(where: \.succeeded) else {
+            throw HangarError.operation("\(operation) of \(name) reached no node of \(server.url): \(list)")
+        }
+        for node in missed {
+            context.warning("\(operation) of \(name) not done on node \(node.label) (\(node.nodeID)): \(node.error.map { "\(node.status): \($0)" } ?? node.status)")
+        }
+        return "; not on \(missed.count) of \(outcome.nodes.count) nodes: \(list)"
+    }
+
     /// Install (not forced: a no-op when the node has it), or with `force` delete then install, on one node.
     func performNodeInstall(_ name: String, force: Bool, node reference: String, context: JobContext) throws -> String {
         let node = try resolveNode(reference)
@@ -118,6 +140,8 @@ extension LocalAIServerStore {
             let verb = before != nil ? "reinstall" : "install"
             throw HangarError.operation("\(verb) of \(name) failed on \(label(node)): \(LocalAIClient.oneLine(why))")
         }
+        // An unhealthy node's job completes as a retry row (§7.2): that is not an install.
+        _ = try nodeShortfall(outcome, before != nil ? "reinstall" : "install", of: name, context: context)
         let badge = after?.versionBadge ?? "?"
         return "\(before != nil ? "reinstalled" : "installed") \(name) \(badge) on \(label(node))\(outcome.note)"
     }
@@ -141,6 +165,7 @@ extension LocalAIServerStore {
 
             throw HangarError.operation("upgrade of \(name) failed on \(label(node)): \(LocalAIClient.oneLine(why))\(kept)")
         }
+        _ = try nodeShortfall(outcome, "upgrade", of: name, context: context)
         return "upgraded \(name) \(before.versionBadge) → \(after?.versionBadge ?? "?") on \(label(node))\(outcome.note)"
     }
 
@@ -169,6 +194,13 @@ extension Engine {
     public func cluster() throws -> ClusterSnapshot? {
         guard let remote = store as? LocalAIServerStore else { return nil }
         return try remote.clusterSnapshot()
+    }
+
+    /// LocalAI's `node_drift` per backend, exactly as its `GET /backends/upgrades` serves it (§5.6); nil when hangar
+    /// is not in remote mode. Beside `cluster()`'s drift, which hangar counts from the node listings itself.
+    public func servedNodeDrift() throws -> [String: JSONValue]? {
+        guard let remote = store as? LocalAIServerStore else { return nil }
+        return try remote.servedNodeDrift()
     }
 
     private func nodeStore() throws -> LocalAIServerStore {

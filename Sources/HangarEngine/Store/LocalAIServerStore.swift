@@ -148,9 +148,10 @@ public final class LocalAIServerStore: BackendStore {
             throw HangarError.operation(failureText(force ? "reinstall" : "install", of: bare, error: error,
                                                     wasInstalled: before != nil, isInstalled: after.isInstalled))
         }
-        if let before, !force { return "\(bare) is already installed on \(server.url) (\(before.versionBadge)); nothing to do" }
+        let missed = try nodeShortfall(outcome, force ? "reinstall" : "install", of: bare, context: context)
+        if let before, !force { return "\(bare) is already installed on \(server.url) (\(before.versionBadge)); nothing to do\(missed)" }
         let badge = after.row?.versionBadge ?? "?"
-        return "\(force && before != nil ? "reinstalled" : "installed") \(bare) \(badge) on \(server.url)\(outcome.note)"
+        return "\(force && before != nil ? "reinstalled" : "installed") \(bare) \(badge) on \(server.url)\(outcome.note)\(missed)"
     }
 
     public func performUpgrade(_ name: String, context: JobContext) throws -> String {
@@ -172,9 +173,10 @@ public final class LocalAIServerStore: BackendStore {
             throw HangarError.operation(failureText("upgrade", of: target, error: error, wasInstalled: true,
                                                     isInstalled: after.isInstalled))
         }
+        let missed = try nodeShortfall(outcome, "upgrade", of: target, context: context)
         let from = before?.versionBadge ?? "?"
         let to = after.row?.versionBadge ?? "?"
-        return "upgraded \(target) \(from) → \(to) on \(server.url)\(outcome.note)"
+        return "upgraded \(target) \(from) → \(to) on \(server.url)\(outcome.note)\(missed)"
     }
 
     public func performUninstall(_ name: String, context: JobContext) throws -> String {
@@ -190,7 +192,8 @@ public final class LocalAIServerStore: BackendStore {
         if let error = outcome.error {
             throw HangarError.operation("uninstall of \(name) failed on \(server.url): \(error)")
         }
-        return "uninstalled \(name) from \(server.url)\(outcome.note)"
+        let missed = try nodeShortfall(outcome, "uninstall", of: name, context: context)
+        return "uninstalled \(name) from \(server.url)\(outcome.note)\(missed)"
     }
 
     /// The row of `name` after a job; `isInstalled` is nil when the server could not be asked.
@@ -255,6 +258,14 @@ public final class LocalAIServerStore: BackendStore {
         // totals so progress stays cumulative over the whole job, as in local mode.
         var finishedBytes: Int64 = 0
         var lastFile: (name: String, bytes: Int64, total: Int64)?
+        // Per-node lines go out when a node's state changes, its percentage counted in tens so they stay few.
+        var sentNodes: [String] = []
+        func report(_ nodes: [NodeProgress]) {
+            let key = nodes.map { "\($0.nodeID) \($0.status) \(Int($0.percentage) / 10) \($0.error ?? "")" }
+            guard !nodes.isEmpty, key != sentNodes else { return }
+            sentNodes = key
+            context.nodes(nodes)
+        }
         while true {
             if context.isCancelled && !cancelSent {
                 cancelSent = true
@@ -281,16 +292,17 @@ public final class LocalAIServerStore: BackendStore {
             } catch let failure as LocalAIDecoding.Failure {
                 throw HangarError.operation("LocalAI server \(server.url): \(failure.description)")
             }
+            report(status.nodes)
             if status.processed {
                 if let error = status.error { return Outcome(error: error, nodes: status.nodes) }
                 if status.cancelled || status.message == "cancelled" || status.message == "paused" { throw CancelledError() }
                 if status.message == "completed" {
                     // The last poll may have come before the last bytes: a completed job has them all.
                     if let last = lastFile { context.progress(bytes: finishedBytes + last.total, total: finishedBytes + last.total) }
-                    return Outcome()
+                    return Outcome(nodes: status.nodes)
                 }
                 // §7.2: processed without error or "completed": finished, outcome uncertain.
-                return Outcome(note: " (LocalAI said: \(LocalAIClient.oneLine(status.message)); check hangar list)")
+                return Outcome(note: " (LocalAI said: \(LocalAIClient.oneLine(status.message)); check hangar list)", nodes: status.nodes)
             }
             if status.queued {
                 if !announcedQueue {

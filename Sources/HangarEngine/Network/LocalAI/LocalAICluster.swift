@@ -178,13 +178,8 @@ extension UpgradeInfo {
     }
 }
 
-/// A node-scoped job's per-node line (§5.5 `NodeProgress`).
-struct NodeProgress: Equatable {
-    var nodeID: String
-    var nodeName: String
-    var status: String
-    var error: String?
-}
+/// A distributed job's per-node line (§5.5 `NodeProgress`), as the job events carry it.
+typealias NodeProgress = JobNodeStatus
 
 extension LocalAIDecoding {
     /// Most nodes or rows a cluster answer may hold: more is a hostile or broken server.
@@ -285,9 +280,13 @@ extension LocalAIDecoding {
             guard items.count <= maxClusterItems else { throw fail(endpoint, "too many nodes") }
             return try items.map { item in
                 guard case .object(let o) = item else { throw fail(endpoint, "a nodes entry is not an object") }
-                let error = try string(o, "error", endpoint)
+                // The error goes on one line of a job row: control characters and length are bounded like names.
+                let raw = try string(o, "error", endpoint).prefix(1024).unicodeScalars
+                let error = String(String.UnicodeScalarView(raw.map { $0.properties.generalCategory == .control ? " " : $0 }))
                 return NodeProgress(nodeID: try text(o, "node_id", endpoint), nodeName: try text(o, "node_name", endpoint),
-                                    status: try text(o, "status", endpoint), error: error.isEmpty ? nil : error)
+                                    status: try text(o, "status", endpoint),
+                                    percentage: min(100, max(0, try number(o, "percentage", endpoint) ?? 0)),
+                                    fileName: try text(o, "file_name", endpoint), error: error.isEmpty ? nil : error)
             }
         default: throw fail(endpoint, "\"nodes\" is not a list")
         }
