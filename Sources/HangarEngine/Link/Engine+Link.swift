@@ -110,8 +110,12 @@ extension Engine {
         guard serverLink == nil else { return nil }
         let root = BackendsRoot(configuration.backendsPath)
         let marker = root.privatePath + "/link-note-shown"
-        guard !FileManager.default.fileExists(atPath: marker), (try? Sys.ensureDirectory(root.privatePath)) != nil,
-              FileManager.default.createFile(atPath: marker, contents: Data()) else { return nil }
+        // An exclusive create: shown once even when two hangars start together. Plain POSIX calls, as everywhere the
+        // UI starts: Foundation's file APIs would map megabytes of the static binary for one empty file.
+        guard access(marker, F_OK) != 0, (try? Sys.ensureDirectory(root.privatePath)) != nil else { return nil }
+        let fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return nil }
+        close(fd)
         return Self.liveChangesNote
     }
 
