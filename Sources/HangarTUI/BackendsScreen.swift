@@ -92,7 +92,7 @@ enum BackendsScreen {
             }
             // A kept previous version: R rolls back to it.
             if !state.generations(for: row).isEmpty { kind = g.previous + (kind.isEmpty ? "" : " " + kind) }
-            if let spread = state.snapshot.cluster?.backends[row.name] { kind = spread.summary + (kind.isEmpty ? "" : ", " + kind) }
+            if let cluster = state.clusterSummary(of: row) { kind = cluster + (kind.isEmpty ? "" : ", " + kind) }
             if let job, job.total > 0 {
                 // A running transfer draws its bar where the kind marks are; they come back when the job ends.
                 progress(job, state: state, canvas, x: kindX, y: y, width: c.kind, selected: selected)

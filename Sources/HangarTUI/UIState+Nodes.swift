@@ -87,3 +87,16 @@ extension UIState {
             effect: .uninstallOnNode(backend.name, node: node.id))
     }
 }
+
+extension UIState {
+    /// A Backends row's cluster state as LocalAI reports it: `4/4 nodes` or `3/4 · 1 drifted`, from the row's own
+    /// `nodes[]` (`GET /backends`, §5.1) over every node, and the check's `node_drift` (§5.6); from the node
+    /// listings when the server sent no `nodes[]`. Nil outside a cluster.
+    func clusterSummary(of row: InstalledBackend) -> String? {
+        guard let cluster = snapshot.cluster else { return nil }
+        guard let refs = row.nodes else { return cluster.backends[row.name]?.summary }
+        let drifted = upgrades.report?.upgrades[row.name]?.driftedNodes.count ?? 0
+        let base = "\(refs.count)/\(max(cluster.nodes.count, refs.count))"
+        return drifted == 0 ? base + " nodes" : "\(base) · \(drifted) drifted"
+    }
+}
