@@ -56,24 +56,31 @@ final class HTTPTLSTests: XCTestCase {
 
     override func setUpWithError() throws {
         directory = try makeTemporaryDirectory("tls")
-        try Self.certificate.write(toFile: directory + "/cert.pem", atomically: true, encoding: .utf8)
-        try Self.key.write(toFile: directory + "/key.pem", atomically: true, encoding: .utf8)
+        let (process, port) = try Self.startTLSServer(script: Self.script, in: directory)
+        self.process = process
+        self.port = port
+    }
+
+    /// Runs `script` with python3 as `script cert.pem key.pem portfile [extra…]` in `directory` (the test certificate
+    /// and key written there) and returns the process and the port it wrote once listening.
+    static func startTLSServer(script: String, in directory: String, extra: [String] = []) throws -> (Process, Int) {
+        try certificate.write(toFile: directory + "/cert.pem", atomically: true, encoding: .utf8)
+        try key.write(toFile: directory + "/key.pem", atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script, directory + "/cert.pem", directory + "/key.pem", directory + "/port"]
+        process.arguments = ["python3", "-c", script, directory + "/cert.pem", directory + "/key.pem", directory + "/port"] + extra
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        self.process = process
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
             if let text = try? String(contentsOfFile: directory + "/port", encoding: .utf8), let value = Int(text) {
-                port = value
-                return
+                return (process, value)
             }
             guard process.isRunning else { break }
             usleep(20_000)
         }
-        throw HangarError.operation("the python3 TLS test server did not start within 10 s")
+        process.terminate()
+        throw HangarError.operation("the python3 TLS server did not start within 10 s")
     }
 
     override func tearDown() {

@@ -41,25 +41,7 @@ final class LocalAIServerTLSTests: LocalAIServerTestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        try HTTPTLSTests.certificate.write(toFile: directory + "/cert.pem", atomically: true, encoding: .utf8)
-        try HTTPTLSTests.key.write(toFile: directory + "/key.pem", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script, directory + "/cert.pem", directory + "/key.pem",
-                             directory + "/port", String(standIn.port)]
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        proxy = process
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            if let text = try? String(contentsOfFile: directory + "/port", encoding: .utf8), let value = Int(text) {
-                port = value
-                return
-            }
-            guard process.isRunning else { break }
-            usleep(20_000)
-        }
-        throw HangarError.operation("the python3 TLS proxy did not start within 10 s")
+        (proxy, port) = try HTTPTLSTests.startTLSServer(script: Self.script, in: directory, extra: [String(standIn.port)])
     }
 
     override func tearDown() {

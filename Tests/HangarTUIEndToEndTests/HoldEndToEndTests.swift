@@ -5,18 +5,6 @@ import XCTest
 /// Holds and the history through the real binary under tmux: `h` marks the row, `U` skips it and says so, and the
 /// History view names the UI as who ran an upgrade.
 final class HoldEndToEndTests: XCTestCase {
-    private func selectedRow(_ session: TmuxSession) -> String? { session.lines.first { $0.hasPrefix("▸") } }
-
-    private func select(_ name: String, in session: TmuxSession) throws {
-        for _ in 0..<20 {
-            let current = selectedRow(session) ?? ""
-            if current.dropFirst(2).hasPrefix(name + " ") { return }
-            try session.send("j")
-            eventually("the selection to move", timeout: 5, context: { session.screen() }) { (selectedRow(session) ?? "") != current }
-        }
-        XCTFail("could not select \(name)\n\(session.screen())")
-    }
-
     func testHMarksTheRowUpperUSkipsItAndTheHistoryNamesTheUI() throws {
         let site = try DemoSite()
         let ui = try site.openUI()

@@ -7,18 +7,6 @@ import XCTest
 /// (LOCALAI_BACKENDS_PATH plus HANGAR_SERVER). After an upgrade the UI offers to restart the models still on the
 /// previous build, Detail says which ones until then, and `y` stops them on the server (localai-api.md §12.2).
 final class LinkEndToEndTests: XCTestCase {
-    private func selectedRow(_ session: TmuxSession) -> String? { session.lines.first { $0.hasPrefix("▸") } }
-
-    private func select(_ name: String, in session: TmuxSession) throws {
-        for _ in 0..<20 {
-            let current = selectedRow(session) ?? ""
-            if current.dropFirst(2).hasPrefix(name + " ") { return }
-            try session.send("j")
-            eventually("the selection to move", timeout: 5, context: { session.screen() }) { (selectedRow(session) ?? "") != current }
-        }
-        XCTFail("could not select \(name)\n\(session.screen())")
-    }
-
     func testAnUpgradeOffersToRestartTheLoadedModelsAndDetailNamesThemUntilThen() throws {
         let site = try DemoSite()
         let standIn = try LocalAIStandIn(gallery: [])

@@ -34,16 +34,6 @@ final class RemoteUIEndToEndTests: XCTestCase {
         return try TmuxSession(command: command, width: 120, height: 32, scratch: root)
     }
 
-    private func select(_ name: String, in ui: TmuxSession) throws {
-        for attempt in 0..<10 {
-            if let row = ui.lines.first(where: { $0.hasPrefix("▸") }), row.dropFirst(2).hasPrefix(name + " ") { return }
-            let before = ui.screen()
-            try ui.send(attempt < 5 ? "k" : "j")
-            _ = waitUntil(timeout: 2) { ui.screen() != before }
-        }
-        XCTFail("could not select \(name)\n\(ui.screen())")
-    }
-
     func testBrowseUpgradeFailToggleAndLoseTheServer() throws {
         let ui = try openUI()
         eventually("the first frame on the server", context: { ui.screen() }) {

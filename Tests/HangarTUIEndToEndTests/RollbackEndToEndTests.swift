@@ -11,18 +11,6 @@ final class RollbackEndToEndTests: XCTestCase {
         }
     }
 
-    private func select(_ name: String, in session: TmuxSession) throws {
-        for _ in 0..<20 {
-            let current = session.lines.first { $0.hasPrefix("▸") } ?? ""
-            if current.dropFirst(2).hasPrefix(name + " ") { return }
-            try session.send("j")
-            eventually("the selection to move", timeout: 5, context: { session.screen() }) {
-                (session.lines.first { $0.hasPrefix("▸") } ?? "") != current
-            }
-        }
-        XCTFail("could not select \(name)\n\(session.screen())")
-    }
-
     func testRRollsBackAfterTheQuestionAndTheOldBadgeReturns() throws {
         let site = try DemoSite(copyLimit: 64 << 20)
         let ui = try site.openUI()

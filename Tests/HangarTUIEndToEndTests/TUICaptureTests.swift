@@ -10,19 +10,6 @@ final class TUICaptureTests: XCTestCase {
     private static let cyan = TerminalColor.indexed(6)
     private static let grey = TerminalColor.indexed(8)
 
-    /// Moves the selection down with `j` until `name`'s row is selected.
-    private func select(_ name: String, in ui: TmuxSession, file: StaticString = #filePath, line: UInt = #line) throws {
-        for _ in 0..<20 {
-            if ui.lines.contains(where: { $0.hasPrefix("▸ \(name) ") }) { return }
-            let before = ui.lines.first { $0.hasPrefix("▸") } ?? ""
-            try ui.send("j")
-            eventually("the selection to move", timeout: 5, file: file, line: line, context: { ui.screen() }) {
-                (ui.lines.first { $0.hasPrefix("▸") } ?? "") != before
-            }
-        }
-        XCTFail("could not select \(name)\n\(ui.screen())", file: file, line: line)
-    }
-
     private func quit(_ ui: TmuxSession, file: StaticString = #filePath, line: UInt = #line) throws {
         try ui.send("q")
         eventually("hangar to exit", file: file, line: line, context: { ui.screen(history: true) }) { ui.exitStatus != nil }

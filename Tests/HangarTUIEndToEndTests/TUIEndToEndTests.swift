@@ -14,21 +14,6 @@ final class TUIEndToEndTests: XCTestCase {
         }
     }
 
-    private func selectedRow(_ session: TmuxSession) -> String? { session.lines.first { $0.hasPrefix("▸") } }
-
-    /// Moves the selection down with `j` until `name`'s row is selected.
-    private func select(_ name: String, in session: TmuxSession, file: StaticString = #filePath, line: UInt = #line) throws {
-        for _ in 0..<20 {
-            let current = selectedRow(session) ?? ""
-            if current.dropFirst(2).hasPrefix(name + " ") { return }
-            try session.send("j")
-            eventually("the selection to move from \(current)", timeout: 5, file: file, line: line, context: { session.screen() }) {
-                (selectedRow(session) ?? "") != current
-            }
-        }
-        XCTFail("could not select \(name)\n\(session.screen())", file: file, line: line)
-    }
-
     private func quit(_ session: TmuxSession, file: StaticString = #filePath, line: UInt = #line) throws {
         try session.send("q")
         eventually("hangar to exit", timeout: 10, file: file, line: line, context: { session.screen(history: true) }) {
