@@ -31,7 +31,7 @@ public final class Engine: Sendable {
             c.isASCII && (c.isLetter || c.isNumber || c == "." || c == "-" || c == "_") ? c : "_"
         }
         let path = configuration.configDir + "/servers/" + String(name)
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try? Sys.ensureDirectories(path)
         return path
     }
 

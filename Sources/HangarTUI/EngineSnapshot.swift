@@ -66,69 +66,62 @@ public struct EngineSnapshot: Sendable {
         return snapshot
     }
 
-    /// Runs `body(0) … body(count - 1)` each on a thread of its own and returns when all are done.
-    private static func parallel(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        let group = DispatchGroup()
-        for part in 0..<count {
-            group.enter()
-            let thread = Thread {
-                body(part)
-                group.leave()
-            }
-            thread.stackSize = 1 << 20
-            thread.start()
-        }
-        group.wait()
-    }
-
     /// A server's listing, settings, version and (with `withGallery`) gallery, loaded models and nodes, requested at
-    /// once: the time of the slowest (the nodes' two round trips) instead of the sum.
+    /// once: the time of the slowest (the nodes' two round trips) instead of the sum. Each request is made once; the
+    /// catalog and the loaded models per row are worked out from the answers afterwards.
     private static func readFromServer(_ engine: Engine, into snapshot: inout EngineSnapshot, withGallery: Bool) {
-        let read = Mutex(snapshot)
-        let listing = Mutex<InstalledBackends?>(nil)
+        let listing = Mutex<Result<InstalledBackends, any Error>?>(nil)
+        let settings = Mutex<Result<EffectiveRuntimeSettings, any Error>?>(nil)
         let gallery = Mutex<GallerySnapshot?>(nil)
-        let models = Mutex<(reports: [String: LoadedModelsReport], error: String?)?>(nil)
-        // Threads of their own: Dispatch's pool is as wide as the cores (two here), and these calls mostly wait.
+        let loaded = Mutex<Result<[LoadedModel]?, any Error>?>(nil)
         let nodes = Mutex<Result<ClusterSnapshot?, any Error>?>(nil)
-        parallel(withGallery ? 6 : 3) { part in
+        let parts = withGallery ? 6 : 3
+        BlockingWork.run(parts, width: parts) { part in
             switch part {
             case 0:
                 let result = Result { try engine.installed() }
-                listing.withLock { $0 = try? result.get() }
-                read.withLock { s in
-                    do { s.installed = try result.get().rows } catch { s.installedError = "\(error)" }
-                }
+                listing.withLock { $0 = result }
             case 1:
                 let result = Result { try engine.settings() }
-                read.withLock { s in
-                    do { s.settings = try result.get() } catch { s.settingsError = "\(error)" }
-                }
+                settings.withLock { $0 = result }
             case 2:
                 _ = engine.probeServer()
             case 3:
                 let entries = engine.gallery()
                 gallery.withLock { $0 = entries }
             case 4:
-                let loaded = engine.loadedModelsByBackend()
-                models.withLock { $0 = loaded }
+                let result = Result { try engine.serverLink?.system().loaded }
+                loaded.withLock { $0 = result }
             default:
                 // A distributed server's nodes (two round trips of their own; one 404 otherwise).
                 let result = Result { try engine.cluster() }
                 nodes.withLock { $0 = result }
             }
         }
-        snapshot = read.withLock { $0 }
+        let installed = listing.withLock { $0 }.flatMap { try? $0.get() }
+        switch listing.withLock({ $0 }) {
+        case .success(let rows)?: snapshot.installed = rows.rows
+        case .failure(let error)?: snapshot.installedError = "\(error)"
+        case nil: break
+        }
+        switch settings.withLock({ $0 }) {
+        case .success(let value)?: snapshot.settings = value
+        case .failure(let error)?: snapshot.settingsError = "\(error)"
+        case nil: break
+        }
         switch nodes.withLock({ $0 }) {
         case .success(let cluster)?: snapshot.cluster = cluster
         case .failure(let error)?: snapshot.clusterError = "\(error)"
         case nil: break
         }
-        if let loaded = models.withLock({ $0 }) {
-            snapshot.loadedModels = loaded.reports
-            snapshot.loadedModelsError = loaded.error
+        switch loaded.withLock({ $0 }) {
+        case .success(let models?)?:
+            if let installed { snapshot.loadedModels = engine.loadedModelsByBackend(models, installed: installed) }
+        case .failure(let error)?: snapshot.loadedModelsError = "\(error)"
+        default: break
         }
         if let entries = gallery.withLock({ $0 }) {
-            if let installed = listing.withLock({ $0 }) {
+            if let installed {
                 snapshot.setCatalog(engine.availableBackends(in: entries, installed: installed, includeIncompatible: true))
             } else {
                 snapshot.galleries = entries.statuses

@@ -86,21 +86,24 @@ extension Engine {
     public func loadedModelsByBackend() -> (reports: [String: LoadedModelsReport], error: String?)? {
         guard let link = serverLink else { return nil }
         do {
-            let installed = try installed()
-            let loaded = try link.system().loaded
-            guard !loaded.isEmpty else { return ([:], nil) }
-            let recorded = store is LinkedStore ? PreviousBuildModels(root: BackendsRoot(configuration.backendsPath)).read() : [:]
-            var reports: [String: LoadedModelsReport] = [:]
-            for row in installed.rows {
-                let models = ServerLink.models(loaded, on: row.name, installed: installed).map(\.id)
-                guard !models.isEmpty else { continue }
-                let previous = models.filter((recorded[row.runFile] ?? []).contains)
-                reports[row.name] = LoadedModelsReport(server: link.url, models: models, previousBuild: previous)
-            }
-            return (reports, nil)
+            return (loadedModelsByBackend(try link.system().loaded, installed: try installed()), nil)
         } catch {
             return ([:], "\(error)")
         }
+    }
+
+    /// The same from a `GET /system` answer and a listing already read (the UI asks for both at once).
+    public func loadedModelsByBackend(_ loaded: [LoadedModel], installed: InstalledBackends) -> [String: LoadedModelsReport] {
+        guard let link = serverLink, !loaded.isEmpty else { return [:] }
+        let recorded = store is LinkedStore ? PreviousBuildModels(root: BackendsRoot(configuration.backendsPath)).read() : [:]
+        var reports: [String: LoadedModelsReport] = [:]
+        for row in installed.rows {
+            let models = ServerLink.models(loaded, on: row.name, installed: installed).map(\.id)
+            guard !models.isEmpty else { continue }
+            let previous = models.filter((recorded[row.runFile] ?? []).contains)
+            reports[row.name] = LoadedModelsReport(server: link.url, models: models, previousBuild: previous)
+        }
+        return reports
     }
 
     /// The one-time note for a plain backends directory: what a running LocalAI sees of hangar's changes at once and

@@ -15,7 +15,7 @@ public final class LinkedStore: BackendStore {
     public init(local: LocalDirectoryStore, server: LocalAIServerConfig, environment: [String: String]) {
         self.local = local
         self.link = ServerLink(server: server, environment: environment)
-        registrationWait = environment["HANGAR_LINK_REGISTRATION_WAIT"].flatMap(Double.init) ?? 2
+        registrationWait = server.registrationWait
     }
 
     var root: BackendsRoot { local.root }

@@ -28,29 +28,18 @@ extension LocalAIServerStore {
         guard let nodes = try clusterNodes() else { return nil }
         let results = Mutex<[Int: Result<[NodeBackend], HangarError>]>([:])
         let asked = nodes.indices.filter { !nodes[$0].isOffline }
-        let next = Atomic<Int>(0)
-        let finished = DispatchGroup()
-        for _ in 0..<min(32, asked.count) {
-            finished.enter()
-            Thread.detachNewThread { [client, server] in
-                defer { finished.leave() }
-                while true {
-                    let k = next.add(1, ordering: .relaxed).oldValue
-                    guard k < asked.count else { return }
-                    let node = nodes[asked[k]]
-                    let result: Result<[NodeBackend], HangarError>
-                    do {
-                        result = .success(try LocalAIDecoding.nodeBackends(client.get("/api/nodes/\(node.id)/backends"), node: node.id))
-                    } catch let failure as LocalAIFailure {
-                        result = .failure(.operation(failure.serverMessage ?? failure.message))
-                    } catch {
-                        result = .failure(.operation("LocalAI server \(server.url): \(error)"))
-                    }
-                    results.withLock { $0[asked[k]] = result }
-                }
+        BlockingWork.run(asked.count, width: 32) { [client, server] k in
+            let node = nodes[asked[k]]
+            let result: Result<[NodeBackend], HangarError>
+            do {
+                result = .success(try LocalAIDecoding.nodeBackends(client.get("/api/nodes/\(node.id)/backends"), node: node.id))
+            } catch let failure as LocalAIFailure {
+                result = .failure(.operation(failure.serverMessage ?? failure.message))
+            } catch {
+                result = .failure(.operation("LocalAI server \(server.url): \(error)"))
             }
+            results.withLock { $0[asked[k]] = result }
         }
-        finished.wait()
         let listings = results.withLock { $0 }
         return ClusterSnapshot(server: server.url, nodes: nodes.indices.map { i in
             let node = nodes[i]

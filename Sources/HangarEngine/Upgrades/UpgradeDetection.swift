@@ -122,33 +122,20 @@ enum UpgradeDetection {
         }
 
         let work = digestWork
-        let shared = LookupResults()
-        // Dedicated threads, not concurrentPerform: that caps at the core count, and these block on the network,
-        // so on 2 cores it would run 2 HEADs at a time instead of `maxConcurrentLookups`.
-        let workers = min(max(1, maxConcurrentLookups), work.count)
-        let finished = DispatchGroup()
-        for _ in 0..<workers {
-            finished.enter()
-            Thread.detachNewThread {
-                defer { finished.leave() }
-                while true {
-                    let i = shared.next.add(1, ordering: .relaxed).oldValue
-                    guard i < work.count else { return }
-                    let item = work[i]
-                    let result: Result<String, HangarError>
-                    do {
-                        result = .success(try resolver.digest(of: item.entry.uri))
-                    } catch let error as HangarError {
-                        result = .failure(error)
-                    } catch {
-                        result = .failure(.operation("\(error)"))
-                    }
-                    shared.results.withLock { $0[item.name] = result }
-                }
+        let results = Mutex([String: Result<String, HangarError>]())
+        BlockingWork.run(work.count, width: maxConcurrentLookups) { i in
+            let item = work[i]
+            let result: Result<String, HangarError>
+            do {
+                result = .success(try resolver.digest(of: item.entry.uri))
+            } catch let error as HangarError {
+                result = .failure(error)
+            } catch {
+                result = .failure(.operation("\(error)"))
             }
+            results.withLock { $0[item.name] = result }
         }
-        finished.wait()
-        let resolved = shared.results.withLock { $0 }
+        let resolved = results.withLock { $0 }
         for work in digestWork {
             switch resolved[work.name]! {
             case .failure(let error):
@@ -166,7 +153,3 @@ enum UpgradeDetection {
 }
 
 /// What the lookup threads share: the next work index and the results by backend name.
-private final class LookupResults: Sendable {
-    let next = Atomic<Int>(0)
-    let results = Mutex([String: Result<String, HangarError>]())
-}

@@ -17,6 +17,9 @@ public struct LocalAIServerConfig: Sendable, Equatable {
     public var requestTimeout: Double = 30
     /// Seconds between an idle UI's looks at the server (`HANGAR_SERVER_IDLE_POLL`): one `GET /backends` each.
     public var idlePollInterval: Double = 10
+    /// Link mode: seconds an install waits for LocalAI's config watcher to pick the new backend up
+    /// (`HANGAR_LINK_REGISTRATION_WAIT`).
+    public var registrationWait: Double = 2
 
     public init(url: String, apiKey: LocalAIAPIKey? = nil) {
         self.url = url
@@ -69,6 +72,7 @@ public struct LocalAIServerConfig: Sendable, Equatable {
         if let v = try seconds("HANGAR_SERVER_CHECK_WAIT", 0...600) { config.checkWait = v }
         if let v = try seconds("HANGAR_SERVER_TIMEOUT", 0.1...3600) { config.requestTimeout = v }
         if let v = try seconds("HANGAR_SERVER_IDLE_POLL", 0.2...3600) { config.idlePollInterval = v }
+        if let v = try seconds("HANGAR_LINK_REGISTRATION_WAIT", 0...600) { config.registrationWait = v }
         return config
     }
 
