@@ -121,28 +121,25 @@ public struct ExternalBackendsRegistry: Sendable {
     private func modify(_ body: (inout JSONObject, inout [String: String], inout Change) -> Void) throws -> Change {
         guard isAvailable else { return Change() }
         try SettingsFileIO.createDirectories(configDir + "/.hangar", mode: 0o700)
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Sys.failure("cannot open", lockPath, errno) }
-        defer { close(fd) }
-        guard flock(fd, LOCK_EX) == 0 else { throw Sys.failure("cannot lock", lockPath, errno) }
-
-        let before = try SettingsFileIO.readObject(path, named: "\(Self.fileName) at \(path)")
-        let ownedBefore = readOwned()
-        var file = before
-        var owned = ownedBefore
-        var change = Change()
-        body(&file, &owned, &change)
-        if file != before {
-            var info = stat()
-            let mode: mode_t = stat(path, &info) == 0 ? info.st_mode & 0o7777 : 0o644
-            try SettingsFileIO.replaceAtomically(path, contents: Array(JSONValue.object(file).goIndented().utf8), mode: mode)
+        return try Sys.withFileLock(lockPath, mode: 0o600) {
+            let before = try SettingsFileIO.readObject(path, named: "\(Self.fileName) at \(path)")
+            let ownedBefore = readOwned()
+            var file = before
+            var owned = ownedBefore
+            var change = Change()
+            body(&file, &owned, &change)
+            if file != before {
+                var info = stat()
+                let mode: mode_t = stat(path, &info) == 0 ? info.st_mode & 0o7777 : 0o644
+                try SettingsFileIO.replaceAtomically(path, contents: Array(JSONValue.object(file).goIndented().utf8), mode: mode)
+            }
+            if owned != ownedBefore {
+                var object = JSONObject()
+                for name in owned.keys.sorted() { object[name] = .string(owned[name]!) }
+                try SettingsFileIO.replaceAtomically(statePath, contents: Array(JSONValue.object(object).goIndented().utf8), mode: 0o600)
+            }
+            return change
         }
-        if owned != ownedBefore {
-            var object = JSONObject()
-            for name in owned.keys.sorted() { object[name] = .string(owned[name]!) }
-            try SettingsFileIO.replaceAtomically(statePath, contents: Array(JSONValue.object(object).goIndented().utf8), mode: 0o600)
-        }
-        return change
     }
 
     /// hangar's record; an unreadable one counts as empty, which leaves every entry to the user (the safe side).

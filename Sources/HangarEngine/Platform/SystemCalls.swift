@@ -76,6 +76,16 @@ enum Sys {
         throw failure("cannot create directory", path, code)
     }
 
+    /// Runs `body` holding an exclusive `flock` on `lockPath` (created with `mode` if missing): the one way hangar's
+    /// processes take turns on a state file.
+    static func withFileLock<T>(_ lockPath: String, mode: mode_t = 0o644, _ body: () throws -> T) throws -> T {
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw failure("cannot open", lockPath, errno) }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX) == 0 else { throw failure("cannot lock", lockPath, errno) }
+        return try body()
+    }
+
     /// mkdir -p.
     static func ensureDirectories(_ path: String, mode: mode_t = 0o750) throws {
         if let st = try lstatIfPresent(path) {

@@ -4,12 +4,7 @@ extension BackendsRoot {
     /// Runs `body` holding the exclusive lock of state file `name` (`.hangar/locks/.<name>.lock`).
     func withStateLock<T>(_ name: String, _ body: () throws -> T) throws -> T {
         try ensureDirectories()
-        let lockPath = locksPath + "/.\(name).lock"
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw Sys.failure("cannot open", lockPath, errno) }
-        defer { close(fd) }
-        guard flock(fd, LOCK_EX) == 0 else { throw Sys.failure("cannot lock", lockPath, errno) }
-        return try body()
+        return try Sys.withFileLock(locksPath + "/.\(name).lock", body)
     }
 
     /// Writes `{"<key>": {entries, sorted by name}}` to `path`, replacing the file atomically.
