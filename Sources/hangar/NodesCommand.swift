@@ -95,11 +95,8 @@ struct NodeOption: ParsableArguments {
     /// Refuses --node at once, before any job, when hangar is not talking to a distributed LocalAI server.
     func check(_ global: GlobalOptions) throws {
         guard node != nil else { return }
-        let configuration = try global.configuration()
-        guard configuration.server != nil else {
-            throw HangarError.configuration("--node needs a distributed LocalAI server: give its frontend's URL with --server URL (node ids from hangar nodes)")
-        }
-        // Its warnings are printed once, by the engine that runs the jobs.
-        try Engine.live(configuration: configuration, recover: false).engine.requireCluster()
+        // The engine words the refusal (no server, or one that is not distributed); its warnings are printed once, by
+        // the engine that runs the jobs.
+        try Engine.live(configuration: try global.configuration(), recover: false).engine.requireCluster()
     }
 }
