@@ -7,39 +7,25 @@ import XCTest
 /// `x` on the Jobs screen sends LocalAI's cancel (`POST /api/operations/<id>/cancel`, localai-api.md §7.3) for the
 /// very job hangar follows, and the row says cancelled.
 final class RemoteCancelEndToEndTests: XCTestCase {
-    private let key = "sk-remote-cancel-0123456789"
-    private var standIn: LocalAIStandIn!
-    private var root: String!
+    private var site: RemoteUISite!
+    private var standIn: LocalAIStandIn { site.standIn }
 
     override func setUpWithError() throws {
-        root = try makeTemporaryDirectory("remote-cancel")
-        standIn = try LocalAIStandIn(gallery: LocalAIStandIn.sampleGallery, apiKeys: [key], tick: 0.1, ticks: 10)
-        try standIn.preinstallSamples()
+        site = try RemoteUISite(key: "sk-remote-cancel-0123456789", tick: 0.1, ticks: 10)
         standIn.setNeverFinish(true)
     }
 
-    override func tearDown() {
-        standIn?.stop()
-        if let root { removeTree(root) }
-    }
+    override func tearDown() { site = nil }
 
     func testXCancelsTheServersRunningJob() throws {
-        let env = ["PATH": "/usr/bin:/bin", "HOME": root!, "TERM": "xterm-256color", "LC_ALL": "C.UTF-8",
-                   "LOCALAI_API_KEY": key, "HANGAR_SERVER_POLL_INTERVAL": "0.1", "HANGAR_SERVER_CHECK_WAIT": "1",
-                   "HANGAR_SERVER_TIMEOUT": "3", "HANGAR_SERVER_IDLE_POLL": "1"]
-        let command = "cd \(shellQuote(root)) && " + envCommand(env, [try HangarExecutable.path(), "--server", standIn.url])
-        let ui = try TmuxSession(command: command, width: 120, height: 32, scratch: root)
+        let ui = try site.openUI()
         eventually("the first frame on the server", context: { ui.screen() }) {
             ui.screen().contains("piper") && ui.screen().contains("connected")
         }
         // Catalog: whisper is the one entry not installed.
         try ui.send("2")
         eventually("the catalog", context: { ui.screen() }) { ui.screen().contains("whisper") }
-        for _ in 0..<6 where !(ui.lines.first { $0.hasPrefix("▸") }?.contains("whisper") ?? false) {
-            let before = ui.screen()
-            try ui.send("j")
-            _ = waitUntil(timeout: 2) { ui.screen() != before }
-        }
+        try select("whisper", in: ui)
         try ui.send("i")
         eventually("the server's job to run", timeout: 10, context: { ui.screen() }) {
             self.standIn.requests.contains { $0.method == "GET" && $0.path.hasPrefix("/backends/jobs/") }

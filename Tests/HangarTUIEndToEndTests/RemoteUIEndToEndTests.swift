@@ -9,29 +9,18 @@ import XCTest
 /// last listing on screen marked stale while hangar retries, and one that refuses the key says so.
 final class RemoteUIEndToEndTests: XCTestCase {
     private let key = "sk-remote-ui-0123456789"
-    private var standIn: LocalAIStandIn!
-    private var root: String!
+    private var site: RemoteUISite!
+    private var standIn: LocalAIStandIn { site.standIn }
 
     override func setUpWithError() throws {
-        root = try makeTemporaryDirectory("remote-ui")
         // Slow enough ticks that the progress bar is on screen for a few captures.
-        standIn = try LocalAIStandIn(gallery: LocalAIStandIn.sampleGallery, apiKeys: [key], tick: 0.25, ticks: 10)
-        try standIn.preinstallSamples()
+        site = try RemoteUISite(key: key, tick: 0.25, ticks: 10)
     }
 
-    override func tearDown() {
-        standIn?.stop()
-        if let root { removeTree(root) }
-    }
+    override func tearDown() { site = nil }
 
     private func openUI(server: String? = nil, key: String? = nil) throws -> TmuxSession {
-        var env = ["PATH": "/usr/bin:/bin", "HOME": root!, "TERM": "xterm-256color", "LC_ALL": "C.UTF-8",
-                   "HANGAR_SERVER_POLL_INTERVAL": "0.1", "HANGAR_SERVER_CHECK_WAIT": "1", "HANGAR_SERVER_TIMEOUT": "3",
-                   "HANGAR_SERVER_IDLE_POLL": "1"]
-        env["LOCALAI_API_KEY"] = key ?? self.key
-        let command = "cd \(shellQuote(root)) && "
-            + envCommand(env, [try HangarExecutable.path(), "--server", server ?? standIn.url])
-        return try TmuxSession(command: command, width: 120, height: 32, scratch: root)
+        try site.openUI(server: server, key: key)
     }
 
     func testBrowseUpgradeFailToggleAndLoseTheServer() throws {
