@@ -306,12 +306,7 @@ extension LocalAIStandIn {
     /// Queues a job on the stand-in's one worker that installs, upgrades or deletes `name` on each of `targets`.
     func submitClusterJob(name: String, kind: String, targets: [String], force: Bool) -> String {
         let id: String = state.withLock { s in
-            let n = s.nextJob
-            s.nextJob += 1
-            let id = String(format: "%08x-6f5d-11f1-9c2b-0242ac120002", n)
-            var status = Self.status(processed: false, message: "queued", deletion: kind == "delete")
-            status["phase"] = .string("queued")
-            s.jobs[id] = Job(id: id, name: name, kind: "cluster-" + kind, force: force, status: status)
+            let id = Self.admit(&s, name: name, kind: "cluster-" + kind, force: force)
             s.cluster?.jobTargets[id] = targets
             return id
         }

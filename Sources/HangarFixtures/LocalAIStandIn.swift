@@ -381,17 +381,19 @@ public final class LocalAIStandIn: Sendable {
 
     // MARK: - Jobs
 
+    /// Records a queued job (§7.1: admission always writes a status) and returns its id, UUID v1's shape (§5.4),
+    /// numbered by the stand-in.
+    static func admit(_ s: inout State, name: String, kind: String, force: Bool) -> String {
+        let id = String(format: "%08x-6f5d-11f1-9c2b-0242ac120002", s.nextJob)
+        s.nextJob += 1
+        var status = Self.status(processed: false, message: "queued", deletion: kind.hasSuffix("delete"))
+        status["phase"] = .string("queued")
+        s.jobs[id] = Job(id: id, name: name, kind: kind, force: force, status: status)
+        return id
+    }
+
     func submit(name: String, kind: String, force: Bool) -> JSONObject {
-        let id: String = state.withLock { s in
-            // UUID v1's shape (§5.4); the stand-in numbers them.
-            let n = s.nextJob
-            s.nextJob += 1
-            let id = String(format: "%08x-6f5d-11f1-9c2b-0242ac120002", n)
-            var status = Self.status(processed: false, message: "queued", deletion: kind == "delete")
-            status["phase"] = .string("queued")
-            s.jobs[id] = Job(id: id, name: name, kind: kind, force: force, status: status)
-            return id
-        }
+        let id = state.withLock { Self.admit(&$0, name: name, kind: kind, force: force) }
         worker.async { [weak self] in self?.run(id) }
         return JSONObject(["id": .string(id), "status_url": .string(url + "/backends/jobs/" + id)])
     }

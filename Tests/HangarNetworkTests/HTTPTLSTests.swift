@@ -46,12 +46,6 @@ final class HTTPTLSTests: XCTestCase {
                 self.wfile.write(body)
             def log_message(self, *a): pass
         server = http.server.HTTPServer(("127.0.0.1", 0), H)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(sys.argv[1], sys.argv[2])
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        with open(sys.argv[3] + ".tmp", "w") as f: f.write(str(server.server_address[1]))
-        os.rename(sys.argv[3] + ".tmp", sys.argv[3])
-        server.serve_forever()
         """#
 
     override func setUpWithError() throws {
@@ -61,14 +55,26 @@ final class HTTPTLSTests: XCTestCase {
         self.port = port
     }
 
-    /// Runs `script` with python3 as `script cert.pem key.pem portfile [extra…]` in `directory` (the test certificate
-    /// and key written there) and returns the process and the port it wrote once listening.
+    /// What every TLS test server's script ends with: `server` wrapped in TLS with the test certificate, its port
+    /// written (atomically) to the port file, then served.
+    private static let serveOverTLS = """
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[1], sys.argv[2])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        with open(sys.argv[3] + ".tmp", "w") as f: f.write(str(server.server_address[1]))
+        os.rename(sys.argv[3] + ".tmp", sys.argv[3])
+        server.serve_forever()
+        """
+
+    /// Runs `script` (which defines `server`) with python3 as `script cert.pem key.pem portfile [extra…]` in
+    /// `directory` (the test certificate and key written there), serving over TLS, and returns the process and the
+    /// port it wrote once listening.
     static func startTLSServer(script: String, in directory: String, extra: [String] = []) throws -> (Process, Int) {
         try certificate.write(toFile: directory + "/cert.pem", atomically: true, encoding: .utf8)
         try key.write(toFile: directory + "/key.pem", atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, directory + "/cert.pem", directory + "/key.pem", directory + "/port"] + extra
+        process.arguments = ["python3", "-c", script + "\n" + serveOverTLS, directory + "/cert.pem", directory + "/key.pem", directory + "/port"] + extra
         process.standardInput = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(10)

@@ -31,12 +31,6 @@ final class LocalAIServerTLSTests: LocalAIServerTestCase {
             do_GET = do_POST = do_DELETE = forward
             def log_message(self, *a): pass
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(sys.argv[1], sys.argv[2])
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        with open(sys.argv[3] + ".tmp", "w") as f: f.write(str(server.server_address[1]))
-        os.rename(sys.argv[3] + ".tmp", sys.argv[3])
-        server.serve_forever()
         """#
 
     override func setUpWithError() throws {
